@@ -1,0 +1,14 @@
+/* hiredis wrapper: one connection per process, reconnect on failure.
+ * Redis is a cache: callers must work (maybe slower) when it is down. */
+#ifndef RS_CACHE_H
+#define RS_CACHE_H
+#include <hiredis/hiredis.h>
+
+int cache_connect(const char *url);            /* 0 ok, -1 (logged; later calls retry) */
+/* Run a command (redisCommand format). NULL when Redis is unreachable. Caller freeReplyObject. */
+redisReply *cache_cmd(const char *fmt, ...);
+int cache_ok(void);                            /* PING answered */
+void cache_close(void);
+/* Fixed-window counter: INCR key, EXPIRE window on first hit. Returns the count, or -1 if Redis is down. */
+long cache_incr_window(const char *key, int window_seconds, long *ttl_left);
+#endif

@@ -1,0 +1,32 @@
+/* libpq wrapper: one connection per process, reconnect after failure, parameters always bound. */
+#ifndef RS_DB_H
+#define RS_DB_H
+#include <libpq-fe.h>
+
+int db_connect(const char *url);          /* 0 ok, -1 (logged) */
+PGconn *db_conn(void);                    /* reconnects when the connection went bad; NULL if it can't */
+void db_close(void);
+/* Run SQL with text parameters ($1..$n). Returns the result (caller PQclear) or NULL on error;
+ * the error text is kept for db_error(). A dropped connection is re-opened and the statement retried once
+ * when not inside a transaction. */
+PGresult *db_exec(const char *sql, int n, const char *const *params);
+#define DB_EXEC(sql, ...) db_exec((sql), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \
+				  (const char *const[]){__VA_ARGS__})
+#define DB_EXEC0(sql) db_exec((sql), 0, NULL)
+/* Run a command, discard the result; 0 ok / -1. */
+int db_cmd(const char *sql, int n, const char *const *params);
+#define DB_CMD(sql, ...) db_cmd((sql), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \
+				(const char *const[]){__VA_ARGS__})
+const char *db_error(void);               /* last error message */
+const char *db_sqlstate(void);            /* last SQLSTATE, "" if none */
+int db_begin(void);
+int db_commit(void);
+void db_rollback(void);
+/* Convert a result to a json array of objects (column name -> text or null; columns ending in _json or of
+ * type json/jsonb are embedded as JSON; int/bool typed columns become numbers/booleans). */
+struct json_object *db_rows_json(PGresult *res);
+struct json_object *db_row_json(PGresult *res, int row);
+/* Migrations in dir (sql/NNN_name.sql), each in a transaction, recorded in schema_migrations. */
+int db_migrate(const char *dir, int verbose);
+int db_migrations_pending(const char *dir);   /* count of files not yet applied, -1 on error */
+#endif

@@ -1,0 +1,81 @@
+/* The request object handed to every handler, and the response it builds.
+ * Handlers read with req_*, answer with res_*; the server sends the buffered response after the handler returns. */
+#ifndef RS_HTTP_H
+#define RS_HTTP_H
+#include <stddef.h>
+#include <json-c/json.h>
+#include "arena.h"
+
+typedef struct kv { const char *k, *v; } kv;
+
+struct user {
+	long id;
+	const char *email, *name, *role;   /* role: admin | creator | viewer | guest */
+	const char *lang;                  /* ja | en | NULL (=Accept-Language) */
+	const char *sourced_id;            /* OneRoster sourcedId, may be NULL */
+	const char *jti;                   /* session token id (for CSRF + logout) */
+	long exp;                          /* token expiry, unix seconds */
+	int via_bearer;                    /* authenticated by Authorization: Bearer (no CSRF needed) */
+};
+
+struct route;
+typedef struct req req;
+struct req {
+	arena *a;
+	void *fcgx;                        /* FCGX_Request*, NULL in unit tests */
+	const char *method, *path, *query_string, *content_type, *remote_addr;
+	long content_length;
+	kv *query;   int nquery;
+	kv *form;    int nform;            /* urlencoded body */
+	kv *cookies; int ncookies;
+	const char *body; size_t body_len; /* small bodies, read into the arena */
+	const char *body_file;             /* large bodies written to disk by nginx (RSTREAM_BODY_FILE) */
+	json_object *json;                 /* parsed JSON body, put by the server; freed after the request */
+	const char *pnames[8], *pvals[8]; int nparams; /* route :params */
+	struct user *user;                 /* NULL when not logged in */
+	const char *lang;                  /* "ja" or "en", always set */
+	const char *request_id, *traceparent, *client_ip;
+	const struct route *route;
+	/* response */
+	int status;
+	buf headers;                       /* "Name: value\r\n" lines */
+	buf body_out;
+	int streamed;                      /* res_stream_begin was called: body already sent */
+	const char *log_user;              /* who, for the access log (user email or api client id) */
+};
+
+/* ---- request ---- */
+const char *req_query(req *r, const char *name);
+const char *req_form(req *r, const char *name);
+const char *req_cookie(req *r, const char *name);
+const char *req_param(req *r, const char *name);
+const char *req_header(req *r, const char *name);   /* "X-Forwarded-For", "Authorization" … */
+const char *req_env(req *r, const char *cgi_name); /* raw FastCGI param, e.g. "RSTREAM_BODY_FILE" */
+int req_wants_json(req *r);                         /* /api/, /ims/, /oauth/ or Accept: application/json */
+long req_query_long(req *r, const char *name, long def, long min, long max, int *bad);
+
+/* pure parsers (unit-tested) */
+int parse_urlencoded(arena *a, const char *s, size_t len, kv **out, int *n);  /* -1 on too many pairs */
+int parse_cookies(arena *a, const char *s, kv **out, int *n);
+char *url_decode(arena *a, const char *s, size_t len);
+char *url_encode(arena *a, const char *s);
+/* Parse JSON text with depth/size limits: NULL and a message on error. */
+json_object *json_parse_limited(const char *s, size_t len, char *err, int errlen);
+
+/* ---- response ---- */
+void res_header(req *r, const char *name, const char *value);
+void res_body(req *r, int status, const char *content_type, const char *data, size_t len);
+void res_json(req *r, int status, json_object *obj);   /* takes ownership of obj */
+/* One error shape: {"error":{"code","message","details"}} for JSON clients, an HTML page otherwise. */
+void res_error(req *r, int status, const char *code, const char *message, json_object *details);
+void res_redirect(req *r, const char *location);        /* 303 See Other */
+/* Render templates/<name>.html inside the layout. ctx is borrowed; t (messages), user, csrf, lang are added. */
+void res_html(req *r, int status, const char *tmpl, json_object *ctx);
+/* Streaming: send headers now, then write chunks (for exports). */
+void res_stream_begin(req *r, int status, const char *content_type);
+void res_write(req *r, const char *data, size_t len);
+
+/* helpers for handlers */
+const char *tr(req *r, const char *key);              /* message in the request's language */
+const char *csrf_for(req *r);                         /* token to embed in forms */
+#endif

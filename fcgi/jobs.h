@@ -1,0 +1,30 @@
+/* Background jobs: a PostgreSQL table claimed with FOR UPDATE SKIP LOCKED, woken by LISTEN/NOTIFY.
+ * A job kind is a function in a job_*.c file registered in job_table.c. */
+#ifndef RS_JOBS_H
+#define RS_JOBS_H
+#include <json-c/json.h>
+
+struct job {
+	long id;
+	const char *kind;
+	json_object *payload;   /* owned by the runner */
+	int attempt, max_attempts;
+	char error[1024];        /* set by the job function on failure: shown in the UI */
+};
+typedef int (*job_fn)(struct job *j);   /* 0 done, -1 failed (retry with backoff), -2 failed for good */
+struct job_kind { const char *kind; job_fn fn; int max_attempts; };
+extern const struct job_kind job_kinds[];
+extern const int njob_kinds;
+
+/* Enqueue; returns the job id or -1. Sends NOTIFY rstream_jobs. created_by may be 0. */
+long job_enqueue(const char *kind, json_object *payload, long created_by);
+/* Record progress (0..100) and a short message; also heartbeats the lease. Rate-limited internally. */
+void job_progress(struct job *j, double pct, const char *message);
+/* Extra counters shown on the job page (e.g. {"rows":1200,"rows_per_s":5000}). Borrowed. */
+void job_set_stats(struct job *j, json_object *stats);
+int job_cancelled(struct job *j);   /* the user asked to cancel */
+/* Worker main loop: claims and runs jobs until SIGTERM. */
+int jobs_worker_main(void);
+/* Run exactly one available job (tests, CLI). 1 ran, 0 none, -1 error. */
+int jobs_run_one(void);
+#endif
