@@ -1,0 +1,11 @@
+/* Audit log: every import, export, write and every roster API read. Implemented in audit.c (roster API owner).
+ * Rows: who (user id or api client id), what (action, target), when, from where (IP), result (status, count). */
+#ifndef RS_AUDIT_H
+#define RS_AUDIT_H
+#include <json-c/json.h>
+struct req;
+/* r may be NULL (jobs, CLI): then actor/ip come from the arguments. detail is borrowed (may be NULL).
+ * action e.g. "roster.import", "roster.read", "user.update"; target e.g. "/ims/oneroster/rostering/v1p2/users". */
+void audit_record(struct req *r, const char *actor, const char *action, const char *target,
+		  json_object *detail, int status, long result_count);
+#endif
