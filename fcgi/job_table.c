@@ -1,0 +1,16 @@
+/* Job kinds the worker knows: name, function, attempts before giving up. One line a kind. */
+#include "jobs.h"
+
+/* core */
+int job_noop(struct job *j);
+/* roster import */
+/* roster api */
+/* video */
+
+const struct job_kind job_kinds[] = {
+	{"noop", job_noop, 3},
+	/* roster import */
+	/* roster api */
+	/* video */
+};
+const int njob_kinds = sizeof job_kinds / sizeof job_kinds[0];
