@@ -1,0 +1,105 @@
+/* hiredis wrapper: one connection per process; a failed command drops the connection and the next
+ * call reconnects. Redis is optional at runtime: callers treat NULL as "cache unavailable". */
+#include "cache.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "log.h"
+
+static redisContext *ctx;
+static char host[256] = "127.0.0.1";
+static int port = 6379, dbnum;
+static time_t next_try;
+
+static int parse_url(const char *url)
+{
+	/* redis://host:port/db */
+	if (strncmp(url, "redis://", 8)) return -1;
+	const char *p = url + 8;
+	const char *at = strchr(p, '@');
+	if (at) p = at + 1;
+	size_t hl = strcspn(p, ":/");
+	if (hl == 0 || hl >= sizeof host) return -1;
+	memcpy(host, p, hl);
+	host[hl] = 0;
+	p += hl;
+	if (*p == ':') port = (int)strtol(p + 1, (char **)&p, 10);
+	if (*p == '/') dbnum = (int)strtol(p + 1, NULL, 10);
+	return 0;
+}
+
+static int reconnect(void)
+{
+	if (ctx) { redisFree(ctx); ctx = NULL; }
+	if (time(NULL) < next_try) return -1;
+	struct timeval tv = {1, 0};
+	ctx = redisConnectWithTimeout(host, port, tv);
+	if (!ctx || ctx->err) {
+		if (ctx) { redisFree(ctx); ctx = NULL; }
+		next_try = time(NULL) + 1;  /* don't hammer a dead Redis on every request */
+		return -1;
+	}
+	redisSetTimeout(ctx, tv);
+	if (dbnum) {
+		redisReply *r = redisCommand(ctx, "SELECT %d", dbnum);
+		if (r) freeReplyObject(r);
+	}
+	return 0;
+}
+
+int cache_connect(const char *url)
+{
+	if (parse_url(url) < 0) { log_error("bad REDIS_URL"); return -1; }
+	next_try = 0;
+	if (reconnect() < 0) { log_warn("redis unreachable at %s:%d", host, port); return -1; }
+	return 0;
+}
+
+redisReply *cache_cmd(const char *fmt, ...)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!ctx && reconnect() < 0) return NULL;
+		va_list ap;
+		va_start(ap, fmt);
+		redisReply *r = redisvCommand(ctx, fmt, ap);
+		va_end(ap);
+		if (r) return r;
+		redisFree(ctx);
+		ctx = NULL;
+	}
+	return NULL;
+}
+
+int cache_ok(void)
+{
+	redisReply *r = cache_cmd("PING");
+	int ok = r && r->type == REDIS_REPLY_STATUS;
+	if (r) freeReplyObject(r);
+	return ok;
+}
+
+void cache_close(void)
+{
+	if (ctx) redisFree(ctx);
+	ctx = NULL;
+}
+
+long cache_incr_window(const char *key, int window_seconds, long *ttl_left)
+{
+	redisReply *r = cache_cmd("INCR %s", key);
+	if (!r || r->type != REDIS_REPLY_INTEGER) { if (r) freeReplyObject(r); return -1; }
+	long n = (long)r->integer;
+	freeReplyObject(r);
+	if (n == 1) {
+		r = cache_cmd("EXPIRE %s %d", key, window_seconds);
+		if (r) freeReplyObject(r);
+	}
+	if (ttl_left) {
+		r = cache_cmd("TTL %s", key);
+		*ttl_left = r && r->type == REDIS_REPLY_INTEGER && r->integer > 0 ? (long)r->integer : window_seconds;
+		if (r) freeReplyObject(r);
+	}
+	return n;
+}

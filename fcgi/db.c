@@ -1,0 +1,262 @@
+/* libpq wrapper: one connection per process, re-opened after a failure.
+ * Every statement goes through PQexecParams: parameters are never spliced into SQL text. */
+#include "db.h"
+#include <dirent.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "arena.h"
+#include "log.h"
+
+static PGconn *conn;
+static char *conn_url;
+static char last_error[1024];
+static char last_state[6];
+static int in_tx;
+
+int db_connect(const char *url)
+{
+	if (url != conn_url) { free(conn_url); conn_url = strdup(url); }
+	if (conn) PQfinish(conn);
+	conn = PQconnectdb(conn_url);
+	if (PQstatus(conn) != CONNECTION_OK) {
+		snprintf(last_error, sizeof last_error, "%s", PQerrorMessage(conn));
+		log_error("database connect failed: %s", last_error);
+		PQfinish(conn);
+		conn = NULL;
+		return -1;
+	}
+	PQsetNoticeProcessor(conn, NULL, NULL);
+	in_tx = 0;
+	return 0;
+}
+
+PGconn *db_conn(void)
+{
+	if (conn && PQstatus(conn) == CONNECTION_OK) return conn;
+	if (!conn_url) return NULL;
+	if (conn) { PQreset(conn); if (PQstatus(conn) == CONNECTION_OK) { in_tx = 0; return conn; } }
+	db_connect(conn_url);
+	return conn;
+}
+
+void db_close(void)
+{
+	if (conn) PQfinish(conn);
+	conn = NULL;
+}
+
+const char *db_error(void) { return last_error; }
+const char *db_sqlstate(void) { return last_state; }
+
+static PGresult *exec_once(const char *sql, int n, const char *const *params)
+{
+	PGconn *c = db_conn();
+	if (!c) { snprintf(last_error, sizeof last_error, "database unavailable"); return NULL; }
+	return PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+PGresult *db_exec(const char *sql, int n, const char *const *params)
+{
+	last_error[0] = 0;
+	last_state[0] = 0;
+	PGresult *res = exec_once(sql, n, params);
+	/* a dropped connection outside a transaction is safe to retry once */
+	if ((!res || PQresultStatus(res) == PGRES_FATAL_ERROR) && !in_tx && conn && PQstatus(conn) == CONNECTION_BAD) {
+		PQclear(res);
+		res = exec_once(sql, n, params);
+	}
+	if (!res) return NULL;
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_COPY_IN && st != PGRES_COPY_OUT) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		snprintf(last_state, sizeof last_state, "%s", state ? state : "");
+		snprintf(last_error, sizeof last_error, "%s", PQresultErrorMessage(res));
+		size_t l = strlen(last_error);
+		while (l && (last_error[l - 1] == '\n')) last_error[--l] = 0;
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+int db_cmd(const char *sql, int n, const char *const *params)
+{
+	PGresult *res = db_exec(sql, n, params);
+	if (!res) return -1;
+	PQclear(res);
+	return 0;
+}
+
+int db_begin(void)
+{
+	if (db_cmd("BEGIN", 0, NULL) < 0) return -1;
+	in_tx = 1;
+	return 0;
+}
+
+int db_commit(void)
+{
+	int rc = db_cmd("COMMIT", 0, NULL);
+	in_tx = 0;
+	return rc;
+}
+
+void db_rollback(void)
+{
+	if (conn && PQstatus(conn) == CONNECTION_OK) {
+		PGresult *r = PQexec(conn, "ROLLBACK");
+		PQclear(r);
+	}
+	in_tx = 0;
+}
+
+/* type OIDs from pg_type.h */
+#define BOOLOID 16
+#define INT8OID 20
+#define INT2OID 21
+#define INT4OID 23
+#define FLOAT4OID 700
+#define FLOAT8OID 701
+#define NUMERICOID 1700
+#define JSONOID 114
+#define JSONBOID 3802
+
+json_object *db_row_json(PGresult *res, int row)
+{
+	json_object *o = json_object_new_object();
+	int nf = PQnfields(res);
+	for (int c = 0; c < nf; c++) {
+		const char *name = PQfname(res, c);
+		if (PQgetisnull(res, row, c)) { json_object_object_add(o, name, NULL); continue; }
+		const char *v = PQgetvalue(res, row, c);
+		Oid t = PQftype(res, c);
+		json_object *jv;
+		size_t nl = strlen(name);
+		if (t == JSONOID || t == JSONBOID || (nl > 5 && !strcmp(name + nl - 5, "_json"))) {
+			jv = json_tokener_parse(v);
+		} else if (t == INT8OID || t == INT4OID || t == INT2OID) {
+			jv = json_object_new_int64(strtoll(v, NULL, 10));
+		} else if (t == FLOAT4OID || t == FLOAT8OID || t == NUMERICOID) {
+			jv = json_object_new_double(strtod(v, NULL));
+		} else if (t == BOOLOID) {
+			jv = json_object_new_boolean(v[0] == 't');
+		} else {
+			jv = json_object_new_string(v);
+		}
+		json_object_object_add(o, name, jv);
+	}
+	return o;
+}
+
+json_object *db_rows_json(PGresult *res)
+{
+	json_object *a = json_object_new_array();
+	int n = PQntuples(res);
+	for (int i = 0; i < n; i++) json_object_array_add(a, db_row_json(res, i));
+	return a;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* List sql/NNN_*.sql sorted by name. */
+static int list_migrations(const char *dir, char ***out)
+{
+	DIR *d = opendir(dir);
+	if (!d) return -1;
+	char **names = NULL;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l < 8 || strcmp(e->d_name + l - 4, ".sql") || e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+		names = realloc(names, sizeof *names * (size_t)(n + 1));
+		names[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, (size_t)n, sizeof *names, cmp_str);
+	*out = names;
+	return n;
+}
+
+static void free_list(char **names, int n)
+{
+	for (int i = 0; i < n; i++) free(names[i]);
+	free(names);
+}
+
+static int ensure_table(void)
+{
+	return db_cmd("CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, "
+		      "applied_at timestamptz NOT NULL DEFAULT now())", 0, NULL);
+}
+
+int db_migrations_pending(const char *dir)
+{
+	char **names;
+	int n = list_migrations(dir, &names), pending = 0;
+	if (n < 0) return -1;
+	PGresult *res = DB_EXEC0("SELECT name FROM schema_migrations");
+	if (!res) { free_list(names, n); return -1; }
+	for (int i = 0; i < n; i++) {
+		int found = 0;
+		for (int k = 0; k < PQntuples(res) && !found; k++) found = !strcmp(PQgetvalue(res, k, 0), names[i]);
+		pending += !found;
+	}
+	PQclear(res);
+	free_list(names, n);
+	return pending;
+}
+
+int db_migrate(const char *dir, int verbose)
+{
+	char **names;
+	int rc = 0;
+	if (!db_conn()) return -1;
+	/* one migrator at a time across processes */
+	if (ensure_table() < 0 || db_cmd("SELECT pg_advisory_lock(727271)", 0, NULL) < 0) return -1;
+	int n = list_migrations(dir, &names);
+	if (n < 0) { log_error("cannot read migrations dir %s", dir); db_cmd("SELECT pg_advisory_unlock(727271)", 0, NULL); return -1; }
+	for (int i = 0; i < n && rc == 0; i++) {
+		PGresult *r = DB_EXEC("SELECT 1 FROM schema_migrations WHERE name = $1", names[i]);
+		int done = r && PQntuples(r) > 0;
+		PQclear(r);
+		if (!r) { rc = -1; break; }
+		if (done) continue;
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		FILE *f = fopen(path, "r");
+		if (!f) { log_error("cannot read %s", path); rc = -1; break; }
+		buf sql = {0};
+		char chunk[8192];
+		size_t k;
+		while ((k = fread(chunk, 1, sizeof chunk, f)) > 0) buf_append(&sql, chunk, k);
+		fclose(f);
+		/* multi-statement file: simple query protocol inside an explicit transaction */
+		PGresult *res = PQexec(conn, "BEGIN");
+		PQclear(res);
+		res = PQexec(conn, sql.p ? sql.p : "");
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+			log_error("migration %s failed: %s", names[i], PQresultErrorMessage(res));
+			PQclear(res);
+			res = PQexec(conn, "ROLLBACK");
+			PQclear(res);
+			rc = -1;
+		} else {
+			PQclear(res);
+			const char *p[1] = {names[i]};
+			res = PQexecParams(conn, "INSERT INTO schema_migrations(name) VALUES ($1)", 1, NULL, p, NULL, NULL, 0);
+			int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+			PQclear(res);
+			res = PQexec(conn, ok ? "COMMIT" : "ROLLBACK");
+			PQclear(res);
+			if (!ok) rc = -1;
+			else if (verbose) fprintf(stderr, "applied %s\n", names[i]);
+		}
+		buf_free(&sql);
+	}
+	free_list(names, n);
+	db_cmd("SELECT pg_advisory_unlock(727271)", 0, NULL);
+	return rc;
+}

@@ -1,0 +1,81 @@
+/* Message catalogs: every conf/i18n/<lang>*.json is merged into one flat object per language.
+ * Japanese is the default and the fallback; English second. */
+#include "i18n.h"
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include "log.h"
+
+static const char *langs[] = {"ja", "en"};
+static json_object *catalogs[2];
+
+static int lang_index(const char *lang)
+{
+	if (lang && !strcmp(lang, "en")) return 1;
+	return 0;
+}
+
+int i18n_load(const char *dir)
+{
+	for (int i = 0; i < 2; i++) {
+		if (catalogs[i]) json_object_put(catalogs[i]);
+		catalogs[i] = json_object_new_object();
+	}
+	DIR *d = opendir(dir);
+	if (!d) return -1;
+	struct dirent *e;
+	int rc = 0;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l < 6 || strcmp(e->d_name + l - 5, ".json")) continue;
+		for (int i = 0; i < 2; i++) {
+			size_t ll = strlen(langs[i]);
+			if (strncmp(e->d_name, langs[i], ll) || (e->d_name[ll] != '.' )) continue;
+			char path[4096];
+			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+			json_object *o = json_object_from_file(path);
+			if (!o || !json_object_is_type(o, json_type_object)) {
+				log_error("i18n: %s is not a JSON object", path);
+				rc = -1;
+				json_object_put(o);
+				continue;
+			}
+			json_object_object_foreach(o, k, v) json_object_object_add(catalogs[i], k, json_object_get(v));
+			json_object_put(o);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+const char *i18n_get(const char *lang, const char *key)
+{
+	json_object *v;
+	int i = lang_index(lang);
+	if (catalogs[i] && json_object_object_get_ex(catalogs[i], key, &v)) return json_object_get_string(v);
+	if (catalogs[0] && json_object_object_get_ex(catalogs[0], key, &v)) return json_object_get_string(v);
+	return key;
+}
+
+json_object *i18n_catalog(const char *lang)
+{
+	int i = lang_index(lang);
+	if (!catalogs[i]) catalogs[i] = json_object_new_object();
+	return catalogs[i];
+}
+
+const char *i18n_pick(const char *choice, const char *accept)
+{
+	if (choice && (!strcmp(choice, "ja") || !strcmp(choice, "en"))) return choice;
+	if (!accept) return "ja";
+	/* first language tag we support, in the client's order (q-values ignored: browsers list best first) */
+	const char *p = accept;
+	while (*p) {
+		while (*p == ' ' || *p == ',') p++;
+		if (!strncasecmp(p, "ja", 2)) return "ja";
+		if (!strncasecmp(p, "en", 2)) return "en";
+		p += strcspn(p, ",");
+	}
+	return "ja";
+}
