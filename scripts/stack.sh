@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# The local R-Stream stack: PostgreSQL, Redis, nginx, the FastCGI pool and a job worker, all under $STACK_DIR.
+# Usage: scripts/stack.sh start|stop|status|env     (see docs/operations.md for the knobs)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STACK_DIR=${STACK_DIR:-$ROOT/var}
+mkdir -p "$STACK_DIR"
+STACK_DIR=$(cd "$STACK_DIR" && pwd)
+HTTP_PORT=${HTTP_PORT:-8080}
+PG_PORT=${PG_PORT:-5433}
+REDIS_PORT=${REDIS_PORT:-6380}
+RSTREAM_BIN=${RSTREAM_BIN:-$ROOT/build/rstream}
+case $RSTREAM_BIN in /*) ;; *) RSTREAM_BIN=$ROOT/$RSTREAM_BIN ;; esac
+STACK_FSYNC=${STACK_FSYNC:-on}          # tests/run.sh sets off: a throw-away database needs no durability
+STACK_NO_APP=${STACK_NO_APP:-0}         # 1: PostgreSQL, Redis and nginx only (debugging the stack itself)
+STACK_TIMEOUT=${STACK_TIMEOUT:-60}      # seconds to wait for readiness / for a process to stop
+
+RUN=$STACK_DIR/run
+LOG=$STACK_DIR/log
+DATA=${RSTREAM_DATA_DIR:-$STACK_DIR/data}
+PG_DATA=$STACK_DIR/pg
+PG_SOCK=$RUN/pg
+PG_LOG=$LOG/postgres.log
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+FCGI_SOCK=$RUN/fcgi.sock
+PG_OS_USER=rstream
+
+say() { printf 'stack: %s\n' "$*" >&2; }
+die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# PostgreSQL refuses to run as root, so as root its programs run as the unprivileged user `rstream`.
+as_pg() {
+	if is_root; then runuser -u "$PG_OS_USER" -- "$@"; else "$@"; fi
+}
+
+# pid_alive PIDFILE WORD: the pid in the file is a live process whose command line contains WORD
+# (guards against a stale pid file naming a recycled pid).
+pid_of() { [ -s "$1" ] && head -n 1 "$1" | tr -dc '0-9'; }
+pid_alive() {
+	local pid; pid=$(pid_of "$1") || return 1
+	[ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"
+}
+
+# stop_pid NAME PIDFILE WORD [SIGNAL]: signal, wait up to STACK_TIMEOUT, then KILL. Quiet when not running.
+stop_pid() {
+	local name=$1 file=$2 word=$3 sig=${4:-TERM} pid i
+	if ! pid_alive "$file" "$word"; then rm -f "$file"; return 0; fi
+	pid=$(pid_of "$file")
+	kill "-$sig" "$pid" 2>/dev/null || true
+	for ((i = 0; i < STACK_TIMEOUT * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		say "$name (pid $pid) did not stop in ${STACK_TIMEOUT}s; killing"
+		kill -KILL "$pid" 2>/dev/null || true
+		# the FastCGI master's children go with it
+		pkill -KILL -P "$pid" 2>/dev/null || true
+	fi
+	rm -f "$file"
+	say "stopped $name"
+}
+
+fail_with_log() {
+	local msg=$1 log=$2
+	say "$msg"
+	if [ -f "$log" ]; then
+		echo "---- last lines of $log ----" >&2
+		tail -n 40 "$log" >&2
+		echo "----" >&2
+	fi
+	exit 1
+}
+
+ensure_secret() {   # ensure_secret FILE: 64 hex chars, made once, kept across runs
+	local f=$1
+	if [ ! -s "$f" ]; then
+		(umask 077; openssl rand -hex 32 >"$f.tmp" 2>/dev/null || od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$f.tmp")
+		mv "$f.tmp" "$f"
+	fi
+	chmod 600 "$f"
+	tr -d '\n' <"$f"
+}
+
+prepare_dirs() {
+	mkdir -p "$RUN" "$LOG" "$DATA"/{hls,uploads,tmp/upload} "$STACK_DIR"/nginx/{tmp,conf.d} "$STACK_DIR/redis"
+	SECRET=$(ensure_secret "$STACK_DIR/secret")
+	HLS_SECRET=$(ensure_secret "$STACK_DIR/hls_secret")
+	# a unix socket path must fit in sun_path (108 bytes)
+	[ ${#FCGI_SOCK} -lt 100 ] || die "STACK_DIR is too deep for a unix socket path: $FCGI_SOCK"
+}
+
+export_app_env() {
+	export DATABASE_URL="postgresql://rstream@127.0.0.1:$PG_PORT/rstream"
+	export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+	export RSTREAM_SECRET="$SECRET"
+	export RSTREAM_HLS_SECRET="$HLS_SECRET"
+	export RSTREAM_LISTEN="unix:$FCGI_SOCK"
+	export RSTREAM_DATA_DIR="$DATA"
+	export RSTREAM_ROOT="$ROOT"
+	export RSTREAM_PUBLIC_URL="${RSTREAM_PUBLIC_URL:-http://127.0.0.1:$HTTP_PORT}"
+	export RSTREAM_CONFIG="${RSTREAM_CONFIG:-$ROOT/conf/rstream.conf}"
+}
+
+# ---- PostgreSQL -------------------------------------------------------------------------------
+pg_prepare_user() {
+	is_root || return 0
+	if ! id "$PG_OS_USER" >/dev/null 2>&1; then
+		useradd --system --user-group --home-dir /nonexistent --no-create-home \
+			--shell /usr/sbin/nologin "$PG_OS_USER"
+		say "created system user $PG_OS_USER (runs PostgreSQL, which refuses root)"
+	fi
+}
+
+pg_start() {
+	[ -x "$PG_BIN/postgres" ] || die "PostgreSQL server not found under /usr/lib/postgresql: run scripts/deps.sh"
+	pg_prepare_user
+	mkdir -p "$PG_DATA" "$PG_SOCK"
+	touch "$PG_LOG"
+	if is_root; then
+		chown "$PG_OS_USER:" "$PG_DATA" "$PG_SOCK" "$PG_LOG"
+		as_pg test -w "$PG_DATA" || die "user $PG_OS_USER cannot reach $PG_DATA (a parent directory is not searchable by others); set STACK_DIR to a path under a world-searchable directory"
+	fi
+	chmod 700 "$PG_DATA"
+	if [ ! -s "$PG_DATA/PG_VERSION" ]; then
+		say "initialising PostgreSQL in $PG_DATA"
+		as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 \
+			>>"$PG_LOG" 2>&1 || fail_with_log "initdb failed" "$PG_LOG"
+		echo "include_if_exists = 'rstream-stack.conf'" >>"$PG_DATA/postgresql.conf"
+	fi
+	local durable=on
+	[ "$STACK_FSYNC" = off ] && durable=off
+	# Rewritten on every start so a changed port or durability setting takes effect.
+	as_pg tee "$PG_DATA/rstream-stack.conf" >/dev/null <<EOF
+# written by scripts/stack.sh on every start; edit the script, not this file
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_SOCK'
+max_connections = 300
+shared_buffers = 256MB
+work_mem = 16MB
+maintenance_work_mem = 256MB
+effective_cache_size = 4GB
+fsync = $durable
+full_page_writes = $durable
+synchronous_commit = off
+wal_level = minimal
+max_wal_senders = 0
+max_wal_size = 4GB
+checkpoint_timeout = 15min
+timezone = 'UTC'
+log_timezone = 'UTC'
+log_min_duration_statement = 1000
+log_line_prefix = '%m [%p] %q%u@%d '
+EOF
+	if as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
+		say "PostgreSQL already running"
+	else
+		as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$STACK_TIMEOUT" start >/dev/null \
+			|| fail_with_log "PostgreSQL did not start on port $PG_PORT" "$PG_LOG"
+	fi
+	local i
+	for ((i = 0; i < STACK_TIMEOUT * 10; i++)); do
+		"$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break
+		sleep 0.1
+	done
+	"$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" || fail_with_log "PostgreSQL is not ready on port $PG_PORT" "$PG_LOG"
+	# role and database, once
+	local psql=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tA)
+	if [ "$("${psql[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname='rstream'")" != 1 ]; then
+		"${psql[@]}" -c "CREATE ROLE rstream LOGIN" >/dev/null
+	fi
+	if [ "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname='rstream'")" != 1 ]; then
+		"${psql[@]}" -c "CREATE DATABASE rstream OWNER rstream ENCODING 'UTF8' TEMPLATE template0" >/dev/null
+		say "created database rstream"
+	fi
+}
+
+pg_stop() {
+	[ -s "$PG_DATA/postmaster.pid" ] || return 0
+	if as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
+		as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t "$STACK_TIMEOUT" stop >/dev/null 2>&1 \
+			|| { say "PostgreSQL did not stop; sending KILL"; kill -KILL "$(head -n 1 "$PG_DATA/postmaster.pid")" 2>/dev/null || true; }
+		say "stopped PostgreSQL"
+	fi
+}
+
+# ---- Redis ------------------------------------------------------------------------------------
+redis_start() {
+	command -v redis-server >/dev/null || die "redis-server not found: run scripts/deps.sh"
+	cat >"$STACK_DIR/redis/redis.conf" <<EOF
+# written by scripts/stack.sh on every start
+bind 127.0.0.1
+port $REDIS_PORT
+protected-mode yes
+daemonize yes
+pidfile $RUN/redis.pid
+logfile $LOG/redis.log
+dir $STACK_DIR/redis
+appendonly yes
+appendfsync everysec
+save ""
+maxclients 4096
+EOF
+	if pid_alive "$RUN/redis.pid" redis-server; then
+		say "Redis already running"
+	else
+		redis-server "$STACK_DIR/redis/redis.conf" || fail_with_log "Redis did not start" "$LOG/redis.log"
+	fi
+	local i
+	for ((i = 0; i < STACK_TIMEOUT * 10; i++)); do
+		[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && return 0
+		sleep 0.1
+	done
+	fail_with_log "Redis is not answering on port $REDIS_PORT" "$LOG/redis.log"
+}
+
+redis_stop() { stop_pid Redis "$RUN/redis.pid" redis-server; }
+
+# ---- nginx ------------------------------------------------------------------------------------
+nginx_render() {
+	local user_line=""
+	is_root && user_line="user root;"
+	# sed with | as delimiter: none of the values contain it (paths, hex secret, numbers)
+	sed -e "s|@STACK_DIR@|$STACK_DIR|g" \
+	    -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
+	    -e "s|@RSTREAM_ROOT@|$ROOT|g" \
+	    -e "s|@DATA_DIR@|$DATA|g" \
+	    -e "s|@FCGI_SOCKET@|$FCGI_SOCK|g" \
+	    -e "s|@HLS_SECRET@|$HLS_SECRET|g" \
+	    -e "s|@USER_LINE@|$user_line|g" \
+	    "$ROOT/conf/nginx.conf.in" >"$STACK_DIR/nginx/nginx.conf.new"
+	chmod 600 "$STACK_DIR/nginx/nginx.conf.new"
+	mv "$STACK_DIR/nginx/nginx.conf.new" "$STACK_DIR/nginx/nginx.conf"
+}
+
+nginx_cmd() { nginx -p "$STACK_DIR/nginx" -c "$STACK_DIR/nginx/nginx.conf" -e "$LOG/nginx-error.log" "$@"; }
+
+nginx_start() {
+	command -v nginx >/dev/null || die "nginx not found: run scripts/deps.sh"
+	nginx_render
+	nginx_cmd -t -q 2>>"$LOG/nginx-error.log" || fail_with_log "nginx configuration is invalid" "$LOG/nginx-error.log"
+	if pid_alive "$RUN/nginx.pid" nginx; then
+		nginx_cmd -s reload 2>>"$LOG/nginx-error.log" || fail_with_log "nginx reload failed" "$LOG/nginx-error.log"
+		say "nginx reloaded"
+	else
+		nginx_cmd 2>>"$LOG/nginx-error.log" || fail_with_log "nginx did not start on 127.0.0.1:$HTTP_PORT" "$LOG/nginx-error.log"
+	fi
+}
+
+nginx_stop() { stop_pid nginx "$RUN/nginx.pid" nginx QUIT; }
+
+# ---- rstream ----------------------------------------------------------------------------------
+app_start_one() {   # app_start_one NAME: `rstream NAME` in the background, own session, pid + log in the stack
+	local name=$1
+	stop_pid "rstream $name" "$RUN/$name.pid" "rstream"
+	setsid "$RSTREAM_BIN" "$name" </dev/null >>"$LOG/$name.log" 2>&1 &
+	echo $! >"$RUN/$name.pid"
+}
+
+app_start() {
+	[ -x "$RSTREAM_BIN" ] || die "$RSTREAM_BIN is missing: build it first (make)"
+	"$RSTREAM_BIN" migrate >>"$LOG/migrate.log" 2>&1 || fail_with_log "rstream migrate failed" "$LOG/migrate.log"
+	rm -f "$FCGI_SOCK"
+	app_start_one fcgi
+	app_start_one worker
+	local i code=000
+	for ((i = 0; i < STACK_TIMEOUT * 5; i++)); do
+		pid_alive "$RUN/fcgi.pid" rstream || fail_with_log "rstream fcgi exited" "$LOG/fcgi.log"
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$HTTP_PORT/healthz" || true)
+		[ "$code" = 200 ] && break
+		sleep 0.2
+	done
+	[ "$code" = 200 ] || fail_with_log "GET /healthz answered $code after ${STACK_TIMEOUT}s" "$LOG/fcgi.log"
+	pid_alive "$RUN/worker.pid" rstream || fail_with_log "rstream worker exited" "$LOG/worker.log"
+}
+
+app_stop() {
+	stop_pid "rstream worker" "$RUN/worker.pid" rstream
+	stop_pid "rstream fcgi" "$RUN/fcgi.pid" rstream
+	rm -f "$FCGI_SOCK"
+}
+
+# ---- commands ---------------------------------------------------------------------------------
+cmd_start() {
+	prepare_dirs
+	export_app_env
+	pg_start
+	redis_start
+	nginx_start
+	if [ "$STACK_NO_APP" = 1 ]; then
+		say "up without the app (STACK_NO_APP=1): nginx on http://127.0.0.1:$HTTP_PORT/"
+		return 0
+	fi
+	app_start
+	say "up: http://127.0.0.1:$HTTP_PORT/ (logs in $LOG)"
+}
+
+cmd_stop() {
+	app_stop
+	nginx_stop
+	redis_stop
+	pg_stop
+}
+
+cmd_status() {
+	local rc=0 name file word
+	if as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
+		printf '%-10s running (port %s)\n' postgres "$PG_PORT"
+	else
+		printf '%-10s stopped\n' postgres; rc=1
+	fi
+	for name in redis:redis.pid:redis-server nginx:nginx.pid:nginx fcgi:fcgi.pid:rstream worker:worker.pid:rstream; do
+		IFS=: read -r name file word <<<"$name"
+		if pid_alive "$RUN/$file" "$word"; then
+			printf '%-10s running (pid %s)\n' "$name" "$(pid_of "$RUN/$file")"
+		else
+			printf '%-10s stopped\n' "$name"; rc=1
+		fi
+	done
+	return $rc
+}
+
+cmd_env() {
+	prepare_dirs
+	export_app_env
+	local v
+	for v in DATABASE_URL REDIS_URL RSTREAM_SECRET RSTREAM_HLS_SECRET RSTREAM_LISTEN RSTREAM_DATA_DIR \
+		 RSTREAM_ROOT RSTREAM_PUBLIC_URL RSTREAM_CONFIG; do
+		printf 'export %s=%q\n' "$v" "${!v}"
+	done
+	printf 'export %s=%q\n' STACK_DIR "$STACK_DIR" RSTREAM_BIN "$RSTREAM_BIN" HTTP_PORT "$HTTP_PORT" \
+		PG_PORT "$PG_PORT" REDIS_PORT "$REDIS_PORT"
+	[ -n "${RSTREAM_WORKERS:-}" ] && printf 'export RSTREAM_WORKERS=%q\n' "$RSTREAM_WORKERS"
+	return 0
+}
+
+case ${1:-} in
+	start) cmd_start ;;
+	stop) cmd_stop ;;
+	restart) cmd_stop; cmd_start ;;
+	status) cmd_status ;;
+	env) cmd_env ;;
+	*) echo "usage: $0 start|stop|restart|status|env" >&2; exit 2 ;;
+esac
