@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# `make run`: start the local stack with demo data, print the URL and the admin login, stay in the foreground.
+# Ctrl-C (or TERM) stops everything this started; `make stop` from another terminal does too.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export STACK_DIR=${STACK_DIR:-$ROOT/var}
+ADMIN_EMAIL=${RSTREAM_ADMIN_EMAIL:-admin@example.jp}
+
+stack() { bash "$ROOT/scripts/stack.sh" "$@"; }
+
+stopping=0
+tailpid=
+cleanup() {
+	[ "$stopping" = 1 ] && return
+	stopping=1
+	[ -n "$tailpid" ] && kill "$tailpid" 2>/dev/null
+	echo
+	echo "run: stopping the stack..."
+	stack stop || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+stack start
+eval "$(stack env)"
+
+"$RSTREAM_BIN" seed
+
+# The admin password is generated once and kept in $STACK_DIR/admin-password (mode 600).
+pwfile=$STACK_DIR/admin-password
+exists=0
+"$RSTREAM_BIN" user list | grep -qiF -- "$ADMIN_EMAIL" && exists=1
+if [ -s "$pwfile" ]; then
+	password=$(head -n 1 "$pwfile")
+	if [ "$exists" = 0 ]; then
+		"$RSTREAM_BIN" user add --email "$ADMIN_EMAIL" --name "Administrator" --role admin --password "$password" >/dev/null
+	fi
+else
+	password=$(openssl rand -base64 24 | tr -d '/+=\n' | cut -c1-20)
+	if [ "$exists" = 1 ]; then
+		"$RSTREAM_BIN" user passwd --email "$ADMIN_EMAIL" --password "$password" >/dev/null
+	else
+		"$RSTREAM_BIN" user add --email "$ADMIN_EMAIL" --name "Administrator" --role admin --password "$password" >/dev/null
+	fi
+	(umask 077; printf '%s\n' "$password" >"$pwfile")
+fi
+chmod 600 "$pwfile"
+
+cat <<EOF
+
+  R-Stream is running:  $RSTREAM_PUBLIC_URL/
+
+  Admin login:          $ADMIN_EMAIL
+  Password:             $password      (kept in ${pwfile#"$ROOT"/})
+
+  Logs:                 ${STACK_DIR#"$ROOT"/}/log/   (following fcgi and worker below)
+  Stop:                 Ctrl-C here, or \`make stop\` from another terminal
+
+EOF
+
+# Follow the app logs until interrupted or until the stack is stopped from elsewhere.
+tail -n 0 -F "$STACK_DIR/log/fcgi.log" "$STACK_DIR/log/worker.log" 2>/dev/null &
+tailpid=$!
+fcgipid=$(cat "$STACK_DIR/run/fcgi.pid")
+while kill -0 "$fcgipid" 2>/dev/null; do
+	sleep 2 &
+	wait $! || true
+done
+echo "run: rstream fcgi is gone (make stop?)"

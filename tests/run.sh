@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Test runner: tests/run.sh [unit|integration|browser|all] [name-filter]
+# Unit binaries first (no stack), then a private stack under var/test on ports 18080/15433/16380 for the
+# integration binaries and the browser tests. Ends with one line "N passed, N failed"; non-zero exit on failure.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+SUITE=${1:-all}
+FILTER=${2:-}
+case $SUITE in unit|integration|browser|all) ;; *) echo "usage: $0 [unit|integration|browser|all] [name-filter]" >&2; exit 2 ;; esac
+
+BUILD=${TEST_BUILD:-build/test}
+export STACK_DIR=${TEST_STACK_DIR:-$ROOT/var/test}
+export HTTP_PORT=${TEST_HTTP_PORT:-18080}
+export PG_PORT=${TEST_PG_PORT:-15433}
+export REDIS_PORT=${TEST_REDIS_PORT:-16380}
+export RSTREAM_BIN=$ROOT/$BUILD/rstream
+export STACK_FSYNC=off
+export RSTREAM_WORKERS=${RSTREAM_WORKERS:-2}
+export RSTREAM_ROOT=$ROOT
+# Servers run sanitized: leaks at exit are noise for a pre-forked server, errors are not (see the log scan).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0:print_summary=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
+INTEG_TIMEOUT=${INTEG_TIMEOUT:-900}
+BROWSER_TIMEOUT=${BROWSER_TIMEOUT:-900}
+
+passed=0 failed=0
+problems=()
+OUT=$ROOT/var/test-results   # one log per binary; kept apart from the stack dir, which each run wipes
+rm -rf "$OUT"; mkdir -p "$OUT"
+stack() { bash "$ROOT/scripts/stack.sh" "$@"; }
+
+stack_up=0
+stop_stack() {
+	if [ "$stack_up" = 1 ]; then
+		stack_up=0
+		stack stop >/dev/null 2>&1 || stack stop
+	fi
+}
+trap stop_stack EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+note_problem() { problems+=("$1"); failed=$((failed + 1)); }
+
+# run_criterion BINARY TIMEOUT JOBS: run one Criterion binary, add its synthesis line to the totals.
+run_criterion() {
+	local bin=$1 tmo=$2 jobs=$3 name log rc line t p f c
+	name=${bin#"$ROOT"/}
+	log=$OUT/$(basename "$bin").log
+	echo "==> $name"
+	timeout --kill-after=10 "$tmo" "$bin" --jobs "$jobs" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	line=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E 'Synthesis: Tested: [0-9]+ \| Passing: [0-9]+ \| Failing: [0-9]+ \| Crashing: [0-9]+' | tail -n 1)
+	if [ -z "$line" ]; then
+		if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then note_problem "$name: timed out after ${tmo}s"
+		else note_problem "$name: exited $rc without a Criterion summary"; fi
+		return
+	fi
+	read -r t p f c < <(sed -E 's/.*Tested: ([0-9]+) \| Passing: ([0-9]+) \| Failing: ([0-9]+) \| Crashing: ([0-9]+).*/\1 \2 \3 \4/' <<<"$line")
+	passed=$((passed + p))
+	failed=$((failed + f + c))
+	[ "$f" -gt 0 ] && problems+=("$name: $f failing")
+	[ "$c" -gt 0 ] && problems+=("$name: $c crashing")
+	if [ "$rc" != 0 ] && [ "$f" = 0 ] && [ "$c" = 0 ]; then
+		note_problem "$name: exited $rc (sanitizer report or timeout?)"
+	fi
+}
+
+# binaries BUILD_SUBDIR: the test binaries there, filtered by name
+binaries() {
+	local f
+	for f in "$ROOT/$BUILD/tests/$1"/test_*; do
+		[ -x "$f" ] && [ -f "$f" ] || continue
+		[ -n "$FILTER" ] && [[ $(basename "$f") != *"$FILTER"* ]] && continue
+		echo "$f"
+	done
+}
+
+start_stack() {
+	[ -x "$RSTREAM_BIN" ] || { note_problem "$RSTREAM_BIN is missing (run: make test)"; return 1; }
+	stack stop >/dev/null 2>&1 || true
+	rm -rf "$STACK_DIR"
+	mkdir -p "$STACK_DIR/screenshots"
+	stack_up=1
+	if ! stack start; then
+		note_problem "the test stack did not start (logs in ${STACK_DIR#"$ROOT"/}/log)"
+		return 1
+	fi
+	eval "$(stack env)"
+	export RSTREAM_TEST_URL="http://127.0.0.1:$HTTP_PORT"
+	export RSTREAM_TEST_ADMIN_EMAIL=admin@test.example
+	RSTREAM_TEST_ADMIN_PASSWORD="Test-$(openssl rand -hex 12)"
+	export RSTREAM_TEST_ADMIN_PASSWORD
+	if ! "$RSTREAM_BIN" user add --email "$RSTREAM_TEST_ADMIN_EMAIL" --name "Test Admin" --role admin \
+		--password "$RSTREAM_TEST_ADMIN_PASSWORD" >/dev/null; then
+		note_problem "could not create the test admin"
+		return 1
+	fi
+}
+
+# Server logs must hold no sanitizer report: a worker that crashed and was respawned hides its error otherwise.
+scan_server_logs() {
+	local hits
+	hits=$(grep -lE 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer' "$STACK_DIR"/log/*.log 2>/dev/null)
+	if [ -n "$hits" ]; then
+		for f in $hits; do
+			echo "---- sanitizer report in ${f#"$ROOT"/} ----"
+			grep -E -A 30 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer' "$f" | head -n 60
+		done
+		note_problem "sanitizer reports in server logs: $(echo $hits | xargs -n1 basename | tr '\n' ' ')"
+	fi
+}
+
+# ---- unit ----
+if [ "$SUITE" = unit ] || [ "$SUITE" = all ]; then
+	mapfile -t units < <(binaries unit)
+	[ ${#units[@]} -gt 0 ] || [ -n "$FILTER" ] || echo "(no unit test binaries under $BUILD/tests/unit)"
+	for b in "${units[@]}"; do
+		RSTREAM_SECRET=unit-test-secret-0123456789abcdef0123 run_criterion "$b" "$UNIT_TIMEOUT" 2
+	done
+fi
+
+# ---- integration + browser, against one stack ----
+if [ "$SUITE" != unit ]; then
+	if start_stack; then
+		if [ "$SUITE" = integration ] || [ "$SUITE" = all ]; then
+			mapfile -t integs < <(binaries integration)
+			for b in "${integs[@]}"; do
+				# one test at a time: they share the stack (logins, lockouts, counters)
+				run_criterion "$b" "$INTEG_TIMEOUT" 1
+			done
+		fi
+		if [ "$SUITE" = browser ] || [ "$SUITE" = all ]; then
+			echo "==> tests/browser"
+			if [ ! -d "$ROOT/node_modules/playwright-core" ]; then
+				note_problem "node_modules/playwright-core is missing (run: npm install, or make test)"
+			else
+				timeout --kill-after=10 "$BROWSER_TIMEOUT" node tests/browser/run.mjs $FILTER 2>&1 | tee "$OUT/browser.log"
+				rc=${PIPESTATUS[0]}
+				line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/browser.log" | tail -n 1)
+				if [ -z "$line" ]; then
+					note_problem "tests/browser/run.mjs: exited $rc without a summary"
+				else
+					p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
+					passed=$((passed + p)); failed=$((failed + f))
+					[ "$f" -gt 0 ] && problems+=("tests/browser: $f failing")
+					[ "$rc" != 0 ] && [ "$f" = 0 ] && note_problem "tests/browser/run.mjs: exited $rc"
+				fi
+			fi
+		fi
+	fi
+	stop_stack
+	scan_server_logs
+fi
+
+echo
+if [ ${#problems[@]} -gt 0 ]; then
+	echo "Problems:"
+	printf '  - %s\n' "${problems[@]}"
+	echo
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
