@@ -27,7 +27,8 @@ struct rf_field {
 	enum rf_type type;
 	int flags;
 	const char *ref;       /* reference type ("org", "user", …) or NULL */
-	const char *inner;     /* RF_EXISTS: column compared inside the subquery; RF_LIST refs: unused */
+	const char *inner;     /* RF_EXISTS: column compared inside the subquery */
+	int out;               /* JSON output kind (enum ra_out in roster_api.h); 0 = by type */
 };
 
 enum rf_op { RF_EQ, RF_NE, RF_GT, RF_GE, RF_LT, RF_LE, RF_CONTAINS };

@@ -5,19 +5,19 @@
 #include "roster_filter.h"
 
 static const struct rf_field WL[] = {
-	{"sourcedId", "sourcedId", "t.sourced_id", RF_STR, RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL},
-	{"status", "status", "t.status", RF_STR, RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL},
+	{"sourcedId", "sourcedId", "t.sourced_id", RF_STR, RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL, 0},
+	{"status", "status", "t.status", RF_STR, RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL, 0},
 	{"dateLastModified", "dateLastModified", "t.date_last_modified", RF_DATETIME,
-	 RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL},
-	{"givenName", "givenName", "t.given_name", RF_STR, RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL},
-	{"familyName", "familyName", "t.family_name", RF_STR, RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL},
-	{"enabledUser", "enabledUser", "t.enabled_user", RF_BOOL, RFF_FILTER | RFF_SELECT, NULL, NULL},
-	{"grades", "grades", "t.grades", RF_LIST, RFF_FILTER | RFF_SELECT, NULL, NULL},
-	{"birthDate", "birthDate", "t.birth_date", RF_DATE, RFF_FILTER | RFF_SELECT, NULL, NULL},
-	{"primaryOrg.sourcedId", "primaryOrg", "t.primary_org_sourced_id", RF_STR, RFF_FILTER | RFF_SELECT, "org", NULL},
+	 RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL, 0},
+	{"givenName", "givenName", "t.given_name", RF_STR, RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL, 0},
+	{"familyName", "familyName", "t.family_name", RF_STR, RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL, 0},
+	{"enabledUser", "enabledUser", "t.enabled_user", RF_BOOL, RFF_FILTER | RFF_SELECT, NULL, NULL, 0},
+	{"grades", "grades", "t.grades", RF_LIST, RFF_FILTER | RFF_SELECT, NULL, NULL, 0},
+	{"birthDate", "birthDate", "t.birth_date", RF_DATE, RFF_FILTER | RFF_SELECT, NULL, NULL, 0},
+	{"primaryOrg.sourcedId", "primaryOrg", "t.primary_org_sourced_id", RF_STR, RFF_FILTER | RFF_SELECT, "org", NULL, 0},
 	{"role", "roles", "EXISTS (SELECT 1 FROM roster_roles ro WHERE ro.user_sourced_id = t.sourced_id AND %s)",
-	 RF_EXISTS, RFF_FILTER, NULL, "ro.role"},
-	{"roles", "roles", NULL, RF_NONE, RFF_SELECT, NULL, NULL},
+	 RF_EXISTS, RFF_FILTER, NULL, "ro.role", 0},
+	{"roles", "roles", NULL, RF_NONE, RFF_SELECT, NULL, NULL, 0},
 };
 #define NWL ((int)(sizeof WL / sizeof WL[0]))
 
