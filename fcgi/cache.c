@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 #include "log.h"
 
@@ -102,4 +103,11 @@ long cache_incr_window(const char *key, int window_seconds, long *ttl_left)
 		if (r) freeReplyObject(r);
 	}
 	return n;
+}
+
+void cache_after_fork(void)
+{
+	if (ctx) { close(ctx->fd); ctx->fd = -1; redisFree(ctx); }
+	ctx = NULL;
+	next_try = 0;
 }

@@ -9,6 +9,7 @@ int cache_connect(const char *url);            /* 0 ok, -1 (logged; later calls 
 redisReply *cache_cmd(const char *fmt, ...);
 int cache_ok(void);                            /* PING answered */
 void cache_close(void);
+void cache_after_fork(void);                   /* forget the parent's connection in a child */
 /* Fixed-window counter: INCR key, EXPIRE window on first hit. Returns the count, or -1 if Redis is down. */
 long cache_incr_window(const char *key, int window_seconds, long *ttl_left);
 #endif

@@ -158,7 +158,7 @@ int config_load(const char *path, char *err, int errlen)
 		cfg.data_dir = config_get("data_dir", NULL);
 	}
 	cfg.public_url = config_get("public_url", "http://127.0.0.1:8080");
-	cfg.trusted_proxies = config_get("trusted_proxies", "127.0.0.1,::1");
+	cfg.trusted_proxies = config_get("trusted_proxies", "");
 	long n;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	if (want_int("workers", cores > 0 ? cores : 2, 1, 256, &n, err, errlen)) return -1;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "arena.h"
 #include "log.h"
 
@@ -259,4 +260,13 @@ int db_migrate(const char *dir, int verbose)
 	free_list(names, n);
 	db_cmd("SELECT pg_advisory_unlock(727271)", 0, NULL);
 	return rc;
+}
+
+void db_after_fork(void)
+{
+	/* closing the socket alone leaves the parent's session untouched; PQfinish would send Terminate */
+	if (conn) close(PQsocket(conn));
+	conn = NULL;
+	in_tx = 0;
+	if (conn_url) db_connect(conn_url);
 }

@@ -29,4 +29,6 @@ struct json_object *db_row_json(PGresult *res, int row);
 /* Migrations in dir (sql/NNN_name.sql), each in a transaction, recorded in schema_migrations. */
 int db_migrate(const char *dir, int verbose);
 int db_migrations_pending(const char *dir);   /* count of files not yet applied, -1 on error */
+/* In a freshly forked child: drop the inherited connection without closing the parent's session. */
+void db_after_fork(void);
 #endif

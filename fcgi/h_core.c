@@ -1,0 +1,220 @@
+/* Core pages and endpoints: health, readiness, metrics, login/logout, language, /api/v1/me, dashboard. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cache.h"
+#include "config.h"
+#include "db.h"
+#include "metrics.h"
+#include "router.h"
+#include "session.h"
+
+void h_healthz(req *r)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string("ok"));
+	res_json(r, 200, o);
+}
+
+void h_readyz(req *r)
+{
+	PGresult *res = DB_EXEC0("SELECT 1");
+	int db_ok = res != NULL;
+	PQclear(res);
+	int pending = db_ok ? db_migrations_pending(config_path("sql")) : -1;
+	int redis_ok = cache_ok();
+	int ready = db_ok && redis_ok && pending == 0;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string(ready ? "ready" : "not_ready"));
+	json_object_object_add(o, "database", json_object_new_boolean(db_ok));
+	json_object_object_add(o, "redis", json_object_new_boolean(redis_ok));
+	json_object_object_add(o, "migrations_pending", json_object_new_int(pending));
+	res_json(r, ready ? 200 : 503, o);
+}
+
+void h_metrics(req *r)
+{
+	buf b = {0};
+	metrics_render(&b);
+	/* queue depth straight from the database: jobs live there, not in any one process */
+	PGresult *res = DB_EXEC0("SELECT kind, state, count(*) FROM jobs GROUP BY 1, 2 ORDER BY 1, 2");
+	if (res) {
+		buf_puts(&b, "# TYPE rstream_jobs gauge\n");
+		for (int i = 0; i < PQntuples(res); i++)
+			buf_printf(&b, "rstream_jobs{kind=\"%s\",state=\"%s\"} %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+				   PQgetvalue(res, i, 2));
+		PQclear(res);
+	}
+	res_body(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p ? b.p : "", b.len);
+	buf_free(&b);
+}
+
+static const char *safe_next(req *r, const char *next)
+{
+	/* only local absolute paths: no scheme, no //host, no backslash tricks */
+	if (!next || next[0] != '/' || next[1] == '/' || next[1] == '\\' || strpbrk(next, "\r\n")) return "/";
+	return arena_strdup(r->a, next);
+}
+
+static void login_page(req *r, int status, const char *error, const char *email)
+{
+	json_object *ctx = json_object_new_object();
+	json_object_object_add(ctx, "title", json_object_new_string(tr(r, "login_title")));
+	if (error) json_object_object_add(ctx, "error", json_object_new_string(error));
+	json_object_object_add(ctx, "email", json_object_new_string(email ? email : ""));
+	json_object_object_add(ctx, "next", json_object_new_string(safe_next(r, req_query(r, "next") ? req_query(r, "next") : req_form(r, "next"))));
+	json_object_object_add(ctx, "bare", json_object_new_boolean(1));
+	res_html(r, status, "login", ctx);
+	json_object_put(ctx);
+}
+
+void h_login_form(req *r)
+{
+	if (r->user) { res_redirect(r, "/"); return; }
+	login_page(r, 200, NULL, NULL);
+}
+
+void h_login_post(req *r)
+{
+	const char *email = req_form(r, "email"), *pw = req_form(r, "password");
+	if (!email || !pw || !*email || !*pw) { login_page(r, 400, tr(r, "login_missing"), email); return; }
+	long id;
+	int rc = session_check_password(email, pw, &id);
+	if (rc == -2) { login_page(r, 429, tr(r, "login_locked"), email); return; }
+	if (rc < 0) { login_page(r, 401, tr(r, "login_failed"), email); return; }
+	struct token t;
+	char *jwt = session_issue(id, "session", &t);
+	if (!jwt) { res_error(r, 500, "token", "could not issue a session", NULL); return; }
+	session_set_cookie(r, "rs_session", jwt, cfg.session_ttl);
+	free(jwt);
+	res_redirect(r, safe_next(r, req_form(r, "next")));
+}
+
+void h_logout(req *r)
+{
+	session_revoke(r->user->jti, r->user->exp);
+	session_set_cookie(r, "rs_session", "", 0);
+	res_redirect(r, "/login");
+}
+
+void h_lang(req *r)
+{
+	const char *l = req_form(r, "lang");
+	if (!l || (strcmp(l, "ja") && strcmp(l, "en"))) { res_error(r, 400, "bad_lang", "lang must be ja or en", NULL); return; }
+	session_set_cookie(r, "rs_lang", l, 365L * 86400);
+	if (r->user) {
+		char ids[24];
+		snprintf(ids, sizeof ids, "%ld", r->user->id);
+		DB_CMD("UPDATE users SET lang = $2 WHERE id = $1::bigint", ids, l);
+	}
+	res_redirect(r, safe_next(r, req_form(r, "next")));
+}
+
+static json_object *user_json(const struct user *u)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_int64(u->id));
+	json_object_object_add(o, "email", json_object_new_string(u->email));
+	json_object_object_add(o, "name", json_object_new_string(u->name));
+	json_object_object_add(o, "role", json_object_new_string(u->role));
+	json_object_object_add(o, "lang", u->lang ? json_object_new_string(u->lang) : NULL);
+	json_object_object_add(o, "sourcedId", u->sourced_id ? json_object_new_string(u->sourced_id) : NULL);
+	return o;
+}
+
+void h_api_login(req *r)
+{
+	if (!r->json || !json_object_is_type(r->json, json_type_object)) {
+		res_error(r, 400, "bad_request", "send a JSON object {\"email\", \"password\"}", NULL);
+		return;
+	}
+	const char *email = req_form(r, "email"), *pw = req_form(r, "password");
+	if (!email || !pw) { res_error(r, 400, "missing_fields", "email and password are required", NULL); return; }
+	long id;
+	int rc = session_check_password(email, pw, &id);
+	if (rc == -2) { res_error(r, 429, "locked", tr(r, "login_locked"), NULL); return; }
+	if (rc < 0) { res_error(r, 401, "invalid_credentials", tr(r, "login_failed"), NULL); return; }
+	struct token t;
+	char *jwt = session_issue(id, "api", &t);
+	if (!jwt) { res_error(r, 500, "token", "could not issue a token", NULL); return; }
+	struct user *u = session_user_by_id(r->a, id);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "token", json_object_new_string(jwt));
+	json_object_object_add(o, "token_type", json_object_new_string("Bearer"));
+	json_object_object_add(o, "expires_in", json_object_new_int(cfg.session_ttl));
+	if (u) json_object_object_add(o, "user", user_json(u));
+	free(jwt);
+	res_json(r, 200, o);
+}
+
+void h_api_logout(req *r)
+{
+	session_revoke(r->user->jti, r->user->exp);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "revoked", json_object_new_boolean(1));
+	res_json(r, 200, o);
+}
+
+void h_api_me(req *r)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "user", user_json(r->user));
+	res_json(r, 200, o);
+}
+
+/* Counts for the dashboard and the cached summary endpoint; area tables may not exist yet, so each is optional. */
+static json_object *summary_counts(void)
+{
+	static const struct { const char *key, *sql; } q[] = {
+		{"users", "SELECT count(*) FROM users"},
+		{"admins", "SELECT count(*) FROM users WHERE role = 'admin'"},
+		{"creators", "SELECT count(*) FROM users WHERE role = 'creator'"},
+		{"viewers", "SELECT count(*) FROM users WHERE role = 'viewer'"},
+		{"jobs_queued", "SELECT count(*) FROM jobs WHERE state = 'queued'"},
+		{"jobs_running", "SELECT count(*) FROM jobs WHERE state = 'running'"},
+		{"jobs_failed", "SELECT count(*) FROM jobs WHERE state = 'failed'"},
+		{"videos", "SELECT count(*) FROM videos WHERE to_regclass('videos') IS NOT NULL"},
+		{"orgs", "SELECT count(*) FROM roster_orgs WHERE status = 'active'"},
+		{"classes", "SELECT count(*) FROM roster_classes WHERE status = 'active'"},
+	};
+	json_object *o = json_object_new_object();
+	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+		PGresult *res = DB_EXEC0(q[i].sql);
+		if (res) json_object_object_add(o, q[i].key, json_object_new_int64(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
+		PQclear(res);
+	}
+	return o;
+}
+
+void h_stats_summary(req *r)
+{
+	/* cached for a few seconds in Redis: dashboards poll this */
+	redisReply *c = cache_cmd("GET cache:stats_summary");
+	if (c && c->type == REDIS_REPLY_STRING) {
+		res_header(r, "X-Cache", "hit");
+		res_body(r, 200, "application/json; charset=utf-8", c->str, c->len);
+		freeReplyObject(c);
+		return;
+	}
+	if (c) freeReplyObject(c);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "summary", summary_counts());
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	c = cache_cmd("SET cache:stats_summary %s EX 5", s);
+	if (c) freeReplyObject(c);
+	res_header(r, "X-Cache", "miss");
+	res_json(r, 200, o);
+}
+
+void h_dashboard(req *r)
+{
+	json_object *ctx = json_object_new_object();
+	json_object_object_add(ctx, "title", json_object_new_string(tr(r, "dashboard_title")));
+	json_object *counts = summary_counts();
+	json_object_object_add(ctx, "counts", counts);
+	PGresult *res = DB_EXEC0("SELECT id, kind, state, round(progress)::int AS progress, message, "
+				 "to_char(created_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI') AS created_at FROM jobs ORDER BY id DESC LIMIT 5");
+	if (res) { json_object_object_add(ctx, "recent_jobs", db_rows_json(res)); PQclear(res); }
+	res_html(r, 200, "dashboard", ctx);
+	json_object_put(ctx);
+}

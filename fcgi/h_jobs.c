@@ -1,0 +1,127 @@
+/* Jobs pages and API: list with state and progress, a job's detail; the page polls the API for live progress. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "db.h"
+#include "router.h"
+
+#define JOB_COLS "id, kind, state, round(progress::numeric, 1)::float8 AS progress, message, stats, error, attempts, " \
+	"max_attempts, created_by, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, " \
+	"to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS started_at, " \
+	"to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS finished_at, payload"
+
+static json_object *job_get(req *r, long *owner)
+{
+	const char *id = req_param(r, "id");
+	char *end;
+	if (!id || strtol(id, &end, 10) <= 0 || *end) return NULL;
+	PGresult *res = DB_EXEC("SELECT " JOB_COLS " FROM jobs WHERE id = $1::bigint", id);
+	json_object *o = res && PQntuples(res) == 1 ? db_row_json(res, 0) : NULL;
+	if (o && owner) *owner = PQgetisnull(res, 0, 9) ? 0 : strtol(PQgetvalue(res, 0, 9), NULL, 10);
+	PQclear(res);
+	return o;
+}
+
+static json_object *jobs_list(req *r, int *bad)
+{
+	long before = req_query_long(r, "before", 0, 0, 1L << 62, bad);
+	const char *state = req_query(r, "state"), *kind = req_query(r, "kind");
+	if (state && *state && strcmp(state, "queued") && strcmp(state, "running") && strcmp(state, "done") &&
+	    strcmp(state, "failed") && strcmp(state, "cancelled")) *bad = 1;
+	if (*bad) return NULL;
+	char b[24];
+	snprintf(b, sizeof b, "%ld", before);
+	/* creators see their own jobs; admins see all */
+	char uid[24];
+	snprintf(uid, sizeof uid, "%ld", strcmp(r->user->role, "admin") ? r->user->id : 0L);
+	PGresult *res = DB_EXEC("SELECT " JOB_COLS " FROM jobs WHERE ($1::bigint = 0 OR id < $1::bigint) "
+				"AND ($2::text IS NULL OR state = $2) AND ($3::text IS NULL OR kind = $3) "
+				"AND ($4::bigint = 0 OR created_by = $4::bigint) ORDER BY id DESC LIMIT 50",
+				b, state && *state ? state : NULL, kind && *kind ? kind : NULL, uid);
+	json_object *a = res ? db_rows_json(res) : json_object_new_array();
+	PQclear(res);
+	return a;
+}
+
+void h_api_jobs(req *r)
+{
+	int bad = 0;
+	json_object *a = jobs_list(r, &bad);
+	if (!a) { res_error(r, 400, "bad_query", "state must be queued|running|done|failed|cancelled; before a job id", NULL); return; }
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "jobs", a);
+	res_json(r, 200, o);
+}
+
+static int may_see(req *r, long owner)
+{
+	return !strcmp(r->user->role, "admin") || owner == r->user->id;
+}
+
+void h_api_job(req *r)
+{
+	long owner = 0;
+	json_object *j = job_get(r, &owner);
+	if (!j || !may_see(r, owner)) { json_object_put(j); res_error(r, 404, "not_found", "no such job", NULL); return; }
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "job", j);
+	res_json(r, 200, o);
+}
+
+void h_api_job_cancel(req *r)
+{
+	long owner = 0;
+	json_object *j = job_get(r, &owner);
+	if (!j || !may_see(r, owner)) { json_object_put(j); res_error(r, 404, "not_found", "no such job", NULL); return; }
+	json_object_put(j);
+	DB_CMD("UPDATE jobs SET cancel_requested = true, "
+	       "state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END, "
+	       "finished_at = CASE WHEN state = 'queued' THEN now() ELSE finished_at END WHERE id = $1::bigint",
+	       req_param(r, "id"));
+	j = job_get(r, NULL);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "job", j);
+	/* a browser form posts urlencoded and wants the page back; API callers get JSON */
+	if (r->nform == 0) res_json(r, 200, o);
+	else { json_object_put(o); res_redirect(r, arena_printf(r->a, "/admin/jobs/%s", req_param(r, "id"))); }
+}
+
+void h_jobs_list(req *r)
+{
+	int bad = 0;
+	json_object *a = jobs_list(r, &bad);
+	if (!a) { res_error(r, 400, "bad_query", tr(r, "error_bad_query"), NULL); return; }
+	json_object *ctx = json_object_new_object();
+	json_object_object_add(ctx, "title", json_object_new_string(tr(r, "jobs_title")));
+	size_t n = json_object_array_length(a);
+	for (size_t i = 0; i < n; i++) {
+		json_object *j = json_object_array_get_idx(a, i), *st;
+		if (json_object_object_get_ex(j, "state", &st))
+			json_object_object_add(j, "state_label", json_object_new_string(tr(r, arena_printf(r->a, "job_state_%s", json_object_get_string(st)))));
+	}
+	json_object_object_add(ctx, "jobs", a);
+	if (n == 50) {
+		json_object *last = json_object_array_get_idx(a, n - 1), *id;
+		json_object_object_get_ex(last, "id", &id);
+		json_object_object_add(ctx, "next_url", json_object_new_string(arena_printf(r->a, "/admin/jobs?before=%lld", (long long)json_object_get_int64(id))));
+	}
+	res_html(r, 200, "jobs/list", ctx);
+	json_object_put(ctx);
+}
+
+void h_job_show(req *r)
+{
+	long owner = 0;
+	json_object *j = job_get(r, &owner);
+	if (!j || !may_see(r, owner)) { json_object_put(j); res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL); return; }
+	json_object *ctx = json_object_new_object(), *st;
+	json_object_object_add(ctx, "title", json_object_new_string(tr(r, "jobs_detail")));
+	if (json_object_object_get_ex(j, "state", &st))
+		json_object_object_add(ctx, "state_label", json_object_new_string(tr(r, arena_printf(r->a, "job_state_%s", json_object_get_string(st)))));
+	json_object *stats;
+	if (json_object_object_get_ex(j, "stats", &stats) && stats)
+		json_object_object_add(ctx, "stats_text", json_object_new_string(json_object_to_json_string_ext(stats, JSON_C_TO_STRING_PRETTY)));
+	json_object_object_add(ctx, "job", j);
+	res_html(r, 200, "jobs/show", ctx);
+	json_object_put(ctx);
+}

@@ -1,0 +1,154 @@
+/* Admin pages for accounts: list (search, role filter, keyset pages), detail, create, edit, disable. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "audit.h"
+#include "router.h"
+#include "users.h"
+
+static long id_param(req *r)
+{
+	const char *s = req_param(r, "id");
+	char *end;
+	long id = s ? strtol(s, &end, 10) : 0;
+	return s && *s && !*end && id > 0 ? id : 0;
+}
+
+static json_object *role_options(req *r, const char *selected)
+{
+	static const char *roles[] = {"admin", "creator", "viewer", "guest"};
+	json_object *a = json_object_new_array();
+	for (int i = 0; i < 4; i++) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "value", json_object_new_string(roles[i]));
+		json_object_object_add(o, "label", json_object_new_string(tr(r, arena_printf(r->a, "role_%s", roles[i]))));
+		json_object_object_add(o, "selected", json_object_new_boolean(selected && !strcmp(selected, roles[i])));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+void h_users_list(req *r)
+{
+	int bad = 0;
+	long after = req_query_long(r, "after", 0, 0, 1L << 62, &bad);
+	const char *q = req_query(r, "q"), *role = req_query(r, "role");
+	if (role && *role && !users_valid_role(role)) bad = 1;
+	if (q && strlen(q) > 200) bad = 1;
+	if (bad) { res_error(r, 400, "bad_query", tr(r, "error_bad_query"), NULL); return; }
+	json_object *ctx = users_search(q, role, after, 50);
+	json_object_object_add(ctx, "title", json_object_new_string(tr(r, "users_title")));
+	json_object_object_add(ctx, "q", json_object_new_string(q ? q : ""));
+	json_object_object_add(ctx, "roles", role_options(r, role));
+	json_object *next;
+	if (json_object_object_get_ex(ctx, "next_after", &next) && next)
+		json_object_object_add(ctx, "next_url", json_object_new_string(arena_printf(r->a, "/admin/users?after=%lld&q=%s&role=%s",
+			(long long)json_object_get_int64(next), url_encode(r->a, q ? q : ""), url_encode(r->a, role ? role : ""))));
+	if (after) json_object_object_add(ctx, "first_url", json_object_new_string(arena_printf(r->a, "/admin/users?q=%s&role=%s",
+			url_encode(r->a, q ? q : ""), url_encode(r->a, role ? role : ""))));
+	res_html(r, 200, "users/list", ctx);
+	json_object_put(ctx);
+}
+
+void h_api_users(req *r)
+{
+	int bad = 0;
+	long after = req_query_long(r, "after", 0, 0, 1L << 62, &bad);
+	long limit = req_query_long(r, "limit", 50, 1, 500, &bad);
+	const char *role = req_query(r, "role");
+	if (role && *role && !users_valid_role(role)) bad = 1;
+	if (bad) { res_error(r, 400, "bad_query", "after must be >= 0, limit 1..500, role one of admin/creator/viewer/guest", NULL); return; }
+	res_json(r, 200, users_search(req_query(r, "q"), role, after, (int)limit));
+}
+
+static void form_page(req *r, int status, json_object *user, const char *error)
+{
+	json_object *ctx = json_object_new_object();
+	const char *role = "viewer";
+	json_object *v;
+	if (user && json_object_object_get_ex(user, "role", &v)) role = json_object_get_string(v);
+	json_object_object_add(ctx, "title", json_object_new_string(tr(r, user ? "users_edit" : "users_new")));
+	json_object_object_add(ctx, "roles", role_options(r, role));
+	if (user) json_object_object_add(ctx, "u", json_object_get(user));
+	if (error) json_object_object_add(ctx, "error", json_object_new_string(error));
+	res_html(r, status, "users/form", ctx);
+	json_object_put(ctx);
+}
+
+void h_user_new(req *r) { form_page(r, 200, NULL, NULL); }
+
+void h_user_create(req *r)
+{
+	char err[256];
+	const char *pw = req_form(r, "password");
+	long id = users_create(req_form(r, "email"), req_form(r, "name"), req_form(r, "role"), pw && *pw ? pw : NULL, err, sizeof err);
+	if (id < 0) {
+		json_object *u = json_object_new_object();
+		json_object_object_add(u, "email", json_object_new_string(req_form(r, "email") ? req_form(r, "email") : ""));
+		json_object_object_add(u, "name", json_object_new_string(req_form(r, "name") ? req_form(r, "name") : ""));
+		json_object_object_add(u, "role", json_object_new_string(req_form(r, "role") ? req_form(r, "role") : "viewer"));
+		json_object_object_add(u, "is_new", json_object_new_boolean(1));
+		form_page(r, 422, u, err);
+		json_object_put(u);
+		return;
+	}
+	audit_record(r, NULL, "user.create", arena_printf(r->a, "user:%ld", id), NULL, 201, 1);
+	res_redirect(r, arena_printf(r->a, "/admin/users/%ld", id));
+}
+
+void h_user_show(req *r)
+{
+	json_object *u = users_get(id_param(r));
+	if (!u) { res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL); return; }
+	json_object *ctx = json_object_new_object();
+	json_object_object_add(ctx, "title", json_object_new_string(tr(r, "users_detail")));
+	json_object_object_add(ctx, "u", u);
+	json_object *role;
+	if (json_object_object_get_ex(u, "role", &role))
+		json_object_object_add(ctx, "role_label", json_object_new_string(tr(r, arena_printf(r->a, "role_%s", json_object_get_string(role)))));
+	res_html(r, 200, "users/show", ctx);
+	json_object_put(ctx);
+}
+
+void h_user_edit(req *r)
+{
+	json_object *u = users_get(id_param(r));
+	if (!u) { res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL); return; }
+	form_page(r, 200, u, NULL);
+	json_object_put(u);
+}
+
+void h_user_update(req *r)
+{
+	long id = id_param(r);
+	json_object *u = users_get(id);
+	if (!u) { res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL); return; }
+	char err[256];
+	const char *role = req_form(r, "role");
+	if (id == r->user->id && role && strcmp(role, "admin")) {
+		form_page(r, 422, u, tr(r, "users_cannot_demote_self"));
+		json_object_put(u);
+		return;
+	}
+	int rc = users_update(id, req_form(r, "name"), role, req_form(r, "lang"), -1, err, sizeof err);
+	const char *pw = req_form(r, "password");
+	if (rc == 0 && pw && *pw) rc = users_set_password(id, pw, err, sizeof err);
+	if (rc < 0) { form_page(r, 422, u, err); json_object_put(u); return; }
+	json_object_put(u);
+	audit_record(r, NULL, "user.update", arena_printf(r->a, "user:%ld", id), NULL, 200, 1);
+	res_redirect(r, arena_printf(r->a, "/admin/users/%ld", id));
+}
+
+void h_user_disable(req *r)
+{
+	long id = id_param(r);
+	char err[256];
+	int enable = req_form(r, "enable") && !strcmp(req_form(r, "enable"), "1");
+	if (id == r->user->id) { res_error(r, 422, "self", tr(r, "users_cannot_disable_self"), NULL); return; }
+	if (users_update(id, NULL, NULL, NULL, enable ? 0 : 1, err, sizeof err) < 0) {
+		res_error(r, 404, "not_found", err, NULL);
+		return;
+	}
+	audit_record(r, NULL, enable ? "user.enable" : "user.disable", arena_printf(r->a, "user:%ld", id), NULL, 200, 1);
+	res_redirect(r, arena_printf(r->a, "/admin/users/%ld", id));
+}

@@ -1,0 +1,306 @@
+/* The job queue. Jobs are rows claimed with FOR UPDATE SKIP LOCKED; the worker runs each job in a forked
+ * child so a crash (or kill -9) of the job never takes the worker down, and heartbeats the lease meanwhile.
+ * A worker that dies itself stops heartbeating: any other worker re-queues its jobs after the lease expires. */
+#include "jobs.h"
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/select.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "cache.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+
+#define LEASE_SECONDS 30
+#define MAX_CHILDREN 8
+
+static volatile sig_atomic_t stop_flag;
+static char worker_id[96];
+
+long job_enqueue(const char *kind, json_object *payload, long created_by)
+{
+	int max = 3;
+	for (int i = 0; i < njob_kinds; i++)
+		if (!strcmp(job_kinds[i].kind, kind)) max = job_kinds[i].max_attempts;
+	char maxs[16], by[24];
+	snprintf(maxs, sizeof maxs, "%d", max);
+	snprintf(by, sizeof by, "%ld", created_by);
+	const char *pl = payload ? json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN) : "{}";
+	PGresult *r = DB_EXEC("INSERT INTO jobs (kind, payload, max_attempts, created_by) "
+			      "VALUES ($1, $2::jsonb, $3::int, NULLIF($4::bigint, 0)) RETURNING id",
+			      kind, pl, maxs, by);
+	if (!r) { log_error("job_enqueue %s: %s", kind, db_error()); return -1; }
+	long id = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	DB_CMD("SELECT pg_notify('rstream_jobs', $1)", kind);
+	return id;
+}
+
+static double now_s(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+static double last_progress_write;
+static char *pending_stats;
+
+void job_progress(struct job *j, double pct, const char *message)
+{
+	double t = now_s();
+	if (pct < 100 && t - last_progress_write < 0.25) return;   /* a busy loop must not flood the database */
+	last_progress_write = t;
+	if (pct < 0) pct = 0;
+	if (pct > 100) pct = 100;
+	char id[24], p[32];
+	snprintf(id, sizeof id, "%ld", j->id);
+	snprintf(p, sizeof p, "%.2f", pct);
+	DB_CMD("UPDATE jobs SET progress = $2::real, message = $3, heartbeat_at = now(), "
+	       "stats = COALESCE($4::jsonb, stats) WHERE id = $1::bigint",
+	       id, p, message ? message : "", pending_stats);
+	free(pending_stats);
+	pending_stats = NULL;
+}
+
+void job_set_stats(struct job *j, json_object *stats)
+{
+	(void)j;
+	free(pending_stats);
+	pending_stats = strdup(json_object_to_json_string_ext(stats, JSON_C_TO_STRING_PLAIN));
+}
+
+int job_cancelled(struct job *j)
+{
+	static double last;
+	static int cached;
+	double t = now_s();
+	if (t - last < 1.0) return cached;
+	last = t;
+	char id[24];
+	snprintf(id, sizeof id, "%ld", j->id);
+	PGresult *r = DB_EXEC("SELECT cancel_requested FROM jobs WHERE id = $1::bigint", id);
+	cached = r && PQntuples(r) && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return cached;
+}
+
+int job_noop(struct job *j)
+{
+	json_object *v;
+	if (json_object_object_get_ex(j->payload, "fail", &v) && json_object_get_boolean(v)) {
+		snprintf(j->error, sizeof j->error, "asked to fail");
+		return -1;
+	}
+	for (int i = 0; i <= 4; i++) { job_progress(j, i * 25, "working"); usleep(50000); }
+	return 0;
+}
+
+static const struct job_kind *kind_find(const char *kind)
+{
+	for (int i = 0; i < njob_kinds; i++)
+		if (!strcmp(job_kinds[i].kind, kind)) return &job_kinds[i];
+	return NULL;
+}
+
+/* Jobs whose worker vanished go back to the queue (or fail when out of attempts). */
+static void reap_lost(void)
+{
+	char lease[16];
+	snprintf(lease, sizeof lease, "%d", LEASE_SECONDS);
+	PGresult *r = DB_EXEC("UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, "
+			      "locked_by = NULL, run_after = now(), "
+			      "error = 'worker lost while running (lease expired); ' || COALESCE(error, ''), "
+			      "finished_at = CASE WHEN attempts >= max_attempts THEN now() END "
+			      "WHERE state = 'running' AND heartbeat_at < now() - make_interval(secs => $1::int) RETURNING id",
+			      lease);
+	if (r) {
+		for (int i = 0; i < PQntuples(r); i++) log_warn("job %s re-queued: its worker was lost", PQgetvalue(r, i, 0));
+		PQclear(r);
+	}
+}
+
+static PGresult *claim(void)
+{
+	return DB_EXEC("UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_at = now(), "
+		       "heartbeat_at = now(), started_at = COALESCE(started_at, now()), error = NULL "
+		       "WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= now() "
+		       "            ORDER BY run_after, id FOR UPDATE SKIP LOCKED LIMIT 1) "
+		       "RETURNING id, kind, payload, attempts, max_attempts",
+		       worker_id);
+}
+
+/* Child side: run the job function; exit 0 done, 1 retry, 2 failed for good. */
+static void run_child(long id, const char *kind, const char *payload, int attempt, int max_attempts)
+{
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);   /* a job never outlives its worker: the lease reaper re-runs it */
+	db_after_fork();
+	cache_after_fork();
+	struct job j = {.id = id, .kind = kind, .attempt = attempt, .max_attempts = max_attempts};
+	j.payload = json_tokener_parse(payload);
+	if (!j.payload) j.payload = json_object_new_object();
+	const struct job_kind *k = kind_find(kind);
+	int rc;
+	if (!k) { snprintf(j.error, sizeof j.error, "unknown job kind %s", kind); rc = -2; }
+	else rc = k->fn(&j);
+	char ids[24];
+	snprintf(ids, sizeof ids, "%ld", id);
+	if (rc == 0) {
+		DB_CMD("UPDATE jobs SET stats = COALESCE($2::jsonb, stats) WHERE id = $1::bigint", ids, pending_stats);
+	} else {
+		DB_CMD("UPDATE jobs SET error = $2, stats = COALESCE($3::jsonb, stats) WHERE id = $1::bigint", ids,
+		       j.error[0] ? j.error : "job failed", pending_stats);
+	}
+	json_object_put(j.payload);
+	exit(rc == 0 ? 0 : rc == -2 ? 2 : 1);
+}
+
+static void finish(long id, int status)
+{
+	char ids[24], err[128] = "";
+	snprintf(ids, sizeof ids, "%ld", id);
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	if (WIFSIGNALED(status)) snprintf(err, sizeof err, "job process killed by signal %d", WTERMSIG(status));
+	if (code == 0) {
+		DB_CMD("UPDATE jobs SET state = 'done', progress = 100, finished_at = now(), locked_by = NULL "
+		       "WHERE id = $1::bigint", ids);
+		log_info("job %ld done", id);
+		return;
+	}
+	/* exponential backoff: 2, 4, 8 … seconds, capped at 10 minutes */
+	DB_CMD("UPDATE jobs SET locked_by = NULL, error = COALESCE(NULLIF($2, ''), error), "
+	       "state = CASE WHEN $3::int = 2 OR cancel_requested OR attempts >= max_attempts THEN "
+	       "             (CASE WHEN cancel_requested THEN 'cancelled' ELSE 'failed' END) ELSE 'queued' END, "
+	       "finished_at = CASE WHEN $3::int = 2 OR cancel_requested OR attempts >= max_attempts THEN now() END, "
+	       "run_after = now() + make_interval(secs => LEAST(600, power(2, attempts))) WHERE id = $1::bigint",
+	       ids, err, code == 2 ? "2" : "1");
+	log_warn("job %ld ended with %s", id, err[0] ? err : code == 2 ? "a permanent failure" : "a failure (will retry)");
+}
+
+static void on_term(int sig) { (void)sig; stop_flag = 1; }
+
+struct child { pid_t pid; long job; };
+
+static void heartbeat(struct child *kids, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char ids[24];
+		snprintf(ids, sizeof ids, "%ld", kids[i].job);
+		DB_CMD("UPDATE jobs SET heartbeat_at = now() WHERE id = $1::bigint AND state = 'running'", ids);
+	}
+}
+
+static void reap_children(struct child *kids, int *n, int block)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, block ? 0 : WNOHANG);
+		if (pid <= 0) return;
+		for (int i = 0; i < *n; i++) {
+			if (kids[i].pid != pid) continue;
+			finish(kids[i].job, status);
+			kids[i] = kids[--*n];
+			break;
+		}
+		block = 0;
+	}
+}
+
+static int start_one(struct child *kids, int *n)
+{
+	PGresult *r = claim();
+	if (!r) { log_error("claim failed: %s", db_error()); return -1; }
+	if (PQntuples(r) == 0) { PQclear(r); return 0; }
+	long id = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	char *kind = strdup(PQgetvalue(r, 0, 1)), *payload = strdup(PQgetvalue(r, 0, 2));
+	int attempt = atoi(PQgetvalue(r, 0, 3)), max = atoi(PQgetvalue(r, 0, 4));
+	PQclear(r);
+	log_info("job %ld (%s) attempt %d/%d", id, kind, attempt, max);
+	pid_t pid = fork();
+	if (pid == 0) run_child(id, kind, payload, attempt, max);
+	free(kind);
+	free(payload);
+	if (pid < 0) {
+		char ids[24];
+		snprintf(ids, sizeof ids, "%ld", id);
+		DB_CMD("UPDATE jobs SET state = 'queued', locked_by = NULL WHERE id = $1::bigint", ids);
+		return -1;
+	}
+	kids[*n].pid = pid;
+	kids[*n].job = id;
+	(*n)++;
+	return 1;
+}
+
+__attribute__((weak)) void audit_schedule_tick(void);
+
+int jobs_worker_main(void)
+{
+	char host[64] = "";
+	gethostname(host, sizeof host - 1);
+	snprintf(worker_id, sizeof worker_id, "%s:%d", host, getpid());
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+	int concurrency = (int)config_get_int("worker_concurrency", 2);
+	if (concurrency < 1) concurrency = 1;
+	if (concurrency > MAX_CHILDREN) concurrency = MAX_CHILDREN;
+	struct child kids[MAX_CHILDREN];
+	int nkids = 0;
+	if (db_cmd("LISTEN rstream_jobs", 0, NULL) < 0) log_warn("LISTEN failed: %s", db_error());
+	log_info("worker %s started (concurrency %d)", worker_id, concurrency);
+	double last_beat = 0, last_reap = 0;
+	while (!stop_flag) {
+		reap_children(kids, &nkids, 0);
+		double t = now_s();
+		if (t - last_reap > 5) {
+			reap_lost();
+			if (audit_schedule_tick) audit_schedule_tick();
+			last_reap = t;
+		}
+		if (t - last_beat > 5) { heartbeat(kids, nkids); last_beat = t; }
+		int started = 0;
+		while (nkids < concurrency && start_one(kids, &nkids) == 1) started = 1;
+		if (started) continue;
+		/* sleep until NOTIFY or a short timeout (also picks up delayed retries) */
+		PGconn *c = db_conn();
+		if (!c) { sleep(1); continue; }
+		int fd = PQsocket(c);
+		fd_set rf;
+		FD_ZERO(&rf);
+		FD_SET(fd, &rf);
+		struct timeval tv = {1, 0};
+		if (select(fd + 1, &rf, NULL, NULL, &tv) > 0) {
+			PQconsumeInput(c);
+			PGnotify *nt;
+			while ((nt = PQnotifies(c))) PQfreemem(nt);
+		}
+		if (PQstatus(c) == CONNECTION_BAD) { db_conn(); db_cmd("LISTEN rstream_jobs", 0, NULL); }
+	}
+	log_info("worker stopping: waiting for %d running job(s)", nkids);
+	/* let running jobs finish; their children got no signal of their own */
+	while (nkids > 0) {
+		heartbeat(kids, nkids);
+		reap_children(kids, &nkids, 1);
+	}
+	return 0;
+}
+
+int jobs_run_one(void)
+{
+	snprintf(worker_id, sizeof worker_id, "cli:%d", getpid());
+	struct child kids[1];
+	int n = 0;
+	int rc = start_one(kids, &n);
+	if (rc <= 0) return rc;
+	reap_children(kids, &n, 1);
+	return 1;
+}

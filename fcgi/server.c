@@ -1,0 +1,344 @@
+/* Pre-fork FastCGI master: opens (or inherits) the socket, forks N workers, respawns crashed ones,
+ * recycles a worker after max_requests, drains on SIGTERM, restarts workers on SIGHUP.
+ * Each worker: one PostgreSQL + one Redis connection, templates compiled once, a request arena. */
+#include "server.h"
+#include <errno.h>
+#include <fcgiapp.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "cache.h"
+#include "config.h"
+#include "db.h"
+#include "i18n.h"
+#include "log.h"
+#include "metrics.h"
+#include "netaddr.h"
+#include "router.h"
+#include "session.h"
+#include "template.h"
+
+const char *res_status_text(int s);
+
+static volatile sig_atomic_t stopping, reload;
+static int listen_fd;
+
+static void on_master_signal(int sig)
+{
+	if (sig == SIGHUP) reload = 1;
+	else stopping = 1;
+}
+
+static void on_worker_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+	FCGX_ShutdownPending();   /* makes a blocked accept return */
+}
+
+static int open_listen(void)
+{
+	const char *l = cfg.listen;
+	struct stat st;
+	if (!strcmp(l, "-")) {   /* inherited from spawn-fcgi / mod_fcgid on fd 0 */
+		if (fstat(0, &st) < 0 || !S_ISSOCK(st.st_mode)) { errno = ENOTSOCK; return -1; }
+		return 0;
+	}
+	if (!strncmp(l, "unix:", 5)) {
+		unlink(l + 5);
+		int fd = FCGX_OpenSocket(l + 5, 1024);
+		if (fd >= 0) chmod(l + 5, 0666);
+		return fd;
+	}
+	/* host:port → libfcgi wants ":port" or "host:port" */
+	return FCGX_OpenSocket(l, 1024);
+}
+
+static void sanitize_id(const char *in, char *out, size_t n)
+{
+	size_t o = 0;
+	for (; in && *in && o + 1 < n; in++)
+		if ((*in >= '0' && *in <= '9') || (*in >= 'a' && *in <= 'z') || (*in >= 'A' && *in <= 'Z') || *in == '-')
+			out[o++] = *in;
+	out[o] = 0;
+}
+
+/* W3C traceparent: keep the caller's trace id, start our own span */
+static const char *make_traceparent(req *r, const char *incoming)
+{
+	char trace[33], span[17];
+	int valid = incoming && strlen(incoming) == 55 && !strncmp(incoming, "00-", 3) && incoming[35] == '-';
+	if (valid) {
+		memcpy(trace, incoming + 3, 32);
+		trace[32] = 0;
+		for (int i = 0; i < 32; i++) if (!strchr("0123456789abcdef", trace[i])) valid = 0;
+	}
+	if (!valid) random_hex(trace, 16);
+	random_hex(span, 8);
+	return arena_printf(r->a, "00-%s-%s-01", trace, span);
+}
+
+static int read_body(req *r, FCGX_Request *fx)
+{
+	long len = r->content_length;
+	if (len <= 0) return 0;
+	char *b = arena_alloc(r->a, (size_t)len + 1);
+	long got = 0;
+	while (got < len) {
+		int n = FCGX_GetStr(b + got, (int)(len - got > 65536 ? 65536 : len - got), fx->in);
+		if (n <= 0) break;
+		got += n;
+	}
+	b[got] = 0;
+	r->body = b;
+	r->body_len = (size_t)got;
+	return got == len ? 0 : -1;
+}
+
+/* Behind a server that did not write the body to a file (Apache): spool it ourselves, never into memory. */
+static int spool_body(req *r, FCGX_Request *fx)
+{
+	const char *dir = config_data_path("tmp");
+	mkdir(cfg.data_dir, 0755);
+	mkdir(dir, 0700);
+	char *path = arena_printf(r->a, "%s/body-XXXXXX", dir);
+	int fd = mkstemp(path);
+	if (fd < 0) return -1;
+	char chunk[65536];
+	int n;
+	while ((n = FCGX_GetStr(chunk, sizeof chunk, fx->in)) > 0)
+		if (write(fd, chunk, (size_t)n) != n) { close(fd); unlink(path); return -1; }
+	close(fd);
+	r->body_file = path;
+	return 0;
+}
+
+static void send_response(req *r, FCGX_Request *fx)
+{
+	FCGX_Stream *out = fx->out;
+	int head = !strcmp(r->method, "HEAD");
+	FCGX_FPrintF(out, "Status: %d %s\r\n", r->status, res_status_text(r->status));
+	if (r->headers.p) FCGX_PutStr(r->headers.p, (int)r->headers.len, out);
+	FCGX_FPrintF(out,
+		     "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+		     "media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
+		     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'\r\n"
+		     "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\nReferrer-Policy: same-origin\r\n"
+		     "X-Request-Id: %s\r\ntraceparent: %s\r\n", r->request_id, r->traceparent);
+	if (cfg.secure_cookies) FCGX_FPrintF(out, "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n");
+	FCGX_FPrintF(out, "Content-Length: %zu\r\n\r\n", r->body_out.len);
+	if (!head && r->body_out.len) FCGX_PutStr(r->body_out.p, (int)r->body_out.len, out);
+}
+
+static void log_access(req *r, double secs)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "msg", json_object_new_string("request"));
+	json_object_object_add(o, "request_id", json_object_new_string(r->request_id));
+	json_object_object_add(o, "traceparent", json_object_new_string(r->traceparent));
+	json_object_object_add(o, "method", json_object_new_string(r->method));
+	json_object_object_add(o, "route", json_object_new_string(r->route ? (r->route->name ? r->route->name : r->route->pattern) : "-"));
+	json_object_object_add(o, "path", json_object_new_string(r->path));
+	json_object_object_add(o, "status", json_object_new_int(r->status));
+	json_object_object_add(o, "duration_ms", json_object_new_double((double)(long)(secs * 100000) / 100.0));
+	json_object_object_add(o, "ip", json_object_new_string(r->client_ip ? r->client_ip : ""));
+	if (r->log_user) json_object_object_add(o, "user", json_object_new_string(r->log_user));
+	log_json(o);
+}
+
+static void handle(req *r, FCGX_Request *fx)
+{
+	char **env = fx->envp;
+	r->method = FCGX_GetParam("REQUEST_METHOD", env);
+	if (!r->method) r->method = "GET";
+	const char *uri = FCGX_GetParam("REQUEST_URI", env);
+	if (!uri) uri = FCGX_GetParam("DOCUMENT_URI", env);
+	if (!uri) uri = "/";
+	size_t plen = strcspn(uri, "?");
+	r->path = arena_strndup(r->a, uri, plen);
+	r->query_string = FCGX_GetParam("QUERY_STRING", env);
+	if (!r->query_string) r->query_string = uri[plen] == '?' ? uri + plen + 1 : "";
+	r->content_type = FCGX_GetParam("CONTENT_TYPE", env);
+	const char *cl = FCGX_GetParam("CONTENT_LENGTH", env);
+	r->content_length = cl && *cl ? strtol(cl, NULL, 10) : 0;
+	r->remote_addr = FCGX_GetParam("REMOTE_ADDR", env);
+
+	char rid[40];
+	sanitize_id(req_header(r, "X-Request-Id"), rid, sizeof rid);
+	if (strlen(rid) < 8) random_hex(rid, 16);
+	r->request_id = arena_strdup(r->a, rid);
+	r->traceparent = make_traceparent(r, req_header(r, "traceparent"));
+	char ip[64];
+	client_ip_resolve(r->remote_addr, req_header(r, "X-Forwarded-For"), cfg.trusted_proxies, ip, sizeof ip);
+	r->client_ip = arena_strdup(r->a, ip);
+	r->lang = "ja";
+
+	if (parse_urlencoded(r->a, r->query_string, strlen(r->query_string), &r->query, &r->nquery) < 0) {
+		res_error(r, 400, "bad_query", "too many query parameters", NULL);
+		return;
+	}
+	parse_cookies(r->a, FCGX_GetParam("HTTP_COOKIE", env), &r->cookies, &r->ncookies);
+
+	int mismatch;
+	r->route = route_match(routes, nroutes, r, r->method, r->path, &mismatch);
+	session_load(r);
+	if (!r->route) {
+		if (mismatch) res_error(r, 405, "method_not_allowed", tr(r, "error_method"), NULL);
+		else res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL);
+		return;
+	}
+	int flags = r->route->flags;
+	if (flags & RF_BODYFILE) {
+		const char *bf = FCGX_GetParam("RSTREAM_BODY_FILE", env);
+		if (bf && *bf) r->body_file = arena_strdup(r->a, bf);
+		else if (r->content_length > 0 && spool_body(r, fx) < 0) {
+			res_error(r, 500, "spool_failed", "could not store the request body", NULL);
+			return;
+		}
+	} else if (r->content_length > cfg.body_limit) {
+		res_error(r, 413, "body_too_large", tr(r, "error_too_large"), NULL);
+		return;
+	} else if (r->content_length > 0) {
+		if (read_body(r, fx) < 0) { res_error(r, 400, "short_body", "request body ended early", NULL); return; }
+		const char *ct = r->content_type ? r->content_type : "";
+		if (!(flags & RF_RAWBODY)) {
+			if (!strncmp(ct, "application/x-www-form-urlencoded", 33)) {
+				if (parse_urlencoded(r->a, r->body, r->body_len, &r->form, &r->nform) < 0) {
+					res_error(r, 400, "bad_form", "too many form fields", NULL);
+					return;
+				}
+			} else if (!strncmp(ct, "application/json", 16)) {
+				char err[200];
+				r->json = json_parse_limited(r->body, r->body_len, err, sizeof err);
+				if (!r->json) { res_error(r, 400, "malformed_json", err, NULL); return; }
+			}
+		}
+	}
+	if (!perm_allows(r->route->perm, r->user)) {
+		if (r->user) { res_error(r, 403, "forbidden", tr(r, "error_forbidden"), NULL); return; }
+		if (req_wants_json(r)) { res_error(r, 401, "unauthorized", tr(r, "error_unauthorized"), NULL); return; }
+		res_redirect(r, arena_printf(r->a, "/login?next=%s", url_encode(r->a, r->path)));
+		return;
+	}
+	int safe = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
+	if (!safe && !(flags & RF_NOCSRF) && !(r->user && r->user->via_bearer) && !session_csrf_ok(r)) {
+		res_error(r, 403, "csrf", tr(r, "error_csrf"), NULL);
+		return;
+	}
+	r->route->fn(r);
+	if (!r->status) res_error(r, 500, "no_response", "the handler produced no response", NULL);
+}
+
+static void worker_loop(void)
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = on_worker_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);   /* no orphan workers if the master is killed */
+	char err[512];
+	if (tmpl_load_dir(config_path("templates"), err, sizeof err) < 0) log_error("templates: %s", err);
+	i18n_load(config_path("conf/i18n"));
+	db_connect(cfg.database_url);
+	cache_connect(cfg.redis_url);
+	FCGX_Init();
+	FCGX_Request fx;
+	FCGX_InitRequest(&fx, listen_fd, 0);
+	arena *a = arena_new(64 * 1024);
+	int served = 0;
+	while (!stopping && served < cfg.max_requests) {
+		if (FCGX_Accept_r(&fx) < 0) break;
+		struct timeval t0, t1;
+		gettimeofday(&t0, NULL);
+		req r = {.a = a, .fcgx = &fx};
+		handle(&r, &fx);
+		if (!r.streamed) send_response(&r, &fx);
+		FCGX_Finish_r(&fx);
+		gettimeofday(&t1, NULL);
+		double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_usec - t0.tv_usec) / 1e6;
+		log_access(&r, secs);
+		metrics_request(r.method, r.route ? (r.route->name ? r.route->name : r.route->pattern) : "unmatched",
+				r.status, secs);
+		if (r.json) json_object_put(r.json);
+		if (r.body_file && strstr(r.body_file, "/tmp/body-")) unlink(r.body_file);
+		buf_free(&r.headers);
+		buf_free(&r.body_out);
+		arena_reset(a);
+		served++;
+	}
+	arena_free(a);
+	db_close();
+	cache_close();
+	exit(0);
+}
+
+static pid_t spawn_worker(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) worker_loop();
+	return pid;
+}
+
+int server_main(void)
+{
+	listen_fd = open_listen();
+	if (listen_fd < 0) { log_error("cannot listen on %s: %s", cfg.listen, strerror(errno)); return 1; }
+	if (metrics_init() < 0) { log_error("cannot map shared metrics"); return 1; }
+	struct sigaction sa = {0};
+	sa.sa_handler = on_master_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int n = cfg.workers;
+	pid_t *pids = calloc((size_t)n, sizeof *pids);
+	for (int i = 0; i < n; i++) pids[i] = spawn_worker();
+	log_info("fcgi master %d listening on %s with %d workers", getpid(), cfg.listen, n);
+	while (!stopping) {
+		if (reload) {
+			reload = 0;
+			log_info("SIGHUP: restarting workers one by one");
+			for (int i = 0; i < n; i++) {
+				pid_t old = pids[i];
+				pids[i] = spawn_worker();   /* new one first, so capacity never drops */
+				kill(old, SIGTERM);
+				waitpid(old, NULL, 0);
+			}
+			continue;
+		}
+		int status;
+		pid_t pid = waitpid(-1, &status, 0);
+		if (pid < 0) { if (errno == EINTR) continue; sleep(1); continue; }
+		for (int i = 0; i < n; i++) {
+			if (pids[i] != pid) continue;
+			if (stopping) { pids[i] = 0; break; }
+			int crashed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+			if (crashed) {
+				log_warn("worker %d died (%s %d); respawning", pid, WIFSIGNALED(status) ? "signal" : "exit",
+					 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+				metrics_inc("rstream_worker_respawns_total", "reason=\"crash\"", 1);
+			} else {
+				metrics_inc("rstream_worker_respawns_total", "reason=\"recycle\"", 1);
+			}
+			pids[i] = spawn_worker();
+			break;
+		}
+	}
+	log_info("fcgi master draining: waiting for workers to finish in-flight requests");
+	for (int i = 0; i < n; i++) if (pids[i] > 0) kill(pids[i], SIGTERM);
+	while (wait(NULL) > 0 || errno == EINTR) ;
+	if (!strncmp(cfg.listen, "unix:", 5)) unlink(cfg.listen + 5);
+	free(pids);
+	return 0;
+}

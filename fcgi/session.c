@@ -1,0 +1,183 @@
+/* Sessions: HS256 JWT in an HttpOnly SameSite cookie (browsers) or a bearer header (API).
+ * Revocation lives in Redis, mirrored in PostgreSQL so a Redis outage never re-opens a logged-out session. */
+#include "session.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "cache.h"
+#include "config.h"
+#include "db.h"
+#include "i18n.h"
+#include "log.h"
+#include "router.h"
+
+struct user *session_user_by_id(arena *a, long id)
+{
+	char ids[24];
+	snprintf(ids, sizeof ids, "%ld", id);
+	PGresult *res = DB_EXEC("SELECT id, email, name, role, lang, sourced_id FROM users "
+				"WHERE id = $1::bigint AND NOT disabled", ids);
+	if (!res || PQntuples(res) != 1) { PQclear(res); return NULL; }
+	struct user *u = arena_alloc(a, sizeof *u);
+	u->id = id;
+	u->email = arena_strdup(a, PQgetvalue(res, 0, 1));
+	u->name = arena_strdup(a, PQgetvalue(res, 0, 2));
+	u->role = arena_strdup(a, PQgetvalue(res, 0, 3));
+	u->lang = PQgetisnull(res, 0, 4) ? NULL : arena_strdup(a, PQgetvalue(res, 0, 4));
+	u->sourced_id = PQgetisnull(res, 0, 5) ? NULL : arena_strdup(a, PQgetvalue(res, 0, 5));
+	PQclear(res);
+	return u;
+}
+
+int session_revoked(const char *jti)
+{
+	redisReply *r = cache_cmd("EXISTS revoked:%s", jti);
+	if (r) {
+		int hit = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+		freeReplyObject(r);
+		return hit;
+	}
+	PGresult *res = DB_EXEC("SELECT 1 FROM revoked_tokens WHERE jti = $1", jti);
+	int hit = !res || PQntuples(res) > 0;   /* database trouble: refuse rather than trust */
+	PQclear(res);
+	return hit;
+}
+
+void session_revoke(const char *jti, long exp)
+{
+	long ttl = exp - (long)time(NULL);
+	if (ttl < 1) return;
+	redisReply *r = cache_cmd("SET revoked:%s 1 EX %ld", jti, ttl);
+	if (r) freeReplyObject(r);
+	char e[24];
+	snprintf(e, sizeof e, "%ld", exp);
+	DB_CMD("INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, to_timestamp($2::bigint)) "
+	       "ON CONFLICT DO NOTHING", jti, e);
+	db_cmd("DELETE FROM revoked_tokens WHERE expires_at < now()", 0, NULL);
+}
+
+void session_set_cookie(req *r, const char *name, const char *value, long max_age)
+{
+	char *c = arena_printf(r->a, "%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax%s", name, value, max_age,
+			       cfg.secure_cookies ? "; Secure" : "");
+	res_header(r, "Set-Cookie", c);
+}
+
+static struct user *user_from_token(req *r, const char *jwt, int bearer)
+{
+	struct token t;
+	if (token_verify(cfg.secret, jwt, &t) != 0) return NULL;
+	if (strcmp(t.kind, "session") && strcmp(t.kind, "api")) return NULL;
+	if (session_revoked(t.jti)) return NULL;
+	struct user *u = session_user_by_id(r->a, strtol(t.sub, NULL, 10));
+	if (!u) return NULL;
+	u->jti = arena_strdup(r->a, t.jti);
+	u->exp = t.exp;
+	u->via_bearer = bearer;
+	return u;
+}
+
+void session_load(req *r)
+{
+	const char *auth = req_header(r, "Authorization");
+	if (auth && !strncasecmp(auth, "Bearer ", 7)) r->user = user_from_token(r, auth + 7, 1);
+	else if (req_cookie(r, "rs_session")) r->user = user_from_token(r, req_cookie(r, "rs_session"), 0);
+	const char *choice = req_cookie(r, "rs_lang");
+	if (!choice && r->user) choice = r->user->lang;
+	r->lang = i18n_pick(choice, req_header(r, "Accept-Language"));
+	if (r->user) r->log_user = r->user->email;
+}
+
+/* Anonymous forms (login, language switch) are protected by a pre-session cookie: the token binds to it. */
+static const char *pre_session(req *r, int create)
+{
+	const char *pre = req_cookie(r, "rs_pre");
+	if (pre && strlen(pre) == 32) return pre;
+	if (!create) return NULL;
+	char *v = arena_alloc(r->a, 33);
+	random_hex(v, 16);
+	r->cookies = NULL;   /* not re-read in this request */
+	char *c = arena_printf(r->a, "rs_pre=%s; Path=/; HttpOnly; SameSite=Lax%s", v, cfg.secure_cookies ? "; Secure" : "");
+	res_header(r, "Set-Cookie", c);
+	kv *nc = arena_alloc(r->a, sizeof(kv));
+	nc->k = "rs_pre";
+	nc->v = v;
+	r->cookies = nc;
+	r->ncookies = 1;
+	return v;
+}
+
+const char *csrf_for(req *r)
+{
+	char *out = arena_alloc(r->a, 65);
+	if (r->user && r->user->jti) csrf_make(cfg.secret, r->user->jti, out);
+	else csrf_make(cfg.secret, arena_printf(r->a, "pre:%s", pre_session(r, 1)), out);
+	return out;
+}
+
+int session_csrf_ok(req *r)
+{
+	const char *given = req_header(r, "X-CSRF-Token");
+	if (!given) given = req_form(r, "_csrf");
+	if (!given) return 0;
+	if (r->user && r->user->jti) return csrf_check(cfg.secret, r->user->jti, given);
+	const char *pre = pre_session(r, 0);
+	return pre && csrf_check(cfg.secret, arena_printf(r->a, "pre:%s", pre), given);
+}
+
+const char *tr(req *r, const char *key) { return i18n_get(r->lang, key); }
+
+int session_check_password(const char *email, const char *password, long *user_id)
+{
+	char key[80], h[65];
+	sha256_hex(email, strlen(email), h);
+	snprintf(key, sizeof key, "loginfail:%.40s", h);
+	/* lockout counts per e-mail whether or not it exists, so it reveals nothing */
+	redisReply *rr = cache_cmd("GET %s", key);
+	long fails = rr && rr->type == REDIS_REPLY_STRING ? strtol(rr->str, NULL, 10) : 0;
+	if (rr) freeReplyObject(rr);
+	PGresult *res = DB_EXEC("SELECT id, password_hash, disabled, locked_until > now() FROM users WHERE lower(email) = lower($1)",
+				email);
+	int found = res && PQntuples(res) == 1;
+	int locked = fails >= cfg.login_max_failures || (found && PQgetvalue(res, 0, 3)[0] == 't');
+	const char *stored = found && !PQgetisnull(res, 0, 1) ? PQgetvalue(res, 0, 1) : NULL;
+	/* verify even for unknown users so timing does not tell them apart */
+	int ok = password_verify(password, stored ? stored
+				 : "scrypt$16384$8$1$00000000000000000000000000000000$0000000000000000000000000000000000000000000000000000000000000000");
+	ok = ok && found && stored && PQgetvalue(res, 0, 2)[0] != 't';
+	long id = found ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	PQclear(res);
+	if (locked) return -2;
+	char ids[24], lock[16], maxf[16];
+	snprintf(ids, sizeof ids, "%ld", id);
+	if (ok) {
+		rr = cache_cmd("DEL %s", key);
+		if (rr) freeReplyObject(rr);
+		DB_CMD("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = $1::bigint", ids);
+		*user_id = id;
+		return 0;
+	}
+	long ttl;
+	cache_incr_window(key, cfg.login_lockout_seconds, &ttl);
+	snprintf(lock, sizeof lock, "%d", cfg.login_lockout_seconds);
+	snprintf(maxf, sizeof maxf, "%d", cfg.login_max_failures);
+	if (found)
+		DB_CMD("UPDATE users SET failed_logins = failed_logins + 1, locked_until = CASE WHEN failed_logins + 1 >= $3::int "
+		       "THEN now() + make_interval(secs => $2::int) END WHERE id = $1::bigint", ids, lock, maxf);
+	return -1;
+}
+
+char *session_issue(long user_id, const char *kind, struct token *t)
+{
+	memset(t, 0, sizeof *t);
+	snprintf(t->sub, sizeof t->sub, "%ld", user_id);
+	snprintf(t->kind, sizeof t->kind, "%s", kind);
+	char ids[24];
+	snprintf(ids, sizeof ids, "%ld", user_id);
+	PGresult *res = DB_EXEC("SELECT role FROM users WHERE id = $1::bigint", ids);
+	snprintf(t->role, sizeof t->role, "%s", res && PQntuples(res) ? PQgetvalue(res, 0, 0) : "viewer");
+	PQclear(res);
+	return token_issue(cfg.secret, t, cfg.session_ttl);
+}

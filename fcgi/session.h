@@ -1,0 +1,18 @@
+/* Who is asking: session cookie or bearer token → r->user; CSRF tokens; language choice; login/logout. */
+#ifndef RS_SESSION_H
+#define RS_SESSION_H
+#include "http.h"
+#include "auth.h"
+
+void session_load(req *r);                 /* sets r->user (or NULL) and r->lang */
+int session_csrf_ok(req *r);               /* token from form _csrf or X-CSRF-Token header */
+int session_revoked(const char *jti);
+void session_revoke(const char *jti, long exp);
+/* Check credentials with lockout. 0 ok (*user_id set); -1 wrong (same for unknown user); -2 locked; -3 disabled/no
+ * password is reported as -1 too. */
+int session_check_password(const char *email, const char *password, long *user_id);
+/* Issue a token for user id; kind "session" (cookie) or "api" (bearer). malloc'd JWT. */
+char *session_issue(long user_id, const char *kind, struct token *t);
+struct user *session_user_by_id(arena *a, long id);
+void session_set_cookie(req *r, const char *name, const char *value, long max_age);
+#endif

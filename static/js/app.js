@@ -1,0 +1,46 @@
+// R-Stream core UI behaviour: responsive nav toggle and live job progress bars.
+// Any <progress data-job-id="N" data-job-live="queued|running"> polls /api/v1/jobs/N until it ends.
+(function () {
+  'use strict';
+  var toggle = document.querySelector('.navtoggle');
+  if (toggle) {
+    toggle.addEventListener('click', function () {
+      var nav = document.getElementById('mainnav');
+      var open = nav.classList.toggle('open');
+      toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
+    });
+  }
+
+  function text(sel, value) {
+    document.querySelectorAll(sel).forEach(function (el) { el.textContent = value; });
+  }
+
+  function poll(id) {
+    fetch('/api/v1/jobs/' + encodeURIComponent(id), { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        if (!body || !body.job) return;
+        var j = body.job;
+        document.querySelectorAll('progress[data-job-id="' + id + '"]').forEach(function (p) { p.value = j.progress; });
+        text('[data-job-pct="' + id + '"]', Math.round(j.progress) + '%');
+        text('[data-job-message="' + id + '"]', j.message || '');
+        text('[data-job-state="' + id + '"]', j.state);
+        if (j.stats) text('[data-job-stats="' + id + '"]', JSON.stringify(j.stats, null, 2));
+        document.dispatchEvent(new CustomEvent('rstream:job', { detail: j }));
+        if (j.state === 'queued' || j.state === 'running') setTimeout(function () { poll(id); }, 1000);
+        else document.querySelectorAll('[data-job-state="' + id + '"]').forEach(function (el) {
+          el.className = 'state s-' + j.state;
+        });
+      })
+      .catch(function () { setTimeout(function () { poll(id); }, 3000); });
+  }
+
+  var seen = {};
+  document.querySelectorAll('progress[data-job-live]').forEach(function (p) {
+    var st = p.getAttribute('data-job-live'), id = p.getAttribute('data-job-id');
+    if ((st === 'queued' || st === 'running') && !seen[id]) { seen[id] = true; poll(id); }
+  });
+  window.RStream = { pollJob: poll, csrf: function () {
+    var m = document.querySelector('meta[name="csrf-token"]'); return m ? m.content : '';
+  } };
+})();
