@@ -36,7 +36,7 @@ static uint64_t rd64(const unsigned char *p) { return (uint64_t)rd32(p) | (uint6
 static int fail(zipr *z, const char *msg, const char *name)
 {
 	if (name)
-		snprintf(z->err, sizeof z->err, "%s: %s", msg, name);
+		snprintf(z->err, sizeof z->err, "%.100s: %.150s", msg, name);
 	else
 		snprintf(z->err, sizeof z->err, "%s", msg);
 	return -1;
