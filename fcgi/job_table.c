@@ -5,12 +5,14 @@
 int job_noop(struct job *j);
 /* roster import */
 /* roster api */
+int job_audit_retention(struct job *j);
 /* video */
 
 const struct job_kind job_kinds[] = {
 	{"noop", job_noop, 3},
 	/* roster import */
 	/* roster api */
+	{"audit_retention", job_audit_retention, 3},
 	/* video */
 };
 const int njob_kinds = sizeof job_kinds / sizeof job_kinds[0];

@@ -1,0 +1,99 @@
+/* Audit log: one INSERT per event, plus the retention job and its once-a-day scheduling.
+ * Outside a transaction the INSERT commits asynchronously (the WAL flush is not waited for): an API read then
+ * costs no fsync, and a crash of PostgreSQL itself can lose at most the last few hundred milliseconds of rows. */
+#include "audit.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "db.h"
+#include "http.h"
+#include "jobs.h"
+#include "log.h"
+
+void audit_record(struct req *r, const char *actor, const char *action, const char *target,
+		  json_object *detail, int status, long result_count)
+{
+	char who[64], st[16], cnt[24];
+	if (!actor) {
+		if (r && r->user) { snprintf(who, sizeof who, "user:%ld", r->user->id); actor = who; }
+		else if (r && r->log_user) actor = r->log_user;
+		else actor = r ? "anonymous" : "system";
+	}
+	snprintf(st, sizeof st, "%d", status);
+	snprintf(cnt, sizeof cnt, "%ld", result_count);
+	const char *det = detail ? json_object_to_json_string_ext(detail, JSON_C_TO_STRING_PLAIN) : "{}";
+	const char *ip = r && r->client_ip && *r->client_ip ? r->client_ip : NULL;
+	PGconn *c = db_conn();
+	int idle = c && PQtransactionStatus(c) == PQTRANS_IDLE;
+	/* inside a caller's transaction the row commits with it (and must not make that commit asynchronous) */
+	const char *sql = idle
+		? "INSERT INTO audit_log (actor, action, target, detail, ip, status, result_count) "
+		  "SELECT $1, $2, $3, $4::jsonb, $5, $6::int, NULLIF($7, '-1')::bigint "
+		  "FROM (SELECT set_config('synchronous_commit', 'off', true)) s"
+		: "INSERT INTO audit_log (actor, action, target, detail, ip, status, result_count) "
+		  "VALUES ($1, $2, $3, $4::jsonb, $5, $6::int, NULLIF($7, '-1')::bigint)";
+	if (DB_CMD(sql, actor, action ? action : "", target ? target : "", det, ip, st, cnt) < 0)
+		log_error("audit insert failed: %s (action %s)", db_error(), action ? action : "");
+}
+
+static long retention_days(void)
+{
+	char *end;
+	long days = 1095;
+	PGresult *res = DB_EXEC0("SELECT value FROM settings WHERE key = 'audit_retention_days'");
+	if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		long v = strtol(PQgetvalue(res, 0, 0), &end, 10);
+		if (!*end && v >= 1 && v <= 36500) days = v;
+	}
+	if (res) PQclear(res);
+	return days;
+}
+
+/* Delete rows older than the retention setting, in batches so no long lock is held on the table. */
+int job_audit_retention(struct job *j)
+{
+	char days[24];
+	long total = 0;
+	snprintf(days, sizeof days, "%ld", retention_days());
+	for (;;) {
+		PGresult *res = DB_EXEC("WITH old AS (SELECT id FROM audit_log WHERE at < now() - make_interval(days => $1::int) "
+					"ORDER BY id LIMIT 10000) DELETE FROM audit_log a USING old WHERE a.id = old.id",
+					days);
+		if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+			snprintf(j->error, sizeof j->error, "audit retention delete failed: %s", db_error());
+			if (res) PQclear(res);
+			return -1;
+		}
+		long n = strtol(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+		total += n;
+		if (n < 10000) break;
+		job_progress(j, 50, "deleting");
+	}
+	json_object *stats = json_object_new_object();
+	json_object_object_add(stats, "deleted", json_object_new_int64(total));
+	json_object_object_add(stats, "retention_days", json_object_new_int64(strtol(days, NULL, 10)));
+	job_set_stats(j, stats);
+	json_object_put(stats);
+	job_progress(j, 100, "done");
+	audit_record(NULL, "system", "audit.retention", "audit_log", NULL, 200, total);
+	return 0;
+}
+
+/* Called from the worker loop: enqueue "audit_retention" at most once a day across all worker hosts
+ * (the jobs table is the shared memory; the in-process clock only saves queries). */
+void audit_schedule_tick(void)
+{
+	static time_t next_check;
+	time_t now = time(NULL);
+	if (now < next_check) return;
+	next_check = now + 600;
+	PGresult *res = DB_EXEC0("SELECT 1 FROM jobs WHERE kind = 'audit_retention' "
+				 "AND created_at > now() - interval '1 day' LIMIT 1");
+	if (!res) return;
+	int recent = PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) > 0;
+	PQclear(res);
+	if (recent) return;
+	if (job_enqueue("audit_retention", NULL, 0) < 0) log_warn("could not enqueue audit_retention");
+}
