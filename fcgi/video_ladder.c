@@ -129,7 +129,7 @@ char **video_ladder_argv(arena *a, const struct video_src *s, const struct video
 	buf_printf(&g, ";[sb]fps=1000/%ld,scale=%d:%d,setsar=1,tile=%dx%d,format=yuvj420p[story]",
 		   lround(sb->interval * 1000), sb->thumb_w, sb->thumb_h, sb->cols, sb->rows);
 
-	const char *head[] = {"ffmpeg", "-hide_banner", "-nostdin", "-y", "-v", "warning", "-nostats"};
+	const char *head[] = {"ffmpeg", "-hide_banner", "-nostdin", "-y", "-v", "error", "-nostats"};
 	for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) push(&b, head[i]);
 	if (o->progress_fd > 0) {
 		push(&b, "-progress");
