@@ -259,6 +259,15 @@ out:
 	return rc;
 }
 
+ssize_t rcsv_mem_read(void *mem, void *out, size_t n)
+{
+	struct rcsv_mem *m = mem;
+	size_t k = m->len - m->pos < n ? m->len - m->pos : n;
+	memcpy(out, m->p + m->pos, k);
+	m->pos += k;
+	return (ssize_t)k;
+}
+
 static int formula_char(char c) { return c == '=' || c == '+' || c == '-' || c == '@'; }
 
 int rcsv_needs_protect(const char *s)

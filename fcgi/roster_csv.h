@@ -31,6 +31,10 @@ struct rcsv_error {
 int rcsv_parse(const struct rcsv_limits *lim, rcsv_read_fn rd, void *src, rcsv_row_fn row, void *ud,
 	       struct rcsv_error *err);
 
+/* A reader over memory (tests, small texts). */
+struct rcsv_mem { const char *p; size_t len, pos; };
+ssize_t rcsv_mem_read(void *mem, void *buf, size_t n);
+
 /* -1 when s[0..n) is valid UTF-8, else the offset of the first bad byte. */
 long rcsv_utf8_invalid(const unsigned char *s, size_t n);
 /* Name of the legacy Japanese encoding the bytes look like ("Shift_JIS", "EUC-JP") or NULL. */
