@@ -12,6 +12,7 @@ void h_users_list(req *), h_user_new(req *), h_user_create(req *), h_user_show(r
 void h_jobs_list(req *), h_job_show(req *), h_api_jobs(req *), h_api_job(req *), h_api_job_cancel(req *);
 /* roster import */
 /* roster api */
+void h_roster_api(req *), h_oauth_token(req *);
 /* video */
 
 const struct route routes[] = {
@@ -43,6 +44,10 @@ const struct route routes[] = {
 	{"POST",   "/api/v1/jobs/:id/cancel",  h_api_job_cancel, PERM_CREATOR, 0, NULL},
 	/* roster import */
 	/* roster api */
+	{"GET",    "/ims/oneroster/rostering/v1p2/*", h_roster_api, PERM_NONE, RF_NOCSRF, "roster_api_read"},
+	{"PUT",    "/ims/oneroster/rostering/v1p2/*", h_roster_api, PERM_NONE, RF_NOCSRF, "roster_api_write"},
+	{"DELETE", "/ims/oneroster/rostering/v1p2/*", h_roster_api, PERM_NONE, RF_NOCSRF, "roster_api_write"},
+	{"POST",   "/oauth/token",             h_oauth_token,    PERM_NONE,  RF_NOCSRF, NULL},
 	/* video */
 };
 const int nroutes = sizeof routes / sizeof routes[0];

@@ -1,0 +1,372 @@
+/* OneRoster 1.2 rostering REST API under /ims/oneroster/rostering/v1p2/: every collection, single-object and
+ * nested endpoint, answered from the roster_* tables. Each request is authenticated (client token or admin API
+ * token), scope-checked, rate-limited and audited; errors are imsx_StatusInfo payloads. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "audit.h"
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "oauth.h"
+#include "roster_api.h"
+#include "roster_filter.h"
+
+
+#define SC_READ (SC_CORE | SC_ROSTER)
+
+/* An endpoint: path segments ("*" = an id), the entity answered, the rows it covers (SQL over alias t with
+ * the path ids as $1, $2), the scopes that may read it, and for nested endpoints the parent that must exist. */
+struct endpoint {
+	const char *path;
+	const struct ra_entity *e;
+	const char *where;
+	int scopes;
+	const char *parent_sql;    /* returns a row when the parent exists */
+	const char *parent_type;   /* for the 404 message */
+};
+
+#define IS_SCHOOL "SELECT 1 FROM roster_orgs WHERE sourced_id = $1 AND type = 'school'"
+#define IS_CLASS "SELECT 1 FROM roster_classes WHERE sourced_id = $1"
+#define HAS_ROLE(role) "EXISTS (SELECT 1 FROM roster_roles ro WHERE ro.user_sourced_id = t.sourced_id " \
+		       "AND ro.role = '" role "' AND ro.status = 'active')"
+#define IN_CLASS(role) "EXISTS (SELECT 1 FROM roster_enrollments en WHERE en.user_sourced_id = t.sourced_id " \
+		       "AND en.class_sourced_id = $1 AND en.role = '" role "' AND en.status = 'active')"
+#define IN_SCHOOL_CLASS(role) "EXISTS (SELECT 1 FROM roster_enrollments en WHERE en.user_sourced_id = t.sourced_id " \
+			      "AND en.school_sourced_id = $1 AND en.class_sourced_id = $2 AND en.role = '" role "' " \
+			      "AND en.status = 'active')"
+#define AT_SCHOOL(role) "EXISTS (SELECT 1 FROM roster_roles ro WHERE ro.user_sourced_id = t.sourced_id " \
+			"AND ro.org_sourced_id = $1 AND ro.role = '" role "' AND ro.status = 'active')"
+#define CLASSES_OF_USER "EXISTS (SELECT 1 FROM roster_enrollments en WHERE en.class_sourced_id = t.sourced_id " \
+			"AND en.user_sourced_id = $1 AND en.status = 'active')"
+#define USER_WITH_ROLE(role) "SELECT 1 FROM roster_roles WHERE user_sourced_id = $1 AND role = '" role "'"
+
+static const struct endpoint endpoints[] = {
+	{"academicSessions", &ra_sessions, NULL, SC_READ, NULL, NULL},
+	{"academicSessions/*", &ra_sessions, "t.sourced_id = $1", SC_READ, NULL, NULL},
+	{"classes", &ra_classes, NULL, SC_READ, NULL, NULL},
+	{"classes/*", &ra_classes, "t.sourced_id = $1", SC_READ, NULL, NULL},
+	{"classes/*/students", &ra_users, IN_CLASS("student"), SC_ROSTER, IS_CLASS, "class"},
+	{"classes/*/teachers", &ra_users, IN_CLASS("teacher"), SC_ROSTER, IS_CLASS, "class"},
+	{"courses", &ra_courses, NULL, SC_READ, NULL, NULL},
+	{"courses/*", &ra_courses, "t.sourced_id = $1", SC_READ, NULL, NULL},
+	{"courses/*/classes", &ra_classes, "t.course_sourced_id = $1", SC_ROSTER,
+	 "SELECT 1 FROM roster_courses WHERE sourced_id = $1", "course"},
+	{"demographics", &ra_demographics, NULL, SC_DEMOGRAPHICS, NULL, NULL},
+	{"demographics/*", &ra_demographics, "t.sourced_id = $1", SC_DEMOGRAPHICS, NULL, NULL},
+	{"enrollments", &ra_enrollments, NULL, SC_READ, NULL, NULL},
+	{"enrollments/*", &ra_enrollments, "t.sourced_id = $1", SC_READ, NULL, NULL},
+	{"gradingPeriods", &ra_sessions, "t.type = 'gradingPeriod'", SC_READ, NULL, NULL},
+	{"gradingPeriods/*", &ra_sessions, "t.sourced_id = $1 AND t.type = 'gradingPeriod'", SC_READ, NULL, NULL},
+	{"orgs", &ra_orgs, NULL, SC_READ, NULL, NULL},
+	{"orgs/*", &ra_orgs, "t.sourced_id = $1", SC_READ, NULL, NULL},
+	{"schools", &ra_orgs, "t.type = 'school'", SC_READ, NULL, NULL},
+	{"schools/*", &ra_orgs, "t.sourced_id = $1 AND t.type = 'school'", SC_READ, NULL, NULL},
+	{"schools/*/classes", &ra_classes, "t.school_sourced_id = $1", SC_ROSTER, IS_SCHOOL, "school"},
+	{"schools/*/courses", &ra_courses, "t.org_sourced_id = $1", SC_ROSTER, IS_SCHOOL, "school"},
+	{"schools/*/enrollments", &ra_enrollments, "t.school_sourced_id = $1", SC_ROSTER, IS_SCHOOL, "school"},
+	{"schools/*/students", &ra_users, AT_SCHOOL("student"), SC_ROSTER, IS_SCHOOL, "school"},
+	{"schools/*/teachers", &ra_users, AT_SCHOOL("teacher"), SC_ROSTER, IS_SCHOOL, "school"},
+	{"schools/*/terms", &ra_sessions, "t.type = 'term' AND EXISTS (SELECT 1 FROM roster_classes c "
+	 "WHERE c.school_sourced_id = $1 AND t.sourced_id = ANY(c.term_sourced_ids))", SC_ROSTER, IS_SCHOOL, "school"},
+	{"schools/*/classes/*/enrollments", &ra_enrollments, "t.school_sourced_id = $1 AND t.class_sourced_id = $2",
+	 SC_ROSTER, "SELECT 1 FROM roster_classes WHERE school_sourced_id = $1 AND sourced_id = $2", "class"},
+	{"schools/*/classes/*/students", &ra_users, IN_SCHOOL_CLASS("student"), SC_ROSTER,
+	 "SELECT 1 FROM roster_classes WHERE school_sourced_id = $1 AND sourced_id = $2", "class"},
+	{"schools/*/classes/*/teachers", &ra_users, IN_SCHOOL_CLASS("teacher"), SC_ROSTER,
+	 "SELECT 1 FROM roster_classes WHERE school_sourced_id = $1 AND sourced_id = $2", "class"},
+	{"students", &ra_users, HAS_ROLE("student"), SC_READ, NULL, NULL},
+	{"students/*", &ra_users, "t.sourced_id = $1 AND " HAS_ROLE("student"), SC_READ, NULL, NULL},
+	{"students/*/classes", &ra_classes, CLASSES_OF_USER, SC_ROSTER, USER_WITH_ROLE("student"), "student"},
+	{"teachers", &ra_users, HAS_ROLE("teacher"), SC_READ, NULL, NULL},
+	{"teachers/*", &ra_users, "t.sourced_id = $1 AND " HAS_ROLE("teacher"), SC_READ, NULL, NULL},
+	{"teachers/*/classes", &ra_classes, CLASSES_OF_USER, SC_ROSTER, USER_WITH_ROLE("teacher"), "teacher"},
+	{"terms", &ra_sessions, "t.type = 'term'", SC_READ, NULL, NULL},
+	{"terms/*", &ra_sessions, "t.sourced_id = $1 AND t.type = 'term'", SC_READ, NULL, NULL},
+	{"terms/*/classes", &ra_classes, "$1 = ANY(t.term_sourced_ids)", SC_ROSTER,
+	 "SELECT 1 FROM roster_academic_sessions WHERE sourced_id = $1 AND type = 'term'", "term"},
+	{"terms/*/gradingPeriods", &ra_sessions, "t.type = 'gradingPeriod' AND t.parent_sourced_id = $1", SC_ROSTER,
+	 "SELECT 1 FROM roster_academic_sessions WHERE sourced_id = $1 AND type = 'term'", "term"},
+	{"users", &ra_users, NULL, SC_READ, NULL, NULL},
+	{"users/*", &ra_users, "t.sourced_id = $1", SC_READ, NULL, NULL},
+	{"users/*/classes", &ra_classes, CLASSES_OF_USER, SC_ROSTER, "SELECT 1 FROM roster_users WHERE sourced_id = $1",
+	 "user"},
+};
+#define NENDPOINTS ((int)(sizeof endpoints / sizeof endpoints[0]))
+
+/* The state of one API call, carried to the audit row. */
+struct call {
+	req *r;
+	struct api_caller who;
+	const char *filter;
+	int authed;
+};
+
+static void roster_api_write(struct call *c, const struct ra_entity *e, const char *id, int del);
+
+static void imsx_error(struct call *c, int status, const char *code_minor, const char *desc, const char *field)
+{
+	req *r = c->r;
+	res_json(r, status, ra_status_info(code_minor, desc, field));
+	json_object *d = json_object_new_object();
+	if (c->filter) json_object_object_add(d, "filter", json_object_new_string(c->filter));
+	if (r->query_string && *r->query_string)
+		json_object_object_add(d, "query", json_object_new_string(r->query_string));
+	json_object_object_add(d, "error", json_object_new_string(code_minor));
+	audit_record(r, c->who.actor[0] ? c->who.actor : "anonymous", "roster.read", r->path, d, status, -1);
+	json_object_put(d);
+}
+
+/* Split the raw path after the base into decoded segments; match against the endpoint table.
+ * Returns the endpoint (ids filled) or NULL. */
+static const struct endpoint *route_endpoint(req *r, const char **ids, int *nids, const char **segs_out,
+					     int *nsegs_out)
+{
+	const char *p = r->path + strlen(RA_BASE_PATH);
+	if (*p != '/') return NULL;
+	p++;
+	const char *segs[8];
+	int n = 0;
+	while (*p) {
+		if (n == 8) return NULL;
+		size_t len = strcspn(p, "/");
+		if (len == 0) return NULL;
+		segs[n++] = url_decode(r->a, p, len);
+		p += len;
+		if (*p == '/') { p++; if (!*p) break; }   /* tolerate one trailing slash */
+	}
+	if (n == 0) return NULL;
+	for (int i = 0; i < NENDPOINTS; i++) {
+		const char *q = endpoints[i].path;
+		int k = 0, ok = 1;
+		*nids = 0;
+		while (*q && ok) {
+			size_t len = strcspn(q, "/");
+			if (k >= n) { ok = 0; break; }
+			if (len == 1 && *q == '*') ids[(*nids)++] = segs[k];
+			else if (strlen(segs[k]) != len || strncmp(segs[k], q, len)) ok = 0;
+			k++;
+			q += len;
+			if (*q == '/') q++;
+		}
+		if (ok && k == n) {
+			for (int j = 0; j < n; j++) segs_out[j] = segs[j];
+			*nsegs_out = n;
+			return &endpoints[i];
+		}
+	}
+	for (int j = 0; j < n; j++) segs_out[j] = segs[j];
+	*nsegs_out = n;
+	return NULL;
+}
+
+static int is_single(const struct endpoint *ep)
+{
+	size_t n = strlen(ep->path);
+	return n >= 2 && !strcmp(ep->path + n - 2, "/*");
+}
+
+static const char *href_base(req *r)
+{
+	const char *pub = cfg.public_url && *cfg.public_url ? cfg.public_url : "";
+	size_t n = strlen(pub);
+	if (n && pub[n - 1] == '/') n--;
+	return arena_printf(r->a, "%.*s%s", (int)n, pub, RA_BASE_PATH);
+}
+
+/* A filter on status or dateLastModified is a delta/tombstone query: then tobedeleted rows are returned too;
+ * otherwise collections list active records only. */
+static int wants_all_statuses(const struct roster_query *q)
+{
+	for (int i = 0; i < q->npred; i++) {
+		const char *n = q->pred[i].field->name;
+		if (!strcmp(n, "status") || !strcmp(n, "dateLastModified")) return 1;
+	}
+	return 0;
+}
+
+static const char **row_values(req *r, PGresult *res, int row)
+{
+	int nf = PQnfields(res);
+	const char **v = arena_alloc(r->a, sizeof *v * (size_t)(nf ? nf : 1));
+	for (int i = 0; i < nf; i++) v[i] = PQgetisnull(res, row, i) ? NULL : PQgetvalue(res, row, i);
+	return v;
+}
+
+/* Link header (RFC 8288): first/prev/next/last, keeping every other query parameter. */
+static void link_header(req *r, const struct roster_query *q, long total)
+{
+	buf keep = {0};
+	for (int i = 0; i < r->nquery; i++) {
+		if (!strcmp(r->query[i].k, "offset") || !strcmp(r->query[i].k, "limit")) continue;
+		buf_printf(&keep, "%s=%s&", url_encode(r->a, r->query[i].k), url_encode(r->a, r->query[i].v));
+	}
+	const char *base = arena_printf(r->a, "%s?%slimit=%ld&offset=", r->path, keep.p ? keep.p : "", q->limit);
+	buf_free(&keep);
+	long last = total > 0 ? ((total - 1) / q->limit) * q->limit : 0;
+	buf b = {0};
+	buf_printf(&b, "<%s0>; rel=\"first\"", base);
+	if (q->offset > 0) {
+		long prev = q->offset - q->limit;
+		buf_printf(&b, ", <%s%ld>; rel=\"prev\"", base, prev > 0 ? prev : 0);
+	}
+	if (q->offset + q->limit < total) buf_printf(&b, ", <%s%ld>; rel=\"next\"", base, q->offset + q->limit);
+	buf_printf(&b, ", <%s%ld>; rel=\"last\"", base, last);
+	res_header(r, "Link", b.p);
+	buf_free(&b);
+}
+
+static int parent_exists(const struct endpoint *ep, const char **ids, int nids)
+{
+	PGresult *res = db_exec(ep->parent_sql, nids, ids);
+	if (!res) return -1;
+	int ok = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) > 0 : -1;
+	PQclear(res);
+	return ok;
+}
+
+static void api_get(struct call *c, const struct endpoint *ep, const char **ids, int nids)
+{
+	req *r = c->r;
+	const struct ra_entity *e = ep->e;
+	struct roster_query q;
+	struct rf_error err;
+	int single = is_single(ep);
+	memset(&err, 0, sizeof err);
+	c->filter = req_query(r, "filter");
+	int rc = single ? (memset(&q, 0, sizeof q), q.limit = 1, roster_fields_parse(r->a, e->fields, e->nfields,
+										   req_query(r, "fields"), &q, &err))
+			: roster_query_parse(r->a, e->fields, e->nfields, c->filter, req_query(r, "sort"),
+					     req_query(r, "orderBy"), req_query(r, "fields"), req_query(r, "limit"),
+					     req_query(r, "offset"), &q, &err);
+	if (rc) { imsx_error(c, 400, err.code_minor, err.msg, err.param); return; }
+
+	if (ep->parent_sql) {
+		int pe = parent_exists(ep, ids, nids);
+		if (pe < 0) { imsx_error(c, 503, "server_busy", "database unavailable", NULL); return; }
+		if (!pe) {
+			imsx_error(c, 404, "unknownobject", arena_printf(r->a, "unknown %s: %s", ep->parent_type, ids[nids - 1]),
+				   "sourcedId");
+			return;
+		}
+	}
+
+	const char *params[8];
+	int np = 0;
+	for (int i = 0; i < nids; i++) params[np++] = ids[i];
+	buf where = {0};
+	buf_puts(&where, ep->where ? ep->where : "TRUE");
+	const char *fsql = roster_filter_sql(r->a, &q, np + 1, params, &np);
+	if (*fsql) buf_printf(&where, " AND %s", fsql);
+	if (!single && !wants_all_statuses(&q)) buf_puts(&where, " AND t.status = 'active'");
+	char lim[24], off[24];
+	snprintf(lim, sizeof lim, "%ld", q.limit);
+	snprintf(off, sizeof off, "%ld", q.offset);
+	params[np++] = lim;
+	params[np++] = off;
+	const char *sql = arena_printf(r->a, "SELECT %s FROM %s t WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d",
+				       ra_select_sql(r->a, e, &q), e->table, where.p,
+				       roster_order_sql(r->a, &q, "t.sourced_id"), np - 1, np);
+	PGresult *res = db_exec(sql, np, params);
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_error("roster api query failed: %s", db_error());
+		if (res) PQclear(res);
+		buf_free(&where);
+		imsx_error(c, 500, "internal_server_error", "query failed", NULL);
+		return;
+	}
+	int nrows = PQntuples(res);
+	const char *base = href_base(r);
+	if (single) {
+		buf_free(&where);
+		if (nrows == 0) {
+			PQclear(res);
+			imsx_error(c, 404, "unknownobject", arena_printf(r->a, "unknown %s: %s", e->single, ids[0]), "sourcedId");
+			return;
+		}
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, e->single, ra_row_json(e, &q, row_values(r, res, 0), base));
+		PQclear(res);
+		res_json(r, 200, o);
+		json_object *d = json_object_new_object();
+		audit_record(r, c->who.actor, "roster.read", r->path, d, 200, 1);
+		json_object_put(d);
+		return;
+	}
+	json_object *arr = json_object_new_array_ext(nrows ? nrows : 1);
+	for (int i = 0; i < nrows; i++) json_object_array_add(arr, ra_row_json(e, &q, row_values(r, res, i), base));
+	PQclear(res);
+
+	/* X-Total-Count: a page that starts at 0 and is not full already knows the total */
+	long total = nrows;
+	if (q.offset > 0 || nrows >= q.limit) {
+		const char *csql = arena_printf(r->a, "SELECT count(*) FROM %s t WHERE %s", e->table, where.p);
+		PGresult *cr = db_exec(csql, np - 2, params);
+		if (cr && PQresultStatus(cr) == PGRES_TUPLES_OK) total = strtol(PQgetvalue(cr, 0, 0), NULL, 10);
+		else log_error("roster api count failed: %s", db_error());
+		if (cr) PQclear(cr);
+	}
+	buf_free(&where);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, e->coll, arr);
+	res_json(r, 200, o);
+	res_header(r, "X-Total-Count", arena_printf(r->a, "%ld", total));
+	link_header(r, &q, total);
+	json_object *d = json_object_new_object();
+	if (c->filter) json_object_object_add(d, "filter", json_object_new_string(c->filter));
+	if (r->query_string && *r->query_string)
+		json_object_object_add(d, "query", json_object_new_string(r->query_string));
+	audit_record(r, c->who.actor, "roster.read", r->path, d, 200, nrows);
+	json_object_put(d);
+}
+
+/* Authenticate; on failure answer and return -1. */
+static int api_auth(struct call *c)
+{
+	const char *cm;
+	char msg[160];
+	long retry = 0;
+	int st = oauth_authenticate(c->r, &c->who, &cm, msg, sizeof msg, &retry);
+	if (st == 0) { c->authed = 1; return 0; }
+	if (st == 429) res_header(c->r, "Retry-After", arena_printf(c->r->a, "%ld", retry > 0 ? retry : 1));
+	if (st == 401) res_header(c->r, "WWW-Authenticate", "Bearer realm=\"oneroster\"");
+	imsx_error(c, st, cm, msg, NULL);
+	return -1;
+}
+
+void h_roster_api(req *r)
+{
+	struct call c = {.r = r};
+	const char *ids[4], *segs[8];
+	int nids = 0, nsegs = 0;
+	if (api_auth(&c)) return;
+	const struct endpoint *ep = route_endpoint(r, ids, &nids, segs, &nsegs);
+	int write = !strcmp(r->method, "PUT") || !strcmp(r->method, "DELETE");
+	if (write) {
+		/* writes: PUT/DELETE /{collection}/{id} of a main entity, admins only */
+		if (!c.who.is_admin) { imsx_error(&c, 403, "forbidden", "writes need an admin API token", NULL); return; }
+		if (!ep || !is_single(ep) || ep->where == NULL || strcmp(ep->where, "t.sourced_id = $1")) {
+			imsx_error(&c, 404, "unknownobject", "no writable collection at this path", NULL);
+			return;
+		}
+		roster_api_write(&c, ep->e, ids[0], !strcmp(r->method, "DELETE"));
+		return;
+	}
+	if (!ep) { imsx_error(&c, 404, "unknownobject", "unknown endpoint", NULL); return; }
+	if (!(c.who.scopes & ep->scopes)) {
+		char need[256];
+		oauth_scopes_format(ep->scopes, 0, need, sizeof need);
+		imsx_error(&c, 403, "forbidden", arena_printf(r->a, "insufficient scope: needs one of %s", need), NULL);
+		return;
+	}
+	api_get(&c, ep, ids, nids);
+}
+
+/* ---- writes ---- */
+
+static void roster_api_write(struct call *c, const struct ra_entity *e, const char *id, int del)
+{
+	(void)e; (void)id; (void)del;
+	imsx_error(c, 501, "unsupported", "not implemented yet", NULL);
+}
