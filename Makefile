@@ -7,7 +7,8 @@ CFLAGS   := $(OPT) -Wall -Wextra -Werror -std=c17 -D_GNU_SOURCE -Ifcgi $(shell p
 LDLIBS   := -lfcgi -lcsv $(shell pkg-config --libs json-c libpq hiredis libjwt libcrypto zlib 2>/dev/null) -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer
 
-SRCS     := $(filter-out fcgi/main.c,$(wildcard fcgi/*.c))
+SKIP     ?=
+SRCS     := $(filter-out fcgi/main.c $(SKIP),$(wildcard fcgi/*.c))
 OBJS     := $(SRCS:fcgi/%.c=$(BUILD)/obj/%.o)
 SUPPORT  := $(wildcard tests/support/*.c)
 UNIT     := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))

@@ -77,6 +77,11 @@ int config_parse_text(const char *text, char *err, int errlen)
 			}
 		size_t vl = strlen(v);
 		if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') { v[vl - 1] = 0; v++; }
+		else {
+			/* trailing comment: a '#' at the start or after whitespace */
+			for (char *h = v; *h; h++)
+				if (*h == '#' && (h == v || isspace((unsigned char)h[-1]))) { *h = 0; v = trim(v); break; }
+		}
 		config_set(k, v);
 	}
 out:

@@ -123,10 +123,12 @@ void res_stream_begin(req *r, int status, const char *content_type)
 	r->status = status;
 	r->streamed = 1;
 	if (!r->fcgx) return;
-	FCGX_Stream *out = ((FCGX_Request *)r->fcgx)->out;
-	FCGX_FPrintF(out, "Status: %d %s\r\nContent-Type: %s\r\n%s", status, status_text(status), content_type,
-		     r->headers.p ? r->headers.p : "");
-	FCGX_FPrintF(out, "X-Content-Type-Options: nosniff\r\nX-Request-Id: %s\r\n\r\n", r->request_id ? r->request_id : "");
+	buf h = {0};
+	buf_printf(&h, "Status: %d %s\r\nContent-Type: %s\r\n", status, status_text(status), content_type);
+	if (r->headers.p) buf_append(&h, r->headers.p, r->headers.len);
+	buf_printf(&h, "X-Content-Type-Options: nosniff\r\nX-Request-Id: %s\r\n\r\n", r->request_id ? r->request_id : "");
+	FCGX_PutStr(h.p, (int)h.len, ((FCGX_Request *)r->fcgx)->out);
+	buf_free(&h);
 }
 
 void res_write(req *r, const char *data, size_t len)

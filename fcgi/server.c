@@ -124,19 +124,22 @@ static int spool_body(req *r, FCGX_Request *fx)
 
 static void send_response(req *r, FCGX_Request *fx)
 {
-	FCGX_Stream *out = fx->out;
+	/* formatted with our own buf: libfcgi's FCGX_FPrintF knows no %zu */
 	int head = !strcmp(r->method, "HEAD");
-	FCGX_FPrintF(out, "Status: %d %s\r\n", r->status, res_status_text(r->status));
-	if (r->headers.p) FCGX_PutStr(r->headers.p, (int)r->headers.len, out);
-	FCGX_FPrintF(out,
-		     "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-		     "media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
-		     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'\r\n"
-		     "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\nReferrer-Policy: same-origin\r\n"
-		     "X-Request-Id: %s\r\ntraceparent: %s\r\n", r->request_id, r->traceparent);
-	if (cfg.secure_cookies) FCGX_FPrintF(out, "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n");
-	FCGX_FPrintF(out, "Content-Length: %zu\r\n\r\n", r->body_out.len);
-	if (!head && r->body_out.len) FCGX_PutStr(r->body_out.p, (int)r->body_out.len, out);
+	buf h = {0};
+	buf_printf(&h, "Status: %d %s\r\n", r->status, res_status_text(r->status));
+	if (r->headers.p) buf_append(&h, r->headers.p, r->headers.len);
+	buf_printf(&h,
+		   "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+		   "media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
+		   "frame-ancestors 'none'; base-uri 'self'; form-action 'self'\r\n"
+		   "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\nReferrer-Policy: same-origin\r\n"
+		   "X-Request-Id: %s\r\ntraceparent: %s\r\n", r->request_id, r->traceparent);
+	if (cfg.secure_cookies) buf_puts(&h, "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n");
+	buf_printf(&h, "Content-Length: %zu\r\n\r\n", r->body_out.len);
+	FCGX_PutStr(h.p, (int)h.len, fx->out);
+	buf_free(&h);
+	if (!head && r->body_out.len) FCGX_PutStr(r->body_out.p, (int)r->body_out.len, fx->out);
 }
 
 static void log_access(req *r, double secs)
@@ -149,7 +152,9 @@ static void log_access(req *r, double secs)
 	json_object_object_add(o, "route", json_object_new_string(r->route ? (r->route->name ? r->route->name : r->route->pattern) : "-"));
 	json_object_object_add(o, "path", json_object_new_string(r->path));
 	json_object_object_add(o, "status", json_object_new_int(r->status));
-	json_object_object_add(o, "duration_ms", json_object_new_double((double)(long)(secs * 100000) / 100.0));
+	char ms[32];
+	snprintf(ms, sizeof ms, "%.2f", secs * 1000);
+	json_object_object_add(o, "duration_ms", json_object_new_double_s(secs * 1000, ms));
 	json_object_object_add(o, "ip", json_object_new_string(r->client_ip ? r->client_ip : ""));
 	if (r->log_user) json_object_object_add(o, "user", json_object_new_string(r->log_user));
 	log_json(o);
@@ -158,8 +163,9 @@ static void log_access(req *r, double secs)
 static void handle(req *r, FCGX_Request *fx)
 {
 	char **env = fx->envp;
-	r->method = FCGX_GetParam("REQUEST_METHOD", env);
-	if (!r->method) r->method = "GET";
+	/* copied: the FastCGI environment is freed by FCGX_Finish_r, before the access log line */
+	const char *m = FCGX_GetParam("REQUEST_METHOD", env);
+	r->method = arena_strdup(r->a, m ? m : "GET");
 	const char *uri = FCGX_GetParam("REQUEST_URI", env);
 	if (!uri) uri = FCGX_GetParam("DOCUMENT_URI", env);
 	if (!uri) uri = "/";
