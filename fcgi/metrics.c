@@ -92,29 +92,28 @@ void metrics_render(buf *out)
 {
 	if (!shm) return;
 	int n = __atomic_load_n(&shm->n, __ATOMIC_ACQUIRE);
-	const char *last = "";
-	for (int i = 0; i < n; i++) {
-		struct series *s = &shm->s[i];
-		if (strcmp(last, s->name)) {
-			/* TYPE once per family; series of one family may be interleaved, Prometheus tolerates repeats poorly,
-			 * so only print when the family first appears */
-			int seen = 0;
-			for (int k = 0; k < i && !seen; k++) seen = !strcmp(shm->s[k].name, s->name);
-			if (!seen) buf_printf(out, "# TYPE %s %s\n", s->name, s->kind == K_HIST ? "histogram" : "counter");
-			last = s->name;
-		}
-		if (s->kind == K_COUNTER) {
-			buf_printf(out, "%s%s%s%s %.6g\n", s->name, *s->labels ? "{" : "", s->labels, *s->labels ? "}" : "",
+	/* Prometheus wants each family's samples together, after one TYPE line */
+	for (int f = 0; f < n; f++) {
+		int first = 1;
+		for (int k = 0; k < f && first; k++) first = strcmp(shm->s[k].name, shm->s[f].name) != 0;
+		if (!first) continue;
+		buf_printf(out, "# TYPE %s %s\n", shm->s[f].name, shm->s[f].kind == K_HIST ? "histogram" : "counter");
+		for (int i = f; i < n; i++) {
+			struct series *s = &shm->s[i];
+			if (strcmp(s->name, shm->s[f].name)) continue;
+			if (s->kind == K_COUNTER) {
+				buf_printf(out, "%s%s%s%s %.6g\n", s->name, *s->labels ? "{" : "", s->labels, *s->labels ? "}" : "",
+					   (double)__atomic_load_n(&s->value_micro, __ATOMIC_RELAXED) / 1e6);
+				continue;
+			}
+			for (int b = 0; b < NBUCKETS; b++)
+				buf_printf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", s->name, s->labels, bucket_le[b],
+					   (unsigned long long)__atomic_load_n(&s->buckets[b], __ATOMIC_RELAXED));
+			unsigned long long cnt = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
+			buf_printf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", s->name, s->labels, cnt);
+			buf_printf(out, "%s_sum{%s} %.6f\n", s->name, s->labels,
 				   (double)__atomic_load_n(&s->value_micro, __ATOMIC_RELAXED) / 1e6);
-			continue;
+			buf_printf(out, "%s_count{%s} %llu\n", s->name, s->labels, cnt);
 		}
-		for (int b = 0; b < NBUCKETS; b++)
-			buf_printf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", s->name, s->labels, bucket_le[b],
-				   (unsigned long long)__atomic_load_n(&s->buckets[b], __ATOMIC_RELAXED));
-		unsigned long long cnt = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
-		buf_printf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", s->name, s->labels, cnt);
-		buf_printf(out, "%s_sum{%s} %.6f\n", s->name, s->labels,
-			   (double)__atomic_load_n(&s->value_micro, __ATOMIC_RELAXED) / 1e6);
-		buf_printf(out, "%s_count{%s} %llu\n", s->name, s->labels, cnt);
 	}
 }
