@@ -11,11 +11,12 @@ FILTER=${2:-}
 case $SUITE in unit|integration|browser|all) ;; *) echo "usage: $0 [unit|integration|browser|all] [name-filter]" >&2; exit 2 ;; esac
 
 BUILD=${TEST_BUILD:-build/test}
+case $BUILD in /*) BUILD_DIR=$BUILD ;; *) BUILD_DIR=$ROOT/$BUILD ;; esac
 export STACK_DIR=${TEST_STACK_DIR:-$ROOT/var/test}
 export HTTP_PORT=${TEST_HTTP_PORT:-18080}
 export PG_PORT=${TEST_PG_PORT:-15433}
 export REDIS_PORT=${TEST_REDIS_PORT:-16380}
-export RSTREAM_BIN=$ROOT/$BUILD/rstream
+export RSTREAM_BIN=$BUILD_DIR/rstream
 export STACK_FSYNC=off
 export RSTREAM_WORKERS=${RSTREAM_WORKERS:-2}
 export RSTREAM_ROOT=$ROOT
@@ -72,7 +73,7 @@ run_criterion() {
 # binaries BUILD_SUBDIR: the test binaries there, filtered by name
 binaries() {
 	local f
-	for f in "$ROOT/$BUILD/tests/$1"/test_*; do
+	for f in "$BUILD_DIR/tests/$1"/test_*; do
 		[ -x "$f" ] && [ -f "$f" ] || continue
 		[ -n "$FILTER" ] && [[ $(basename "$f") != *"$FILTER"* ]] && continue
 		echo "$f"

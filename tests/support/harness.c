@@ -180,8 +180,8 @@ static int http_exchange(const char *method, const char *path, const char *extra
 		ssize_t n;
 		while (ok && (n = read(body_fd, chunk, sizeof chunk)) > 0) ok = send_all(fd, chunk, (size_t)n) == 0;
 	}
-	/* Read to EOF even after a failed send: the server may have answered early (413) and closed. */
-	shutdown(fd, SHUT_WR);
+	/* Read to EOF even after a failed send: the server may have answered early (413) and closed.
+	 * No shutdown(SHUT_WR): nginx takes a half-closed client as gone and drops proxied requests (499). */
 	struct sbuf raw = {0};
 	char chunk[65536];
 	for (;;) {

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# HTTP benchmark (make bench): wrk against nginx static, a bare libfcgi hello-world (the ceiling), /healthz,
+# a cached JSON endpoint and the login page, side by side on one private stack. Loopback only, bounded runs.
+# Prints a table and regenerates the "http" section of docs/benchmarks.md.
+# Env: BENCH_DURATION (10s), BENCH_CONNS ("64 256"), BENCH_THREADS (2), BENCH_NO_DOCS=1 to leave the docs alone.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export STACK_DIR=${BENCH_STACK_DIR:-$ROOT/var/bench}
+export HTTP_PORT=${BENCH_HTTP_PORT:-19080}
+export PG_PORT=${BENCH_PG_PORT:-19433}
+export REDIS_PORT=${BENCH_REDIS_PORT:-19380}
+export RSTREAM_BIN=${RSTREAM_BIN:-$ROOT/build/rstream}
+DURATION=${BENCH_DURATION:-10s}
+CONNS=${BENCH_CONNS:-64 256}
+THREADS=${BENCH_THREADS:-2}
+WORKERS=${RSTREAM_WORKERS:-$(nproc)}
+export RSTREAM_WORKERS=$WORKERS
+BASE="http://127.0.0.1:$HTTP_PORT"
+DOC=$ROOT/docs/benchmarks.md
+
+command -v wrk >/dev/null || { echo "bench: wrk is missing (scripts/deps.sh)" >&2; exit 1; }
+[ -x "$RSTREAM_BIN" ] || { echo "bench: $RSTREAM_BIN is missing (make)" >&2; exit 1; }
+
+stack() { bash "$ROOT/scripts/stack.sh" "$@"; }
+hello_pid=
+cleanup() {
+	[ -n "$hello_pid" ] && kill "$hello_pid" 2>/dev/null && wait "$hello_pid" 2>/dev/null
+	stack stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The hello-world ceiling and a static file, added to the stack's nginx through its conf.d include.
+mkdir -p "$STACK_DIR/bench/static" "$STACK_DIR/nginx/conf.d" "$STACK_DIR/run"
+cc -O2 -std=c17 -D_GNU_SOURCE bench/http/hello_fcgi.c -lfcgi -o "$STACK_DIR/bench/hello_fcgi"
+printf 'Hello, world\n' >"$STACK_DIR/bench/static/hello.txt"
+cat >"$STACK_DIR/nginx/conf.d/bench.conf" <<EOF
+location = /__bench/hello {
+    fastcgi_pass unix:$STACK_DIR/run/hello.sock;
+    include /etc/nginx/fastcgi_params;
+}
+location = /__bench/static.txt {
+    alias $STACK_DIR/bench/static/hello.txt;
+    access_log off;
+}
+EOF
+stack stop >/dev/null 2>&1 || true
+"$STACK_DIR/bench/hello_fcgi" "$STACK_DIR/run/hello.sock" "$WORKERS" &
+hello_pid=$!
+stack start
+eval "$(stack env)"
+"$RSTREAM_BIN" seed >/dev/null
+
+# An account for the endpoints that need a login.
+bench_pw="Bench-$(openssl rand -hex 12)"
+if "$RSTREAM_BIN" user list | grep -qiF bench@bench.example; then
+	"$RSTREAM_BIN" user passwd --email bench@bench.example --password "$bench_pw" >/dev/null
+else
+	"$RSTREAM_BIN" user add --email bench@bench.example --name Bench --role admin --password "$bench_pw" >/dev/null
+fi
+token=$(curl -s -H 'Content-Type: application/json' \
+	-d "{\"email\":\"bench@bench.example\",\"password\":\"$bench_pw\"}" "$BASE/api/v1/auth/login" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin).get("token",""))' 2>/dev/null || true)
+
+# name|path|auth  (auth=1: send the bearer token)
+targets=(
+	"nginx static file|/__bench/static.txt|0"
+	"hello-world FastCGI (ceiling)|/__bench/hello|0"
+	"GET /healthz|/healthz|0"
+	"GET /api/v1/stats/summary (cached JSON)|/api/v1/stats/summary|1"
+	"GET /login (HTML page)|/login|0"
+)
+
+# to_ms "1.23ms" -> 1.23
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
+		if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000;
+		printf "%.2f", n }'
+}
+
+results=()
+for conns in $CONNS; do
+	declare -A rps=()
+	for t in "${targets[@]}"; do
+		IFS='|' read -r name path auth <<<"$t"
+		hdr=()
+		[ "$auth" = 1 ] && hdr=(-H "Authorization: Bearer $token")
+		code=$(curl -s -o /dev/null -w '%{http_code}' "${hdr[@]}" "$BASE$path" || true)
+		if [ "$code" != 200 ]; then
+			echo "bench: skipping $name: $path answered $code" >&2
+			results+=("$conns|$name|skipped ($code)|-|-|-")
+			continue
+		fi
+		out=$(wrk -t"$THREADS" -c"$conns" -d"$DURATION" --latency --timeout 5s "${hdr[@]}" "$BASE$path" 2>&1)
+		r=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+		p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+		non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
+		sockerr=$(awk '/Socket errors:/ {sub(/.*Socket errors: /, ""); print}' <<<"$out")
+		errs=${non2xx:-0}
+		[ -n "$sockerr" ] && errs="$errs; socket: $sockerr"
+		rps[$path]=$r
+		results+=("$conns|$name|$(printf '%.0f' "$r")|$(to_ms "$p99")|$errs|$path")
+	done
+	# ratio to the hello-world ceiling at the same concurrency
+	ceiling=${rps[/__bench/hello]:-0}
+	for i in "${!results[@]}"; do
+		IFS='|' read -r c name r p99 errs path <<<"${results[$i]}"
+		[ "$c" = "$conns" ] || continue
+		ratio=-
+		if [[ $r =~ ^[0-9]+$ ]] && [ "$(printf '%.0f' "$ceiling")" != 0 ]; then
+			ratio=$(awk -v a="${rps[$path]}" -v b="$ceiling" 'BEGIN { printf "%.0f %%", 100 * a / b }')
+		fi
+		results[$i]="$c|$name|$r|$p99|$errs|$ratio"
+	done
+	unset rps
+done
+
+table="| connections | target | req/s | p99 (ms) | errors | of hello-world |
+|---:|---|---:|---:|---|---:|"
+for row in "${results[@]}"; do
+	IFS='|' read -r c name r p99 errs ratio <<<"$row"
+	table+=$'\n'"| $c | $name | $r | $p99 | $errs | $ratio |"
+done
+
+cpu=$(awk -F: '/model name/ {gsub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo)
+section="Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB;
+wrk -t$THREADS -d$DURATION on loopback; rstream fcgi with $WORKERS workers (build: $(basename "$(dirname "$RSTREAM_BIN")")).
+wrk, nginx and the workers share the same $(nproc) cores, so absolute numbers are low; the ratios are the point.
+
+$table"
+
+echo
+echo "$section"
+
+if [ "${BENCH_NO_DOCS:-0}" != 1 ]; then
+	begin='<!-- bench:http:begin -->' end='<!-- bench:http:end -->'
+	[ -f "$DOC" ] || printf '# Benchmarks\n\n## HTTP (bench/run.sh)\n\n%s\n%s\n' "$begin" "$end" >"$DOC"
+	grep -qF "$begin" "$DOC" || printf '\n## HTTP (bench/run.sh)\n\n%s\n%s\n' "$begin" "$end" >>"$DOC"
+	SECTION=$section python3 - "$DOC" "$begin" "$end" <<'PY'
+import os, sys
+path, begin, end = sys.argv[1:4]
+text = open(path, encoding="utf-8").read()
+a = text.index(begin) + len(begin)
+b = text.index(end, a)
+open(path, "w", encoding="utf-8").write(text[:a] + "\n" + os.environ["SECTION"] + "\n" + text[b:])
+PY
+	echo "bench: wrote ${DOC#"$ROOT"/}"
+fi
