@@ -695,7 +695,7 @@ static int manifest_row(void *ud, long line, int n, char **v, size_t *lens)
 {
 	struct rm_state *s = ud;
 	(void)lens;
-	if (line == 1 || !s->rows++) {
+	if (s->rows++ == 0) {
 		if (!(n == 2 && strcmp(v[0], "propertyName") == 0 && strcmp(v[1], "value") == 0)) {
 			rr_add(s->c, "manifest.csv", line, "", "OR-MAN-001", n ? v[0] : NULL);
 			return -1;
