@@ -1,0 +1,114 @@
+#include <criterion/criterion.h>
+#include <jwt.h>
+#include <string.h>
+#include <time.h>
+#include "auth.h"
+
+static const char *secret = "0123456789abcdef0123456789abcdef-test";
+
+Test(auth, password_hash_verifies_and_rejects)
+{
+	char h[PASSWORD_HASH_MAX];
+	cr_assert_eq(password_hash("correct horse", h), 0);
+	cr_assert(strncmp(h, "scrypt$", 7) == 0);
+	cr_assert(password_verify("correct horse", h));
+	cr_assert_not(password_verify("correct horsf", h));
+	cr_assert_not(password_verify("x", "garbage"));
+	cr_assert_not(password_verify("x", NULL));
+	char h2[PASSWORD_HASH_MAX];
+	password_hash("correct horse", h2);
+	cr_assert_str_neq(h, h2, "salted: two hashes of one password differ");
+}
+
+static char *issue(int ttl)
+{
+	struct token t = {0};
+	strcpy(t.sub, "42");
+	strcpy(t.role, "admin");
+	strcpy(t.kind, "session");
+	return token_issue(secret, &t, ttl);
+}
+
+Test(auth, token_roundtrip)
+{
+	char *jwt = issue(60);
+	struct token t;
+	cr_assert_eq(token_verify(secret, jwt, &t), 0);
+	cr_assert_str_eq(t.sub, "42");
+	cr_assert_str_eq(t.role, "admin");
+	cr_assert_eq(strlen(t.jti), 32);
+	free(jwt);
+}
+
+Test(auth, token_with_wrong_key_is_rejected)
+{
+	char *jwt = issue(60);
+	struct token t;
+	cr_assert_eq(token_verify("another-secret-another-secret-xxxx", jwt, &t), -1);
+	free(jwt);
+}
+
+Test(auth, expired_token_is_rejected)
+{
+	char *jwt = issue(-10);
+	struct token t;
+	cr_assert_eq(token_verify(secret, jwt, &t), -2);
+	free(jwt);
+}
+
+Test(auth, alg_none_token_is_rejected)
+{
+	/* {"alg":"none","typ":"JWT"} . {"sub":"1","role":"admin","jti":"x","kind":"session","exp":9999999999} . (empty) */
+	const char *none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."
+			   "eyJzdWIiOiIxIiwicm9sZSI6ImFkbWluIiwianRpIjoieCIsImtpbmQiOiJzZXNzaW9uIiwiZXhwIjo5OTk5OTk5OTk5fQ.";
+	struct token t;
+	cr_assert_eq(token_verify(secret, none, &t), -1);
+}
+
+Test(auth, other_algorithms_are_rejected_even_with_the_right_key)
+{
+	jwt_t *j;
+	jwt_new(&j);
+	jwt_add_grant(j, "sub", "1");
+	jwt_add_grant(j, "role", "admin");
+	jwt_add_grant(j, "jti", "x");
+	jwt_add_grant(j, "kind", "session");
+	jwt_add_grant_int(j, "exp", time(NULL) + 60);
+	jwt_set_alg(j, JWT_ALG_HS512, (const unsigned char *)secret, (int)strlen(secret));
+	char *s = jwt_encode_str(j);
+	struct token t;
+	cr_assert_eq(token_verify(secret, s, &t), -1);
+	free(s);
+	jwt_free(j);
+}
+
+Test(auth, tampered_payload_is_rejected)
+{
+	char *jwt = issue(60);
+	char *dot = strchr(jwt, '.');
+	dot[3] = dot[3] == 'A' ? 'B' : 'A';
+	struct token t;
+	cr_assert_eq(token_verify(secret, jwt, &t), -1);
+	free(jwt);
+	cr_assert_eq(token_verify(secret, "not-a-token", &t), -1);
+	cr_assert_eq(token_verify(secret, "", &t), -1);
+}
+
+Test(auth, csrf_tokens_bind_to_the_session)
+{
+	char tok[65];
+	csrf_make(secret, "jti-1", tok);
+	cr_assert(csrf_check(secret, "jti-1", tok));
+	cr_assert_not(csrf_check(secret, "jti-2", tok));
+	cr_assert_not(csrf_check(secret, "jti-1", NULL));
+	cr_assert_not(csrf_check(secret, "jti-1", ""));
+	tok[0] = tok[0] == 'a' ? 'b' : 'a';
+	cr_assert_not(csrf_check(secret, "jti-1", tok));
+}
+
+Test(auth, base64url_has_no_padding_or_plus)
+{
+	char out[16];
+	cr_assert_eq(base64url_encode((const unsigned char *)"\xfb\xff", 2, out, sizeof out), 3);
+	cr_assert_str_eq(out, "-_8");
+}

@@ -1,0 +1,124 @@
+#include <criterion/criterion.h>
+#include <string.h>
+#include "http.h"
+#include "netaddr.h"
+
+Test(request, parses_urlencoded_pairs)
+{
+	arena *a = arena_new(4096);
+	kv *p;
+	int n;
+	const char *s = "a=1&b=x+y%21&c=&d&%E6%97%A5=%E6%9C%AC";
+	cr_assert_eq(parse_urlencoded(a, s, strlen(s), &p, &n), 0);
+	cr_assert_eq(n, 5);
+	cr_assert_str_eq(p[1].v, "x y!");
+	cr_assert_str_eq(p[2].v, "");
+	cr_assert_str_eq(p[3].k, "d");
+	cr_assert_str_eq(p[4].k, "日");
+	cr_assert_str_eq(p[4].v, "本");
+	arena_free(a);
+}
+
+Test(request, bad_percent_escapes_stay_literal)
+{
+	arena *a = arena_new(4096);
+	cr_assert_str_eq(url_decode(a, "%zz%4", 5), "%zz%4");
+	arena_free(a);
+}
+
+Test(request, too_many_pairs_is_an_error)
+{
+	arena *a = arena_new(4096);
+	buf b = {0};
+	for (int i = 0; i < 600; i++) buf_puts(&b, "a=1&");
+	kv *p;
+	int n;
+	cr_assert_eq(parse_urlencoded(a, b.p, b.len, &p, &n), -1);
+	buf_free(&b);
+	arena_free(a);
+}
+
+Test(request, parses_cookies)
+{
+	arena *a = arena_new(4096);
+	kv *p;
+	int n;
+	cr_assert_eq(parse_cookies(a, "rs_session=abc.def; rs_lang=en;x=\"q\"", &p, &n), 0);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(p[0].v, "abc.def");
+	cr_assert_str_eq(p[1].k, "rs_lang");
+	cr_assert_str_eq(p[2].v, "q");
+	arena_free(a);
+}
+
+Test(request, json_parser_reports_malformed_input)
+{
+	char err[200];
+	json_object *o = json_parse_limited("{\"a\":1}", 7, err, sizeof err);
+	cr_assert_not_null(o);
+	json_object_put(o);
+	cr_assert_null(json_parse_limited("{\"a\":", 5, err, sizeof err));
+	cr_assert(strstr(err, "malformed JSON") != NULL);
+	cr_assert_null(json_parse_limited("{\"a\":1} x", 9, err, sizeof err));
+	/* nesting deeper than the limit */
+	char deep[200];
+	memset(deep, '[', 100);
+	memset(deep + 100, ']', 100);
+	cr_assert_null(json_parse_limited(deep, 200, err, sizeof err));
+}
+
+Test(request, json_error_envelope_has_code_message_details)
+{
+	req r = {0};
+	r.a = arena_new(4096);
+	r.path = "/api/v1/x";
+	r.lang = "ja";
+	res_error(&r, 400, "malformed_json", "bad", NULL);
+	cr_assert_eq(r.status, 400);
+	json_object *o = json_tokener_parse(r.body_out.p), *e, *v;
+	cr_assert(json_object_object_get_ex(o, "error", &e));
+	cr_assert(json_object_object_get_ex(e, "code", &v));
+	cr_assert_str_eq(json_object_get_string(v), "malformed_json");
+	cr_assert(json_object_object_get_ex(e, "message", &v));
+	cr_assert(json_object_object_get_ex(e, "details", &v));
+	json_object_put(o);
+	buf_free(&r.body_out);
+	buf_free(&r.headers);
+	arena_free(r.a);
+}
+
+Test(request, header_values_cannot_inject_lines)
+{
+	req r = {0};
+	res_header(&r, "Location", "/x\r\nSet-Cookie: evil=1");
+	cr_assert(r.headers.p == NULL || strstr(r.headers.p, "evil") == NULL);
+	buf_free(&r.headers);
+}
+
+Test(netaddr, cidr_matching_v4_v6_and_mapped)
+{
+	cr_assert(cidr_match("10.1.2.3", "10.0.0.0/8"));
+	cr_assert_not(cidr_match("11.1.2.3", "10.0.0.0/8"));
+	cr_assert(cidr_match("192.168.1.77", "192.168.1.64/26"));
+	cr_assert_not(cidr_match("192.168.1.128", "192.168.1.64/26"));
+	cr_assert(cidr_match("::ffff:10.0.0.1", "10.0.0.0/8"));
+	cr_assert(cidr_match("2001:db8::1", "2001:db8::/32"));
+	cr_assert_not(cidr_match("2001:db9::1", "2001:db8::/32"));
+	cr_assert(cidr_list_match("127.0.0.1", "10.0.0.0/8, 127.0.0.1"));
+	cr_assert_not(cidr_valid("10.0.0.0/33"));
+	cr_assert_not(cidr_valid("banana"));
+	cr_assert(cidr_valid("0.0.0.0/0"));
+}
+
+Test(netaddr, forwarded_for_only_from_trusted_proxies)
+{
+	char out[64];
+	client_ip_resolve("203.0.113.9", "1.2.3.4", "10.0.0.0/8", out, sizeof out);
+	cr_assert_str_eq(out, "203.0.113.9", "an untrusted peer cannot spoof its address");
+	client_ip_resolve("10.0.0.2", "1.2.3.4, 10.0.0.5", "10.0.0.0/8", out, sizeof out);
+	cr_assert_str_eq(out, "1.2.3.4");
+	client_ip_resolve("10.0.0.2", "evil, 1.2.3.4", "10.0.0.0/8", out, sizeof out);
+	cr_assert_str_eq(out, "1.2.3.4");
+	client_ip_resolve("10.0.0.2", "not-an-ip", "10.0.0.0/8", out, sizeof out);
+	cr_assert_str_eq(out, "10.0.0.2");
+}
