@@ -3,7 +3,7 @@ PKGS     := fcgi libpq hiredis json-c libjwt libcrypto zlib
 CC       ?= cc
 BUILD    ?= build
 OPT      ?= -O2 -g
-CFLAGS   := $(OPT) -Wall -Wextra -Werror -std=c17 -D_GNU_SOURCE -Ifcgi $(shell pkg-config --cflags json-c libpq hiredis libjwt libcrypto 2>/dev/null)
+CFLAGS   := $(OPT) -Wall -Wextra -Werror -Wno-format-truncation -std=c17 -D_GNU_SOURCE -Ifcgi $(shell pkg-config --cflags json-c libpq hiredis libjwt libcrypto 2>/dev/null)
 LDLIBS   := -lfcgi -lcsv $(shell pkg-config --libs json-c libpq hiredis libjwt libcrypto zlib 2>/dev/null) -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer
 
