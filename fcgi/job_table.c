@@ -7,6 +7,7 @@ int job_noop(struct job *j);
 /* roster api */
 int job_audit_retention(struct job *j);
 /* video */
+int job_transcode(struct job *j);
 
 const struct job_kind job_kinds[] = {
 	{"noop", job_noop, 3},
@@ -14,5 +15,6 @@ const struct job_kind job_kinds[] = {
 	/* roster api */
 	{"audit_retention", job_audit_retention, 3},
 	/* video */
+	{"transcode", job_transcode, 4},
 };
 const int njob_kinds = sizeof job_kinds / sizeof job_kinds[0];

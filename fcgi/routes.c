@@ -14,6 +14,13 @@ void h_jobs_list(req *), h_job_show(req *), h_api_jobs(req *), h_api_job(req *),
 /* roster api */
 void h_roster_api(req *), h_oauth_token(req *);
 /* video */
+void h_videos_list(req *), h_video_upload_page(req *), h_video_edit(req *), h_video_update(req *), h_video_delete(req *);
+void h_categories_page(req *), h_category_create(req *), h_category_delete(req *), h_tag_create(req *), h_tag_delete(req *);
+void h_watch(req *), h_api_playback(req *), h_api_position(req *), h_api_categories(req *);
+void h_api_videos(req *), h_api_video(req *), h_api_video_create(req *), h_api_video_update(req *), h_api_video_delete(req *);
+void h_api_upload_create(req *), h_api_upload_show(req *), h_api_upload_chunk(req *), h_api_upload_complete(req *),
+	h_api_upload_cancel(req *);
+void h_api_caption_put(req *), h_api_caption_delete(req *), h_api_poster_put(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -49,5 +56,32 @@ const struct route routes[] = {
 	{"DELETE", "/ims/oneroster/rostering/v1p2/*", h_roster_api, PERM_NONE, RF_NOCSRF, "roster_api_write"},
 	{"POST",   "/oauth/token",             h_oauth_token,    PERM_NONE,  RF_NOCSRF, NULL},
 	/* video */
+	{"GET",    "/videos",                              h_videos_list,         PERM_NONE,    0, NULL},
+	{"GET",    "/videos/upload",                       h_video_upload_page,   PERM_CREATOR, 0, NULL},
+	{"GET",    "/videos/:id/edit",                     h_video_edit,          PERM_CREATOR, 0, NULL},
+	{"POST",   "/videos/:id",                          h_video_update,        PERM_CREATOR, 0, NULL},
+	{"POST",   "/videos/:id/delete",                   h_video_delete,        PERM_CREATOR, 0, NULL},
+	{"GET",    "/watch/:id",                           h_watch,               PERM_NONE,    0, NULL},
+	{"GET",    "/admin/categories",                    h_categories_page,     PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/categories",                    h_category_create,     PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/categories/:id/delete",         h_category_delete,     PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/tags",                          h_tag_create,          PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/tags/:id/delete",               h_tag_delete,          PERM_ADMIN,   0, NULL},
+	{"GET",    "/api/v1/categories",                   h_api_categories,      PERM_NONE,    0, NULL},
+	{"POST",   "/api/v1/videos/uploads",               h_api_upload_create,   PERM_CREATOR, 0, NULL},
+	{"GET",    "/api/v1/videos/uploads/:id",           h_api_upload_show,     PERM_CREATOR, 0, NULL},
+	{"PUT",    "/api/v1/videos/uploads/:id",           h_api_upload_chunk,    PERM_CREATOR, RF_BODYFILE, "video_upload_chunk"},
+	{"DELETE", "/api/v1/videos/uploads/:id",           h_api_upload_cancel,   PERM_CREATOR, 0, NULL},
+	{"POST",   "/api/v1/videos/uploads/:id/complete",  h_api_upload_complete, PERM_CREATOR, 0, NULL},
+	{"GET",    "/api/v1/videos",                       h_api_videos,          PERM_NONE,    0, NULL},
+	{"POST",   "/api/v1/videos",                       h_api_video_create,    PERM_CREATOR, RF_BODYFILE, "video_upload"},
+	{"GET",    "/api/v1/videos/:id",                   h_api_video,           PERM_NONE,    0, NULL},
+	{"PUT",    "/api/v1/videos/:id",                   h_api_video_update,    PERM_CREATOR, 0, NULL},
+	{"DELETE", "/api/v1/videos/:id",                   h_api_video_delete,    PERM_CREATOR, 0, NULL},
+	{"GET",    "/api/v1/videos/:id/playback",          h_api_playback,        PERM_NONE,    0, NULL},
+	{"POST",   "/api/v1/videos/:id/position",          h_api_position,        PERM_LOGIN,   0, NULL},
+	{"PUT",    "/api/v1/videos/:id/captions",          h_api_caption_put,     PERM_CREATOR, RF_RAWBODY, NULL},
+	{"DELETE", "/api/v1/videos/:id/captions/:lang",    h_api_caption_delete,  PERM_CREATOR, 0, NULL},
+	{"PUT",    "/api/v1/videos/:id/poster",            h_api_poster_put,      PERM_CREATOR, RF_RAWBODY, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];

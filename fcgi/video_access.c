@@ -1,0 +1,80 @@
+/* Video visibility. The rule lives in one pure function (unit-tested); the SQL form used by the catalog says the
+ * same thing as a WHERE condition. Class membership needs roster_enrollments (sql/010_roster.sql): when that
+ * table does not exist the class rule simply matches nobody. */
+#include "video_access.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "db.h"
+#include "log.h"
+
+int video_access_decide(const char *role, long uid, long owner_id, const char *visibility, int in_org, int in_class)
+{
+	if (role && !strcmp(role, "admin")) return 1;
+	if (uid > 0 && owner_id > 0 && uid == owner_id) return 1;
+	if (!visibility) return 0;
+	if (!strcmp(visibility, "public")) return 1;
+	if (uid <= 0 || (role && !strcmp(role, "guest"))) return 0;
+	if (!strcmp(visibility, "org")) return in_org;
+	if (!strcmp(visibility, "class")) return in_class;
+	return 0;
+}
+
+int video_may_manage(req *r, long owner_id)
+{
+	if (!r->user) return 0;
+	if (!strcmp(r->user->role, "admin")) return 1;
+	return !strcmp(r->user->role, "creator") && owner_id > 0 && owner_id == r->user->id;
+}
+
+static int roster_present = -1;
+
+static int have_roster(void)
+{
+	if (roster_present >= 0) return roster_present;
+	PGresult *res = DB_EXEC0("SELECT to_regclass('public.roster_enrollments') IS NOT NULL");
+	if (!res) return 0;
+	roster_present = PQntuples(res) && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return roster_present;
+}
+
+void video_access_sql(buf *out, int uid_param, int role_param)
+{
+	buf_printf(out, "($%d = 'admin' OR v.visibility = 'public' OR (v.owner_id IS NOT NULL AND v.owner_id = $%d::bigint) "
+		   "OR (v.visibility = 'org' AND v.org_sourced_id IS NOT NULL AND v.org_sourced_id = "
+		   "(SELECT org_sourced_id FROM users WHERE id = $%d::bigint))",
+		   role_param, uid_param, uid_param);
+	if (have_roster())
+		buf_printf(out, " OR (v.visibility = 'class' AND EXISTS (SELECT 1 FROM roster_enrollments e "
+			   "JOIN users cu ON cu.sourced_id = e.user_sourced_id WHERE cu.id = $%d::bigint "
+			   "AND e.status = 'active' AND e.class_sourced_id = ANY (v.class_sourced_ids)))",
+			   uid_param);
+	buf_puts(out, ")");
+}
+
+int video_may_watch(req *r, const char *video_pk)
+{
+	char uid[24];
+	snprintf(uid, sizeof uid, "%ld", r->user ? r->user->id : 0L);
+	PGresult *res = DB_EXEC("SELECT COALESCE(v.owner_id, 0), v.visibility, "
+				"(v.org_sourced_id IS NOT NULL AND v.org_sourced_id = "
+				" (SELECT org_sourced_id FROM users WHERE id = $2::bigint)) "
+				"FROM videos v WHERE v.id = $1::bigint", video_pk, uid);
+	if (!res) { log_error("video_may_watch: %s", db_error()); return -1; }
+	if (PQntuples(res) == 0) { PQclear(res); return 0; }
+	long owner = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	char vis[16];
+	snprintf(vis, sizeof vis, "%s", PQgetvalue(res, 0, 1));
+	int in_org = PQgetvalue(res, 0, 2)[0] == 't', in_class = 0;
+	PQclear(res);
+	if (!strcmp(vis, "class") && r->user && have_roster()) {
+		res = DB_EXEC("SELECT EXISTS (SELECT 1 FROM roster_enrollments e JOIN users u ON u.sourced_id = e.user_sourced_id "
+			      "JOIN videos v ON e.class_sourced_id = ANY (v.class_sourced_ids) "
+			      "WHERE u.id = $2::bigint AND v.id = $1::bigint AND e.status = 'active')", video_pk, uid);
+		if (!res) { log_error("video_may_watch: %s", db_error()); return -1; }
+		in_class = PQgetvalue(res, 0, 0)[0] == 't';
+		PQclear(res);
+	}
+	return video_access_decide(r->user ? r->user->role : NULL, r->user ? r->user->id : 0, owner, vis, in_org, in_class);
+}
