@@ -43,7 +43,7 @@ deps:
 	bash scripts/deps.sh
 
 run: deps
-	$(MAKE) all
+	$(MAKE) -j$(shell nproc) all
 	bash scripts/run.sh
 
 stop:
@@ -51,7 +51,7 @@ stop:
 
 # Tests build with ASan+UBSan into build/test and run against a private stack on other ports.
 test: deps
-	$(MAKE) BUILD=build/test OPT="-O1 -g $(SAN)" build/test/rstream tests-bin assets
+	$(MAKE) -j$(shell nproc) BUILD=build/test OPT="-O1 -g $(SAN)" build/test/rstream tests-bin assets
 	bash tests/run.sh
 tests-bin: $(UNIT) $(INTEG)
 
