@@ -214,7 +214,17 @@ void h_dashboard(req *r)
 	json_object_object_add(ctx, "counts", counts);
 	PGresult *res = DB_EXEC0("SELECT id, kind, state, round(progress)::int AS progress, message, "
 				 "to_char(created_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI') AS created_at FROM jobs ORDER BY id DESC LIMIT 5");
-	if (res) { json_object_object_add(ctx, "recent_jobs", db_rows_json(res)); PQclear(res); }
+	if (res) {
+		json_object *jobs = db_rows_json(res);
+		for (size_t i = 0; i < json_object_array_length(jobs); i++) {
+			json_object *j = json_object_array_get_idx(jobs, i), *st;
+			if (json_object_object_get_ex(j, "state", &st))
+				json_object_object_add(j, "state_label", json_object_new_string(
+					tr(r, arena_printf(r->a, "job_state_%s", json_object_get_string(st)))));
+		}
+		json_object_object_add(ctx, "recent_jobs", jobs);
+		PQclear(res);
+	}
 	res_html(r, 200, "dashboard", ctx);
 	json_object_put(ctx);
 }
