@@ -12,6 +12,8 @@
 #include "oauth.h"
 #include "roster_api.h"
 #include "roster_filter.h"
+#include "roster_rules.h"
+#include "roster_schema.h"
 
 
 #define SC_READ (SC_CORE | SC_ROSTER)
@@ -365,8 +367,243 @@ void h_roster_api(req *r)
 
 /* ---- writes ---- */
 
+/* The CSV column a JSON member feeds: references ("parent": {"sourcedId"}) feed "parentSourcedId", reference lists
+ * ("terms": [...]) feed "termSourcedIds"; users' preferredFirst/LastName are the CSV preferredGiven/FamilyName. */
+static const char *json_key_for(arena *a, const char *csv)
+{
+	if (!strcmp(csv, "preferredGivenName")) return "preferredFirstName";
+	if (!strcmp(csv, "preferredFamilyName")) return "preferredLastName";
+	size_t n = strlen(csv);
+	if (n > 10 && !strcmp(csv + n - 10, "SourcedIds")) return arena_printf(a, "%.*ss", (int)(n - 10), csv);
+	if (n > 9 && !strcmp(csv + n - 9, "SourcedId") && strcmp(csv, "sourcedId"))
+		return arena_strndup(a, csv, n - 9);
+	return csv;
+}
+
+/* A reference given as {"sourcedId": x} or as the bare string x. */
+static const char *ref_id(json_object *v)
+{
+	json_object *s;
+	if (json_object_is_type(v, json_type_string)) return json_object_get_string(v);
+	if (json_object_is_type(v, json_type_object) && json_object_object_get_ex(v, "sourcedId", &s) &&
+	    json_object_is_type(s, json_type_string))
+		return json_object_get_string(s);
+	return NULL;
+}
+
+/* One JSON value as CSV cell text; NULL when the value has a shape the column can not take. */
+static const char *cell_text(arena *a, const struct rs_col *col, json_object *v)
+{
+	if (!v || json_object_is_type(v, json_type_null)) return "";
+	if (col->type == RS_LIST || col->type == RS_GUIDLIST || col->type == RS_USERIDS) {
+		if (!json_object_is_type(v, json_type_array)) return NULL;
+		buf b = {0};
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			json_object *it = json_object_array_get_idx(v, i);
+			const char *s = NULL;
+			json_object *ty, *id;
+			if (col->type == RS_GUIDLIST) s = ref_id(it);
+			else if (col->type == RS_USERIDS && json_object_is_type(it, json_type_object) &&
+				 json_object_object_get_ex(it, "type", &ty) && json_object_object_get_ex(it, "identifier", &id))
+				s = arena_printf(a, "{%s:%s}", json_object_get_string(ty), json_object_get_string(id));
+			else if (json_object_is_type(it, json_type_string)) s = json_object_get_string(it);
+			/* items are joined with commas, so an item may not contain one */
+			if (!s || strchr(s, ',')) { buf_free(&b); return NULL; }
+			buf_printf(&b, "%s%s", i ? "," : "", s);
+		}
+		const char *out = arena_strdup(a, b.p ? b.p : "");
+		buf_free(&b);
+		return out;
+	}
+	if (col->ref) return ref_id(v);
+	if (json_object_is_type(v, json_type_boolean)) return json_object_get_boolean(v) ? "true" : "false";
+	if (json_object_is_type(v, json_type_int)) return arena_printf(a, "%lld", (long long)json_object_get_int64(v));
+	if (json_object_is_type(v, json_type_string)) return json_object_get_string(v);
+	return NULL;
+}
+
+struct write_findings { arena *a; buf msg; int n; };
+
+static void collect_finding(void *ud, const struct rr_finding *f)
+{
+	struct write_findings *w = ud;
+	if (f->sev != RR_ERROR) return;
+	if (w->n++ < 10) buf_printf(&w->msg, "%s%s [%s %s]", w->msg.len ? "; " : "", f->msg_en, f->rule, f->col);
+}
+
+static const struct rs_file *file_for(const struct ra_entity *e)
+{
+	for (int i = 0; i < RS_NFILES; i++)
+		if (!strcmp(rs_files[i].table, e->table)) return &rs_files[i];
+	return NULL;
+}
+
+static void write_audit(struct call *c, const char *op, int status)
+{
+	json_object *d = json_object_new_object();
+	json_object_object_add(d, "op", json_object_new_string(op));
+	audit_record(c->r, c->who.actor, "roster.write", c->r->path, d, status, status < 300 ? 1 : 0);
+	json_object_put(d);
+}
+
+static void write_error(struct call *c, int status, const char *minor, const char *desc)
+{
+	res_json(c->r, status, ra_status_info(minor, desc, NULL));
+	write_audit(c, !strcmp(c->r->method, "DELETE") ? "delete" : "put", status);
+}
+
+static void roster_api_delete(struct call *c, const struct ra_entity *e, const char *id)
+{
+	req *r = c->r;
+	const char *sql = arena_printf(r->a, "UPDATE %s SET status = 'tobedeleted', date_last_modified = now() "
+				       "WHERE sourced_id = $1 RETURNING status", e->table);
+	PGresult *res = DB_EXEC(sql, id);
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		if (res) PQclear(res);
+		write_error(c, 500, "internal_server_error", "delete failed");
+		return;
+	}
+	int n = PQntuples(res);
+	PQclear(res);
+	if (!n) { write_error(c, 404, "unknownobject", arena_printf(r->a, "unknown %s: %s", e->single, id)); return; }
+	res_body(r, 204, NULL, NULL, 0);
+	write_audit(c, "delete", 204);
+}
+
+/* PUT: the JSON object is turned into the CSV row the importer would read, checked with the importer's rules
+ * (roster_rules.h: required fields, types, code lists, Japan Profile), its references checked against stored
+ * rows, then upserted as an active record with a new dateLastModified. */
 static void roster_api_write(struct call *c, const struct ra_entity *e, const char *id, int del)
 {
-	(void)e; (void)id; (void)del;
-	imsx_error(c, 501, "unsupported", "not implemented yet", NULL);
+	req *r = c->r;
+	if (del) { roster_api_delete(c, e, id); return; }
+	const char *ct = r->content_type ? r->content_type : "";
+	if (strncmp(ct, "application/json", 16)) {
+		write_error(c, 415, "invaliddata", "Content-Type must be application/json");
+		return;
+	}
+	json_object *obj;
+	if (!r->json || !json_object_object_get_ex(r->json, e->single, &obj) || !json_object_is_type(obj, json_type_object)) {
+		write_error(c, 400, "invaliddata", arena_printf(r->a, "the body must be {\"%s\": {...}}", e->single));
+		return;
+	}
+	json_object *sid;
+	if (json_object_object_get_ex(obj, "sourcedId", &sid) &&
+	    (!json_object_is_type(sid, json_type_string) || strcmp(json_object_get_string(sid), id))) {
+		write_error(c, 400, "invaliddata", "sourcedId in the body differs from the path");
+		return;
+	}
+	const struct rs_file *f = file_for(e);
+	if (!f) { write_error(c, 404, "unknownobject", "this collection is read-only"); return; }
+	json_object *meta = NULL;
+	json_object_object_get_ex(obj, "metadata", &meta);
+	if (meta && !json_object_is_type(meta, json_type_object)) {
+		write_error(c, 400, "invaliddata", "metadata must be an object");
+		return;
+	}
+	/* header + row: the spec columns, then the known metadata columns present in the body */
+	int n = 0;
+	char **names = arena_alloc(r->a, sizeof *names * (size_t)(f->ncols + f->nmeta));
+	char **vals = arena_alloc(r->a, sizeof *vals * (size_t)(f->ncols + f->nmeta));
+	const struct rs_col **cols = arena_alloc(r->a, sizeof *cols * (size_t)(f->ncols + f->nmeta));
+	for (int i = 0; i < f->ncols; i++) {
+		const struct rs_col *col = &f->cols[i];
+		const char *v;
+		if (i == 0) v = id;
+		else if (i == 1 || i == 2) v = "";
+		else {
+			json_object *jv = NULL;
+			json_object_object_get_ex(obj, json_key_for(r->a, col->name), &jv);
+			v = cell_text(r->a, col, jv);
+			if (!v) {
+				write_error(c, 400, "invaliddata", arena_printf(r->a, "%s has the wrong JSON type",
+										 json_key_for(r->a, col->name)));
+				return;
+			}
+		}
+		names[n] = (char *)col->name;
+		vals[n] = arena_strdup(r->a, v);
+		cols[n++] = col;
+	}
+	for (int i = 0; meta && i < f->nmeta; i++) {
+		json_object *jv;
+		if (!json_object_object_get_ex(meta, f->meta[i].name + 9, &jv)) continue;
+		const char *v = cell_text(r->a, &f->meta[i], jv);
+		if (!v) { write_error(c, 400, "invaliddata", arena_printf(r->a, "%s has the wrong JSON type", f->meta[i].name)); return; }
+		names[n] = (char *)f->meta[i].name;
+		vals[n] = arena_strdup(r->a, v);
+		cols[n++] = &f->meta[i];
+	}
+	struct write_findings w = {.a = r->a};
+	struct rr_ctx rc;
+	struct rr_header h;
+	rr_init(&rc, collect_finding, &w, (int)config_get_int("roster_jp_rules", 1));
+	const char *fname = arena_printf(r->a, "%s.csv", f->name);
+	unsigned char *bad = arena_alloc(r->a, (size_t)n + 1);
+	int deleted = 0;
+	if (rr_header_map(&rc, f, fname, n, names, &h) == 0) rr_check_row(&rc, &h, 0, 1, n, vals, bad, &deleted);
+	rr_header_free(&h);
+	/* references must resolve to stored records */
+	for (int i = 0; i < n && !rc.errors; i++) {
+		if (!cols[i]->ref || !*vals[i]) continue;
+		const struct rs_file *rf = rs_file_by_name(cols[i]->ref);
+		if (!rf) continue;
+		const char *q = arena_printf(r->a, "SELECT count(DISTINCT sourced_id) = cardinality(string_to_array($1, ',')) "
+					     "FROM %s WHERE sourced_id = ANY(string_to_array($1, ','))", rf->table);
+		PGresult *res = DB_EXEC(q, vals[i]);
+		int ok = res && PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't';
+		if (res) PQclear(res);
+		if (!ok) {
+			rc.errors++;
+			buf_printf(&w.msg, "%s%s refers to an unknown record: %s", w.msg.len ? "; " : "", names[i], vals[i]);
+		}
+	}
+	if (rc.errors) {
+		write_error(c, 400, "invaliddata", w.msg.p ? w.msg.p : "invalid data");
+		buf_free(&w.msg);
+		return;
+	}
+	buf_free(&w.msg);
+
+	/* upsert: typed casts from the schema, lists split on commas, metadata as given */
+	buf cl = {0}, vl = {0}, up = {0};
+	const char **params = arena_alloc(r->a, sizeof *params * (size_t)(n + 2));
+	int np = 0;
+	for (int i = 0; i < f->ncols; i++) {
+		const struct rs_col *col = &f->cols[i];
+		if (!col->column) continue;
+		params[np++] = *vals[i] ? vals[i] : NULL;
+		const char *t = rs_sql_type(col->type);
+		if (t && !strcmp(t, "text[]"))
+			buf_printf(&vl, "%scoalesce(string_to_array($%d, ','), '{}')", np > 1 ? ", " : "", np);
+		else if (col->type == RS_YEAR || col->type == RS_INT)
+			buf_printf(&vl, "%s$%d::integer", np > 1 ? ", " : "", np);
+		else buf_printf(&vl, "%s$%d%s%s", np > 1 ? ", " : "", np, t ? "::" : "", t ? t : "");
+		buf_printf(&cl, "%s%s", np > 1 ? ", " : "", col->column);
+		if (strcmp(col->column, "sourced_id")) buf_printf(&up, "%s = EXCLUDED.%s, ", col->column, col->column);
+	}
+	params[np++] = meta ? json_object_to_json_string_ext(meta, JSON_C_TO_STRING_PLAIN) : "{}";
+	const char *sql = arena_printf(r->a, "INSERT INTO %s (%s, metadata, status, date_last_modified) "
+				       "VALUES (%s, $%d::jsonb, 'active', now()) ON CONFLICT (sourced_id) DO UPDATE SET "
+				       "%smetadata = EXCLUDED.metadata, status = 'active', date_last_modified = now() "
+				       "RETURNING (xmax = 0)", e->table, cl.p, vl.p, np, up.p ? up.p : "");
+	buf_free(&cl);
+	buf_free(&vl);
+	buf_free(&up);
+	PGresult *res = db_exec(sql, np, params);
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_error("roster api write failed: %s", db_error());
+		if (res) PQclear(res);
+		write_error(c, 400, "invaliddata", "the record could not be stored");
+		return;
+	}
+	int created = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	json_object *o = json_object_new_object();
+	json_object *pair = json_object_new_object();
+	json_object_object_add(pair, "suppliedSourcedId", json_object_new_string(id));
+	json_object_object_add(pair, "allocatedSourcedId", json_object_new_string(id));
+	json_object_object_add(o, "sourcedIdPairs", pair);
+	res_json(r, created ? 201 : 200, o);
+	write_audit(c, created ? "create" : "update", created ? 201 : 200);
 }

@@ -1,0 +1,590 @@
+/* OneRoster REST API over the real stack: every endpoint and parameter against roster data seeded with SQL
+ * (prefix "ra-"), delta with tombstones, the imsx errors for bad input, the audit rows, and admin writes. */
+#include "roster_api_helpers.h"
+
+static char *TOKEN;
+
+static void seed(void)
+{
+	t_exec("INSERT INTO roster_orgs (sourced_id, name, type, identifier, parent_sourced_id) VALUES "
+	       "('ra-d1', 'RA 教育委員会', 'district', '131001', NULL), "
+	       "('ra-s1', 'RA 第一小学校', 'school', 'B113210000011', 'ra-d1'), "
+	       "('ra-s2', 'RA 第二小学校', 'school', 'B113210000022', 'ra-d1') "
+	       "ON CONFLICT (sourced_id) DO UPDATE SET status = 'active', name = EXCLUDED.name, type = EXCLUDED.type, "
+	       "parent_sourced_id = EXCLUDED.parent_sourced_id", 0, NULL);
+	t_exec("INSERT INTO roster_academic_sessions (sourced_id, title, type, start_date, end_date, parent_sourced_id, "
+	       "school_year) VALUES ('ra-y2024', '2024年度', 'schoolYear', '2024-04-01', '2025-03-31', NULL, 2024), "
+	       "('ra-t1', '前期', 'term', '2024-04-01', '2024-09-30', 'ra-y2024', 2024), "
+	       "('ra-gp1', '1学期', 'gradingPeriod', '2024-04-01', '2024-07-20', 'ra-t1', 2024) "
+	       "ON CONFLICT (sourced_id) DO UPDATE SET status = 'active'", 0, NULL);
+	t_exec("INSERT INTO roster_courses (sourced_id, title, school_year_sourced_id, org_sourced_id, grades, subjects) "
+	       "VALUES ('ra-c1', '2024年度 3年 国語', 'ra-y2024', 'ra-s1', '{P3}', '{国語}') "
+	       "ON CONFLICT (sourced_id) DO UPDATE SET status = 'active'", 0, NULL);
+	t_exec("INSERT INTO roster_classes (sourced_id, title, course_sourced_id, class_type, school_sourced_id, "
+	       "term_sourced_ids, grades, metadata) VALUES "
+	       "('ra-k1', '3年1組', 'ra-c1', 'homeroom', 'ra-s1', '{ra-t1}', '{P3}', '{\"jp.specialNeeds\":\"false\"}'), "
+	       "('ra-k2', '3年2組', 'ra-c1', 'homeroom', 'ra-s2', '{ra-t1}', '{P3}', '{}') "
+	       "ON CONFLICT (sourced_id) DO UPDATE SET status = 'active'", 0, NULL);
+	t_exec("INSERT INTO roster_users (sourced_id, status, date_last_modified, username, given_name, family_name, "
+	       "primary_org_sourced_id, grades, user_ids, metadata) VALUES "
+	       "('ra-u1', 'active', '2024-01-01', 'ra_u1', '太郎', '山田', 'ra-s1', '{P3}', '{\"{MEXT:0001}\"}', "
+	       "'{\"jp.kanaGivenName\":\"たろう\",\"jp.kanaFamilyName\":\"やまだ\",\"jp.homeClass\":\"ra-k1\"}'), "
+	       "('ra-u2', 'active', '2024-01-01', 'ra_u2', '花子', '鈴木', 'ra-s1', '{P3}', '{}', '{}'), "
+	       "('ra-u3', 'active', '2024-01-01', 'ra_u3', 'Fred', 'O''Brien', 'ra-s1', '{P3}', '{}', '{}'), "
+	       "('ra-u4', 'active', '2025-06-01', 'ra_u4', '次郎', '田中', 'ra-s2', '{P4}', '{}', '{}'), "
+	       "('ra-u5', 'tobedeleted', '2025-06-02', 'ra_u5', '消子', '削除', 'ra-s2', '{P4}', '{}', '{}'), "
+	       "('ra-tch', 'active', '2024-01-01', 'ra_tch', '先生', '佐藤', 'ra-s1', '{}', '{}', '{}') "
+	       "ON CONFLICT (sourced_id) DO UPDATE SET status = EXCLUDED.status, "
+	       "date_last_modified = EXCLUDED.date_last_modified, given_name = EXCLUDED.given_name, "
+	       "family_name = EXCLUDED.family_name, username = EXCLUDED.username", 0, NULL);
+	t_exec("INSERT INTO roster_roles (sourced_id, user_sourced_id, role_type, role, org_sourced_id, begin_date) VALUES "
+	       "('ra-r1', 'ra-u1', 'primary', 'student', 'ra-s1', '2024-04-01'), "
+	       "('ra-r2', 'ra-u2', 'primary', 'student', 'ra-s1', NULL), "
+	       "('ra-r3', 'ra-u3', 'primary', 'student', 'ra-s1', NULL), "
+	       "('ra-r4', 'ra-u4', 'primary', 'student', 'ra-s2', NULL), "
+	       "('ra-r5', 'ra-u5', 'primary', 'student', 'ra-s2', NULL), "
+	       "('ra-r6', 'ra-tch', 'primary', 'teacher', 'ra-s1', NULL) "
+	       "ON CONFLICT (sourced_id) DO UPDATE SET status = 'active'", 0, NULL);
+	t_exec("INSERT INTO roster_enrollments (sourced_id, class_sourced_id, school_sourced_id, user_sourced_id, role, "
+	       "is_primary, metadata) VALUES "
+	       "('ra-e1', 'ra-k1', 'ra-s1', 'ra-u1', 'student', false, '{\"jp.ShussekiNo\":\"1\"}'), "
+	       "('ra-e2', 'ra-k1', 'ra-s1', 'ra-u2', 'student', false, '{}'), "
+	       "('ra-e3', 'ra-k1', 'ra-s1', 'ra-u3', 'student', false, '{}'), "
+	       "('ra-e4', 'ra-k1', 'ra-s1', 'ra-tch', 'teacher', true, '{}'), "
+	       "('ra-e5', 'ra-k2', 'ra-s2', 'ra-u4', 'student', false, '{}') "
+	       "ON CONFLICT (sourced_id) DO UPDATE SET status = 'active'", 0, NULL);
+	t_exec("INSERT INTO roster_demographics (sourced_id, birth_date, sex, asian) VALUES "
+	       "('ra-u1', '2015-05-05', 'male', true) ON CONFLICT (sourced_id) DO UPDATE SET status = 'active'", 0, NULL);
+	if (!TOKEN) {
+		const char *id = make_client("{" SCOPE_CORE "," SCOPE_ROSTER "," SCOPE_DEMO "}", "{}", 100000);
+		TOKEN = client_token(id, NULL);
+	}
+}
+TestSuite(roster_api, .init = seed, .timeout = 60);
+
+/* GET path; assert the status; return the parsed body (caller puts) and keep headers in *keep if given. */
+static json_object *get_ok(const char *path, int want, struct http_res *keep)
+{
+	struct http_res r;
+	cr_assert_eq(api_get(TOKEN, path, &r), 0);
+	cr_assert_eq(r.status, want, "GET %s: HTTP %d %.400s", path, r.status, r.body);
+	json_object *o = jparse(&r);
+	if (keep) *keep = r;
+	else http_free(&r);
+	return o;
+}
+
+static int count_of(json_object *o, const char *key)
+{
+	json_object *a = jget(o, key);
+	cr_assert_not_null(a, "no %s in the response", key);
+	cr_assert(json_object_is_type(a, json_type_array));
+	return (int)json_object_array_length(a);
+}
+
+static int has_id(json_object *o, const char *key, const char *id)
+{
+	json_object *a = jget(o, key);
+	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
+		json_object *s;
+		if (json_object_object_get_ex(json_object_array_get_idx(a, i), "sourcedId", &s) &&
+		    !strcmp(json_object_get_string(s), id))
+			return 1;
+	}
+	return 0;
+}
+
+static char *with_filter(const char *path, const char *filter, const char *more)
+{
+	char *enc = urlenc(filter);
+	char *p = malloc(strlen(path) + strlen(enc) + (more ? strlen(more) : 0) + 16);
+	sprintf(p, "%s?filter=%s%s", path, enc, more ? more : "");
+	free(enc);
+	return p;
+}
+
+/* ---- collections and paging ---- */
+
+Test(roster_api, lists_users_with_x_total_count_and_link_headers)
+{
+	char *p = with_filter(API "/users", "username~'ra_'", "&limit=2");
+	struct http_res r;
+	json_object *o = get_ok(p, 200, &r);
+	cr_assert_eq(count_of(o, "users"), 2);
+	cr_assert_str_eq(http_header(&r, "X-Total-Count"), "5", "ra-u5 is tobedeleted and not listed");
+	const char *link = http_header(&r, "Link");
+	cr_assert_not_null(link);
+	cr_assert(strstr(link, "rel=\"next\""), "%s", link);
+	cr_assert(strstr(link, "offset=2"), "%s", link);
+	cr_assert(strstr(link, "rel=\"last\""), "%s", link);
+	cr_assert(strstr(link, "filter="), "the filter is kept in the links: %s", link);
+	json_object_put(o);
+	http_free(&r);
+	free(p);
+}
+
+Test(roster_api, pages_with_offset_to_the_last_page)
+{
+	char *p = with_filter(API "/users", "username~'ra_'", "&limit=2&offset=4");
+	struct http_res r;
+	json_object *o = get_ok(p, 200, &r);
+	cr_assert_eq(count_of(o, "users"), 1);
+	cr_assert_str_eq(http_header(&r, "X-Total-Count"), "5");
+	cr_assert(strstr(http_header(&r, "Link"), "rel=\"prev\""));
+	cr_assert_null(strstr(http_header(&r, "Link"), "rel=\"next\""));
+	json_object_put(o);
+	http_free(&r);
+	free(p);
+}
+
+Test(roster_api, sorts_by_a_field_in_either_order)
+{
+	char *p = with_filter(API "/users", "username~'ra_u'", "&sort=username&orderBy=desc");
+	json_object *o = get_ok(p, 200, NULL);
+	cr_assert_str_eq(jstr(o, "users/0/sourcedId"), "ra-u4");
+	cr_assert_str_eq(jstr(o, "users/3/sourcedId"), "ra-u1");
+	json_object_put(o);
+	free(p);
+	p = with_filter(API "/users", "username~'ra_u'", "&sort=username&orderBy=asc");
+	o = get_ok(p, 200, NULL);
+	cr_assert_str_eq(jstr(o, "users/0/sourcedId"), "ra-u1");
+	json_object_put(o);
+	free(p);
+}
+
+Test(roster_api, selects_fields)
+{
+	json_object *o = get_ok(API "/users/ra-u1?fields=sourcedId,givenName", 200, NULL);
+	json_object *u = jget(o, "user");
+	cr_assert_eq(json_object_object_length(u), 2);
+	cr_assert_str_eq(jstr(u, "givenName"), "太郎");
+	json_object_put(o);
+	char *p = with_filter(API "/users", "username='ra_u2'", "&fields=familyName");
+	o = get_ok(p, 200, NULL);
+	cr_assert_eq(json_object_object_length(jget(o, "users/0")), 1);
+	cr_assert_str_eq(jstr(o, "users/0/familyName"), "鈴木");
+	json_object_put(o);
+	free(p);
+}
+
+Test(roster_api, filters_with_and_or_and_quoted_quotes)
+{
+	char *p = with_filter(API "/users", "username~'ra_' AND familyName='山田'", NULL);
+	json_object *o = get_ok(p, 200, NULL);
+	cr_assert_eq(count_of(o, "users"), 1);
+	cr_assert_str_eq(jstr(o, "users/0/sourcedId"), "ra-u1");
+	json_object_put(o);
+	free(p);
+	p = with_filter(API "/users", "username='ra_u1' OR username='ra_u2'", NULL);
+	o = get_ok(p, 200, NULL);
+	cr_assert_eq(count_of(o, "users"), 2);
+	json_object_put(o);
+	free(p);
+	p = with_filter(API "/users", "familyName='O''Brien'", NULL);
+	o = get_ok(p, 200, NULL);
+	cr_assert(has_id(o, "users", "ra-u3"));
+	json_object_put(o);
+	free(p);
+}
+
+Test(roster_api, filters_on_lists_references_roles_and_japan_profile_metadata)
+{
+	char *p = with_filter(API "/users", "grades='P4' AND username~'ra_'", NULL);
+	json_object *o = get_ok(p, 200, NULL);
+	cr_assert_eq(count_of(o, "users"), 1, "ra-u4 (ra-u5 is deleted)");
+	json_object_put(o);
+	free(p);
+	p = with_filter(API "/users", "primaryOrg.sourcedId='ra-s1' AND role='teacher'", NULL);
+	o = get_ok(p, 200, NULL);
+	cr_assert_eq(count_of(o, "users"), 1);
+	cr_assert_str_eq(jstr(o, "users/0/sourcedId"), "ra-tch");
+	json_object_put(o);
+	free(p);
+	p = with_filter(API "/users", "metadata.jp.homeClass='ra-k1'", NULL);
+	o = get_ok(p, 200, NULL);
+	cr_assert(has_id(o, "users", "ra-u1"));
+	json_object_put(o);
+	free(p);
+}
+
+Test(roster_api, delta_returns_changed_records_including_tombstones)
+{
+	char *p = with_filter(API "/users", "dateLastModified>'2025-01-01T00:00:00.000Z' AND username~'ra_'", NULL);
+	json_object *o = get_ok(p, 200, NULL);
+	cr_assert_eq(count_of(o, "users"), 2);
+	cr_assert(has_id(o, "users", "ra-u4"));
+	cr_assert(has_id(o, "users", "ra-u5"));
+	json_object *a = jget(o, "users");
+	int tomb = 0;
+	for (size_t i = 0; i < json_object_array_length(a); i++)
+		if (!strcmp(jstr(json_object_array_get_idx(a, i), "status"), "tobedeleted")) tomb++;
+	cr_assert_eq(tomb, 1);
+	json_object_put(o);
+	free(p);
+}
+
+Test(roster_api, status_filter_lists_tombstones)
+{
+	char *p = with_filter(API "/users", "status='tobedeleted' AND username~'ra_'", NULL);
+	json_object *o = get_ok(p, 200, NULL);
+	cr_assert_eq(count_of(o, "users"), 1);
+	cr_assert_str_eq(jstr(o, "users/0/sourcedId"), "ra-u5");
+	json_object_put(o);
+	free(p);
+}
+
+/* ---- single objects ---- */
+
+Test(roster_api, reads_a_user_with_roles_references_and_metadata)
+{
+	json_object *o = get_ok(API "/users/ra-u1", 200, NULL);
+	cr_assert_str_eq(jstr(o, "user/sourcedId"), "ra-u1");
+	cr_assert_str_eq(jstr(o, "user/status"), "active");
+	cr_assert_str_eq(jstr(o, "user/dateLastModified"), "2024-01-01T00:00:00.000Z");
+	cr_assert_str_eq(jstr(o, "user/roles/0/role"), "student");
+	cr_assert_str_eq(jstr(o, "user/roles/0/roleType"), "primary");
+	cr_assert_str_eq(jstr(o, "user/roles/0/org/sourcedId"), "ra-s1");
+	cr_assert_str_eq(jstr(o, "user/roles/0/beginDate"), "2024-04-01");
+	cr_assert(strstr(jstr(o, "user/primaryOrg/href"), API "/orgs/ra-s1"));
+	cr_assert_str_eq(jstr(o, "user/primaryOrg/type"), "org");
+	cr_assert_str_eq(jstr(o, "user/userIds/0/type"), "MEXT");
+	cr_assert_str_eq(jstr(o, "user/metadata/jp.kanaGivenName"), "たろう");
+	cr_assert(json_object_get_boolean(jget(o, "user/enabledUser")));
+	json_object_put(o);
+}
+
+Test(roster_api, reads_one_of_each_entity)
+{
+	const char *cases[][3] = {
+		{API "/orgs/ra-s1", "org", "ra-s1"},
+		{API "/schools/ra-s1", "org", "ra-s1"},
+		{API "/academicSessions/ra-y2024", "academicSession", "ra-y2024"},
+		{API "/terms/ra-t1", "academicSession", "ra-t1"},
+		{API "/gradingPeriods/ra-gp1", "academicSession", "ra-gp1"},
+		{API "/courses/ra-c1", "course", "ra-c1"},
+		{API "/classes/ra-k1", "class", "ra-k1"},
+		{API "/enrollments/ra-e1", "enrollment", "ra-e1"},
+		{API "/students/ra-u1", "user", "ra-u1"},
+		{API "/teachers/ra-tch", "user", "ra-tch"},
+		{API "/demographics/ra-u1", "demographics", "ra-u1"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		json_object *o = get_ok(cases[i][0], 200, NULL);
+		char path[64];
+		snprintf(path, sizeof path, "%s/sourcedId", cases[i][1]);
+		cr_assert_str_eq(jstr(o, path), cases[i][2], "%s", cases[i][0]);
+		json_object_put(o);
+	}
+}
+
+Test(roster_api, class_json_has_course_school_and_term_references)
+{
+	json_object *o = get_ok(API "/classes/ra-k1", 200, NULL);
+	cr_assert_str_eq(jstr(o, "class/course/type"), "course");
+	cr_assert_str_eq(jstr(o, "class/school/sourcedId"), "ra-s1");
+	cr_assert_str_eq(jstr(o, "class/terms/0/type"), "academicSession");
+	cr_assert_str_eq(jstr(o, "class/classType"), "homeroom");
+	json_object_put(o);
+	o = get_ok(API "/academicSessions/ra-y2024", 200, NULL);
+	cr_assert_str_eq(jstr(o, "academicSession/schoolYear"), "2024");
+	cr_assert_str_eq(jstr(o, "academicSession/children/0/sourcedId"), "ra-t1");
+	json_object_put(o);
+	o = get_ok(API "/enrollments/ra-e1", 200, NULL);
+	cr_assert_str_eq(jstr(o, "enrollment/metadata/jp.ShussekiNo"), "1");
+	cr_assert_str_eq(jstr(o, "enrollment/user/sourcedId"), "ra-u1");
+	json_object_put(o);
+}
+
+Test(roster_api, an_unknown_sourced_id_is_404_unknownobject)
+{
+	const char *paths[] = {API "/users/ra-nobody", API "/schools/ra-d1", API "/students/ra-tch", API "/terms/ra-y2024",
+			       API "/classes/ra-nobody/students", API "/schools/ra-nobody/classes"};
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		json_object *o = get_ok(paths[i], 404, NULL);
+		cr_assert_str_eq(code_minor(o), "unknownobject", "%s", paths[i]);
+		cr_assert_str_eq(jstr(o, "imsx_StatusInfo/imsx_codeMajor"), "failure");
+		json_object_put(o);
+	}
+}
+
+Test(roster_api, an_unknown_endpoint_is_404)
+{
+	json_object *o = get_ok(API "/widgets", 404, NULL);
+	cr_assert_str_eq(code_minor(o), "unknownobject");
+	json_object_put(o);
+}
+
+/* ---- every collection ---- */
+
+Test(roster_api, every_collection_answers_with_its_envelope)
+{
+	const char *cases[][2] = {
+		{API "/academicSessions", "academicSessions"}, {API "/classes", "classes"}, {API "/courses", "courses"},
+		{API "/demographics", "demographics"}, {API "/enrollments", "enrollments"},
+		{API "/gradingPeriods", "academicSessions"}, {API "/orgs", "orgs"}, {API "/schools", "orgs"},
+		{API "/students", "users"}, {API "/teachers", "users"}, {API "/terms", "academicSessions"},
+		{API "/users", "users"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct http_res r;
+		json_object *o = get_ok(cases[i][0], 200, &r);
+		cr_assert_gt(count_of(o, cases[i][1]), 0, "%s", cases[i][0]);
+		cr_assert_not_null(http_header(&r, "X-Total-Count"), "%s", cases[i][0]);
+		json_object_put(o);
+		http_free(&r);
+	}
+}
+
+Test(roster_api, schools_terms_and_grading_periods_are_typed_subsets)
+{
+	char *p = with_filter(API "/schools", "name~'RA '", NULL);
+	json_object *o = get_ok(p, 200, NULL);
+	cr_assert_eq(count_of(o, "orgs"), 2, "the district is not a school");
+	json_object_put(o);
+	free(p);
+	p = with_filter(API "/terms", "sourcedId~'ra-'", NULL);
+	o = get_ok(p, 200, NULL);
+	cr_assert_eq(count_of(o, "academicSessions"), 1);
+	json_object_put(o);
+	free(p);
+	p = with_filter(API "/students", "username~'ra_'", NULL);
+	o = get_ok(p, 200, NULL);
+	cr_assert_eq(count_of(o, "users"), 4);
+	cr_assert_not(has_id(o, "users", "ra-tch"));
+	json_object_put(o);
+	free(p);
+}
+
+/* ---- nested ---- */
+
+Test(roster_api, every_nested_endpoint_answers)
+{
+	struct { const char *path, *key; int n; const char *id; } cases[] = {
+		{API "/classes/ra-k1/students", "users", 3, "ra-u1"},
+		{API "/classes/ra-k1/teachers", "users", 1, "ra-tch"},
+		{API "/courses/ra-c1/classes", "classes", 2, "ra-k1"},
+		{API "/schools/ra-s1/classes", "classes", 1, "ra-k1"},
+		{API "/schools/ra-s1/courses", "courses", 1, "ra-c1"},
+		{API "/schools/ra-s1/enrollments", "enrollments", 4, "ra-e4"},
+		{API "/schools/ra-s1/students", "users", 3, "ra-u2"},
+		{API "/schools/ra-s1/teachers", "users", 1, "ra-tch"},
+		{API "/schools/ra-s1/terms", "academicSessions", 1, "ra-t1"},
+		{API "/schools/ra-s1/classes/ra-k1/enrollments", "enrollments", 4, "ra-e1"},
+		{API "/schools/ra-s1/classes/ra-k1/students", "users", 3, "ra-u3"},
+		{API "/schools/ra-s1/classes/ra-k1/teachers", "users", 1, "ra-tch"},
+		{API "/students/ra-u1/classes", "classes", 1, "ra-k1"},
+		{API "/teachers/ra-tch/classes", "classes", 1, "ra-k1"},
+		{API "/terms/ra-t1/classes", "classes", 2, "ra-k2"},
+		{API "/terms/ra-t1/gradingPeriods", "academicSessions", 1, "ra-gp1"},
+		{API "/users/ra-u4/classes", "classes", 1, "ra-k2"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		json_object *o = get_ok(cases[i].path, 200, NULL);
+		cr_assert_eq(count_of(o, cases[i].key), cases[i].n, "%s", cases[i].path);
+		cr_assert(has_id(o, cases[i].key, cases[i].id), "%s lacks %s", cases[i].path, cases[i].id);
+		json_object_put(o);
+	}
+}
+
+Test(roster_api, a_class_in_another_school_is_404_under_that_school)
+{
+	json_object *o = get_ok(API "/schools/ra-s1/classes/ra-k2/students", 404, NULL);
+	cr_assert_str_eq(code_minor(o), "unknownobject");
+	json_object_put(o);
+}
+
+Test(roster_api, nested_endpoints_take_the_collection_parameters)
+{
+	struct http_res r;
+	char *p = with_filter(API "/classes/ra-k1/students", "givenName='花子'", "&fields=sourcedId");
+	json_object *o = get_ok(p, 200, &r);
+	cr_assert_eq(count_of(o, "users"), 1);
+	cr_assert_str_eq(http_header(&r, "X-Total-Count"), "1");
+	json_object_put(o);
+	http_free(&r);
+	free(p);
+}
+
+/* ---- bad input ---- */
+
+static void expect_400(const char *path, const char *minor)
+{
+	json_object *o = get_ok(path, 400, NULL);
+	cr_assert_str_eq(code_minor(o), minor, "%s", path);
+	cr_assert_str_eq(jstr(o, "imsx_StatusInfo/imsx_severity"), "error");
+	cr_assert_gt(strlen(jstr(o, "imsx_StatusInfo/imsx_description")), 5);
+	json_object_put(o);
+}
+
+Test(roster_api, rejects_filter_injection_and_malformed_filters)
+{
+	char *before = t_db_value("SELECT count(*) FROM roster_users", 0, NULL);
+	const char *bad[][2] = {
+		{"givenName='x' OR 1=1--", "invaliddata"},
+		{"givenName='x'; DROP TABLE roster_users;--'", "invaliddata"},
+		{"givenName='unbalanced", "invaliddata"},
+		{"givenName='a' AND familyName='b' AND username='c'", "invaliddata"},
+		{"shoeSize='42'", "invalid_filter_field"},
+		{"givenName LIKE 'x'", "invaliddata"},
+		{"givenName=='x'", "invaliddata"},
+		{"givenName=x", "invaliddata"},
+		{"dateLastModified>'last week'", "invaliddata"},
+		{"enabledUser='maybe'", "invaliddata"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *p = with_filter(API "/users", bad[i][0], NULL);
+		expect_400(p, bad[i][1]);
+		free(p);
+	}
+	char *after = t_db_value("SELECT count(*) FROM roster_users", 0, NULL);
+	cr_assert_str_eq(before, after);
+	free(before);
+	free(after);
+}
+
+Test(roster_api, rejects_negative_zero_huge_and_non_numeric_limit_and_offset)
+{
+	const char *qs[] = {"?limit=-1", "?limit=0", "?limit=10001", "?limit=99999999999999999999", "?limit=abc",
+			    "?offset=-1", "?offset=999999999999", "?offset=1e3"};
+	for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+		char p[128];
+		snprintf(p, sizeof p, API "/users%s", qs[i]);
+		expect_400(p, "invaliddata");
+	}
+}
+
+Test(roster_api, rejects_unknown_selection_and_sort_fields_and_bad_order)
+{
+	expect_400(API "/users?fields=sourcedId,password", "invalid_selection_field");
+	expect_400(API "/users/ra-u1?fields=nope", "invalid_selection_field");
+	expect_400(API "/users?sort=password", "invalid_sort_field");
+	expect_400(API "/users?sort=familyName&orderBy=sideways", "invaliddata");
+}
+
+/* ---- audit ---- */
+
+Test(roster_api, every_read_writes_an_audit_row_with_client_filter_count_and_ip)
+{
+	const char *id = make_client("{" SCOPE_CORE "}", "{}", 1000);
+	char *tok = client_token(id, NULL);
+	char *p = with_filter(API "/users", "username~'ra_u'", NULL);
+	struct http_res r;
+	api_get(tok, p, &r);
+	cr_assert_eq(r.status, 200);
+	http_free(&r);
+	api_get(tok, API "/users?limit=-5", &r);
+	cr_assert_eq(r.status, 400);
+	http_free(&r);
+	char actor[64];
+	snprintf(actor, sizeof actor, "client:%s", id);
+	const char *params[1] = {actor};
+	char *row = t_db_value("SELECT action || '|' || target || '|' || (detail->>'filter') || '|' || result_count || '|' "
+			       "|| status || '|' || ip FROM audit_log WHERE actor = $1 AND status = 200 "
+			       "AND action = 'roster.read' ORDER BY id DESC LIMIT 1", 1, params);
+	cr_assert_not_null(row);
+	cr_assert_str_eq(row, "roster.read|" API "/users|username~'ra_u'|4|200|127.0.0.1");
+	free(row);
+	char *bad = t_db_value("SELECT count(*) FROM audit_log WHERE actor = $1 AND status = 400", 1, params);
+	cr_assert_str_eq(bad, "1", "rejected reads are audited too");
+	free(bad);
+	free(p);
+	free(tok);
+}
+
+/* ---- writes ---- */
+
+static int admin_send(const char *method, const char *path, const char *ctype, const char *body, struct http_res *r)
+{
+	char hdr[2048];
+	snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\nAccept: application/json\r\n%s%s%s", t_admin_token(),
+		 ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "");
+	return http_do(method, path, hdr, body, body ? strlen(body) : 0, r);
+}
+
+Test(roster_api, an_admin_puts_and_deletes_an_org)
+{
+	struct http_res r;
+	const char *body = "{\"org\":{\"sourcedId\":\"ra-w1\",\"name\":\"RA 書込校\",\"type\":\"school\","
+			   "\"identifier\":\"B113210000099\",\"parent\":{\"sourcedId\":\"ra-d1\"}}}";
+	admin_send("PUT", API "/orgs/ra-w1", "application/json", body, &r);
+	cr_assert(r.status == 200 || r.status == 201, "HTTP %d %s", r.status, r.body);
+	http_free(&r);
+	json_object *o = get_ok(API "/orgs/ra-w1", 200, NULL);
+	cr_assert_str_eq(jstr(o, "org/name"), "RA 書込校");
+	cr_assert_str_eq(jstr(o, "org/parent/sourcedId"), "ra-d1");
+	json_object_put(o);
+	admin_send("DELETE", API "/orgs/ra-w1", NULL, NULL, &r);
+	cr_assert_eq(r.status, 204, "HTTP %d %s", r.status, r.body);
+	http_free(&r);
+	o = get_ok(API "/orgs/ra-w1", 200, NULL);
+	cr_assert_str_eq(jstr(o, "org/status"), "tobedeleted", "a delete leaves a tombstone for delta consumers");
+	json_object_put(o);
+	const char *p[1] = {"ra-w1"};
+	char *n = t_db_value("SELECT count(*) FROM audit_log WHERE action = 'roster.write' AND target LIKE '%/orgs/' || $1",
+			     1, p);
+	cr_assert_str_eq(n, "2");
+	free(n);
+}
+
+Test(roster_api, a_put_with_invalid_data_changes_nothing)
+{
+	struct http_res r;
+	const char *body = "{\"user\":{\"sourcedId\":\"ra-u2\",\"enabledUser\":\"perhaps\",\"username\":\"ra_u2\"}}";
+	admin_send("PUT", API "/users/ra-u2", "application/json", body, &r);
+	cr_assert_eq(r.status, 400, "HTTP %d %s", r.status, r.body);
+	json_object *o = jparse(&r);
+	cr_assert_str_eq(code_minor(o), "invaliddata");
+	json_object_put(o);
+	http_free(&r);
+	o = get_ok(API "/users/ra-u2", 200, NULL);
+	cr_assert_str_eq(jstr(o, "user/givenName"), "花子");
+	json_object_put(o);
+}
+
+Test(roster_api, a_put_with_a_dangling_reference_is_rejected)
+{
+	struct http_res r;
+	const char *body = "{\"class\":{\"sourcedId\":\"ra-kx\",\"title\":\"X\",\"classType\":\"homeroom\","
+			   "\"course\":{\"sourcedId\":\"ra-nocourse\"},\"school\":{\"sourcedId\":\"ra-s1\"},"
+			   "\"terms\":[{\"sourcedId\":\"ra-t1\"}]}}";
+	admin_send("PUT", API "/classes/ra-kx", "application/json", body, &r);
+	cr_assert_eq(r.status, 400, "HTTP %d %s", r.status, r.body);
+	cr_assert(strstr(r.body, "ra-nocourse"), "%s", r.body);
+	http_free(&r);
+	json_object *o = get_ok(API "/classes/ra-kx", 404, NULL);
+	json_object_put(o);
+}
+
+Test(roster_api, a_put_needs_a_json_content_type)
+{
+	struct http_res r;
+	admin_send("PUT", API "/orgs/ra-w2", "text/plain", "{\"org\":{}}", &r);
+	cr_assert_eq(r.status, 415, "HTTP %d %s", r.status, r.body);
+	http_free(&r);
+}
+
+Test(roster_api, a_put_body_must_match_the_path)
+{
+	struct http_res r;
+	const char *body = "{\"org\":{\"sourcedId\":\"ra-other\",\"name\":\"n\",\"type\":\"school\"}}";
+	admin_send("PUT", API "/orgs/ra-w3", "application/json", body, &r);
+	cr_assert_eq(r.status, 400, "HTTP %d %s", r.status, r.body);
+	http_free(&r);
+}
+
+Test(roster_api, clients_cannot_write)
+{
+	char hdr[2048];
+	snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\nContent-Type: application/json\r\n", TOKEN);
+	const char *body = "{\"org\":{\"sourcedId\":\"ra-w4\",\"name\":\"n\",\"type\":\"school\"}}";
+	struct http_res r;
+	http_do("PUT", API "/orgs/ra-w4", hdr, body, strlen(body), &r);
+	cr_assert_eq(r.status, 403);
+	http_free(&r);
+	http_do("DELETE", API "/orgs/ra-s1", hdr, NULL, 0, &r);
+	cr_assert_eq(r.status, 403);
+	http_free(&r);
+	json_object *o = get_ok(API "/orgs/ra-s1", 200, NULL);
+	cr_assert_str_eq(jstr(o, "org/status"), "active");
+	json_object_put(o);
+}
