@@ -136,8 +136,11 @@ if [ "$SUITE" != unit ]; then
 		fi
 		if [ "$SUITE" = browser ] || [ "$SUITE" = all ]; then
 			echo "==> tests/browser"
+			# the Makefile's asset stamp can outlive a deleted node_modules
+			[ -d "$ROOT/node_modules/playwright-core" ] ||
+				npm install --no-audit --no-fund --loglevel=error >"$OUT/npm.log" 2>&1 || cat "$OUT/npm.log"
 			if [ ! -d "$ROOT/node_modules/playwright-core" ]; then
-				note_problem "node_modules/playwright-core is missing (run: npm install, or make test)"
+				note_problem "node_modules/playwright-core is missing (npm install failed: $OUT/npm.log)"
 			else
 				timeout --kill-after=10 "$BROWSER_TIMEOUT" node tests/browser/run.mjs $FILTER 2>&1 | tee "$OUT/browser.log"
 				rc=${PIPESTATUS[0]}
