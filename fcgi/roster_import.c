@@ -472,7 +472,7 @@ static const struct ref_rule ref_rules[] = {
 	{RS_CLASSES, "term_sourced_ids", "termSourcedIds", 1, RS_ACADEMIC_SESSIONS, NULL, "OR-REF-001", NULL, 0},
 	{RS_USERS, "agent_sourced_ids", "agentSourcedIds", 1, RS_USERS, NULL, "OR-REF-001", NULL, 0},
 	{RS_USERS, "primary_org_sourced_id", "primaryOrgSourcedId", 0, RS_ORGS, NULL, "OR-REF-001", NULL, 0},
-	{RS_USERS, "(metadata ->> 'jp.homeClass')", "metadata.jp.homeClass", 0, RS_CLASSES, "homeroom", "JP-HOME-001",
+	{RS_USERS, "metadata ->> 'jp.homeClass'", "metadata.jp.homeClass", 0, RS_CLASSES, "homeroom", "JP-HOME-001",
 	 "JP-HOME-002", 0},
 	{RS_USER_PROFILES, "user_sourced_id", "userSourcedId", 0, RS_USERS, NULL, "OR-REF-001", NULL, 0},
 	{RS_ROLES, "user_sourced_id", "userSourcedId", 0, RS_USERS, NULL, "OR-REF-001", NULL, 0},
@@ -505,7 +505,7 @@ static int report_rows(struct imp *im, const char *sql, const char *file, const 
 
 static int has_column(const struct fstate *fs, const char *expr)
 {
-	if (expr[0] == '(')
+	if (strncmp(expr, "metadata", 8) == 0)
 		return rr_header_pos(&fs->h, "metadata.jp.homeClass") >= 0;
 	for (int i = 0; i < fs->h.nlayout; i++)
 		if (fs->h.layout[i].column && strcmp(fs->h.layout[i].column, expr) == 0)
@@ -555,14 +555,14 @@ static int check_sets(struct imp *im)
 				   "'active' AND NOT EXISTS (SELECT 1 FROM eff_%s e WHERE e.sourced_id = u.x) ORDER BY 1 LIMIT "
 				   REF_LIMIT, n, rr->expr, t);
 		else
-			buf_printf(&q, "SELECT s.line, s.%s FROM stg_%s s WHERE s.status = 'active' AND s.%s IS NOT NULL AND "
-				   "NOT EXISTS (SELECT 1 FROM eff_%s e WHERE e.sourced_id = s.%s) ORDER BY 1 LIMIT " REF_LIMIT,
+			buf_printf(&q, "SELECT s.line, (s.%s) FROM stg_%s s WHERE s.status = 'active' AND (s.%s) IS NOT NULL AND "
+				   "NOT EXISTS (SELECT 1 FROM eff_%s e WHERE e.sourced_id = (s.%s)) ORDER BY 1 LIMIT " REF_LIMIT,
 				   rr->expr, n, rr->expr, t, rr->expr);
 		if (report_rows(im, q.p, fs->filename, rr->col, rr->rule_missing) < 0)
 			goto out;
 		if (rr->kind && !rr->list) {
 			buf_reset(&q);
-			buf_printf(&q, "SELECT s.line, s.%s, e.kind FROM stg_%s s JOIN eff_%s e ON e.sourced_id = s.%s WHERE "
+			buf_printf(&q, "SELECT s.line, (s.%s), e.kind FROM stg_%s s JOIN eff_%s e ON e.sourced_id = (s.%s) WHERE "
 				   "s.status = 'active' AND e.kind IS DISTINCT FROM '%s' ORDER BY 1 LIMIT " REF_LIMIT,
 				   rr->expr, n, t, rr->expr, rr->kind);
 			if (report_rows(im, q.p, fs->filename, rr->col, rr->rule_kind) < 0)
