@@ -159,7 +159,7 @@ static int field_list(req *r, const char *name, const char **out, int max, int *
 static const char *video_reason_text(req *r, const char *key) { return key ? tr(r, key) : ""; }
 
 /* Fill derived fields: effective status (a job out of attempts means failed), labels, signed poster. */
-static void video_decorate(req *r, json_object *v, int manage)
+void video_decorate(req *r, json_object *v, int manage)
 {
 	const char *status = jtext(v, "status"), *js = jtext(v, "job_state");
 	if (status && js && (!strcmp(status, "queued") || !strcmp(status, "transcoding")) &&
@@ -465,6 +465,7 @@ void h_api_upload_chunk(req *r)
 		/* a crash between append and commit leaves extra bytes: cut back to what the database recorded */
 		int fd = open(part, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 		if (fd < 0 || ftruncate(fd, received) < 0) {
+			log_error("upload %s: open %s: %s", id, part, strerror(errno));
 			if (fd >= 0) close(fd);
 			db_rollback();
 			res_error(r, 500, "store_failed", "could not store the chunk", NULL);
@@ -473,6 +474,8 @@ void h_api_upload_chunk(req *r)
 		close(fd);
 		off_t copied = 0;
 		if (video_append_file(part, r->body_file, &copied) < 0 || copied != len) {
+			log_error("upload %s: append %s (%lld of %ld bytes): %s", id, r->body_file ? r->body_file : "(no body file)",
+				  (long long)copied, len, strerror(errno));
 			db_rollback();
 			res_error(r, 500, "store_failed", "could not store the chunk", NULL);
 			return;

@@ -108,6 +108,7 @@ void h_watch(req *r)
 	json_object *ov;
 	if (json_object_object_get_ex(v, "owner_id", &ov)) owner = (long)json_object_get_int64(ov);
 	json_object_object_add(ctx, "can_manage", json_object_new_boolean(video_may_manage(r, owner)));
+	video_decorate(r, v, video_may_manage(r, owner));
 	json_object_object_add(ctx, "logged_in", json_object_new_boolean(r->user != NULL));
 	json_object_object_add(ctx, "ready", json_object_new_boolean(ready));
 	json_object_object_add(ctx, "video", v);

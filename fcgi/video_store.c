@@ -82,8 +82,9 @@ int video_append_file(const char *dst, const char *src, off_t *copied)
 {
 	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = -1;
 	if (in < 0) goto out;
-	out = open(dst, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (out < 0) goto out;
+	/* not O_APPEND: copy_file_range refuses an O_APPEND target (EBADF) */
+	out = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (out < 0 || lseek(out, 0, SEEK_END) < 0) goto out;
 	if (copy_fd(in, out, copied) < 0) goto out;
 	if (fdatasync(out) < 0) goto out;
 	rc = 0;
