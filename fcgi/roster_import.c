@@ -546,6 +546,9 @@ static int check_sets(struct imp *im)
 		struct fstate *fs = &im->files[rr->from];
 		if (!fs->staged || !has_column(fs, rr->expr))
 			continue;
+		/* a target file that could not be read already failed the import: its ids would only add noise */
+		if (im->files[rr->to].broken)
+			continue;
 		if (make_eff(im, rr->to, made) < 0)
 			goto out;
 		const char *n = short_name(fs->f), *t = short_name(&rs_files[rr->to]);

@@ -174,7 +174,7 @@ def build(n_users, seed, variant):
             home = homerooms[g][(i // 6) % len(homerooms[g])]
             given = giv[0]
             if variant == "formula" and i < 4:
-                given = ["=1+2", "+81", "-x", "@SUM(A1)"][i]
+                given = ["'=1+2", "'+81", "'-x", "'@SUM(A1)"][i]   # as our export writes them
             files["users"].add([u, st, dlm, "true", "s%06d" % uno, "{mext:S%06d}" % uno, given, fam[0], "",
                                 "S%06d" % uno, "", "", "", "", g, "", uid(rng), giv[0], "", fam[0], school, "",
                                 giv[1], fam[1], "", home])
@@ -281,7 +281,9 @@ def main():
     elif v == "unterminated":
         enc["users"] = (texts["users"] + 'x1,,,true,bad,,"unterminated,山田\r\n').encode("utf-8")
     elif v == "bigfield":
-        enc["users"] = (texts["users"] + "x2,,,true,big,," + "あ" * (10 * 1024 * 1024 // 3) + ",山田" + "," * 18
+        enc["users"] = (texts["users"] + "x2,,,true,big,," + "".join(map(
+            random.Random(3).choice, ["あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん"]
+            * (10 * 1024 * 1024 // 3))) + ",山田" + "," * 18
                         + "\r\n").encode("utf-8")
     elif v == "dupheader":
         enc["users"] = texts["users"].replace("metadata.jp.kanaMiddleName", "metadata.jp.kanaGivenName", 1).encode()
