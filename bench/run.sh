@@ -82,6 +82,7 @@ to_ms() {
 		printf "%.2f", n }'
 }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 results=()
 for conns in $CONNS; do
 	declare -A rps=()
@@ -95,6 +96,8 @@ for conns in $CONNS; do
 			results+=("$conns|$name|skipped ($code)|-|-|-")
 			continue
 		fi
+		# a short unrecorded warm-up: caches, connections, the workers' first requests
+		wrk -t"$THREADS" -c"$conns" -d2s --timeout 5s "${hdr[@]}" "$BASE$path" >/dev/null 2>&1 || true
 		out=$(wrk -t"$THREADS" -c"$conns" -d"$DURATION" --latency --timeout 5s "${hdr[@]}" "$BASE$path" 2>&1)
 		r=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
 		p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
@@ -130,6 +133,7 @@ cpu=$(awk -F: '/model name/ {gsub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo
 section="Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB;
 wrk -t$THREADS -d$DURATION on loopback; rstream fcgi with $WORKERS workers (build: $(basename "$(dirname "$RSTREAM_BIN")")).
 wrk, nginx and the workers share the same $(nproc) cores, so absolute numbers are low; the ratios are the point.
+Load average before the run: $LOAD_BEFORE (other processes on the machine skew single runs; compare ratios).
 
 $table"
 
