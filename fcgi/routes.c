@@ -13,6 +13,8 @@ void h_jobs_list(req *), h_job_show(req *), h_api_jobs(req *), h_api_job(req *),
 /* roster import */
 /* roster api */
 void h_roster_api(req *), h_oauth_token(req *);
+void h_roster_orgs(req *), h_roster_org(req *), h_roster_classes(req *), h_roster_class(req *), h_roster_users(req *),
+	h_clients_list(req *), h_client_create(req *), h_client_revoke(req *), h_audit_list(req *), h_audit_csv(req *);
 /* video */
 void h_videos_list(req *), h_video_upload_page(req *), h_video_edit(req *), h_video_update(req *), h_video_delete(req *);
 void h_categories_page(req *), h_category_create(req *), h_category_delete(req *), h_tag_create(req *), h_tag_delete(req *);
@@ -55,6 +57,16 @@ const struct route routes[] = {
 	{"PUT",    "/ims/oneroster/rostering/v1p2/*", h_roster_api, PERM_NONE, RF_NOCSRF, "roster_api_write"},
 	{"DELETE", "/ims/oneroster/rostering/v1p2/*", h_roster_api, PERM_NONE, RF_NOCSRF, "roster_api_write"},
 	{"POST",   "/oauth/token",             h_oauth_token,    PERM_NONE,  RF_NOCSRF, NULL},
+	{"GET",    "/admin/roster/orgs",       h_roster_orgs,    PERM_ADMIN, 0, NULL},
+	{"GET",    "/admin/roster/orgs/:id",   h_roster_org,     PERM_ADMIN, 0, NULL},
+	{"GET",    "/admin/roster/classes",    h_roster_classes, PERM_ADMIN, 0, NULL},
+	{"GET",    "/admin/roster/classes/:id", h_roster_class,  PERM_ADMIN, 0, NULL},
+	{"GET",    "/admin/roster/users",      h_roster_users,   PERM_ADMIN, 0, NULL},
+	{"GET",    "/admin/clients",           h_clients_list,   PERM_ADMIN, 0, NULL},
+	{"POST",   "/admin/clients",           h_client_create,  PERM_ADMIN, 0, NULL},
+	{"POST",   "/admin/clients/:id/revoke", h_client_revoke, PERM_ADMIN, 0, NULL},
+	{"GET",    "/admin/audit",             h_audit_list,     PERM_ADMIN, 0, NULL},
+	{"GET",    "/admin/audit.csv",         h_audit_csv,      PERM_ADMIN, 0, NULL},
 	/* video */
 	{"GET",    "/videos",                              h_videos_list,         PERM_NONE,    0, NULL},
 	{"GET",    "/videos/upload",                       h_video_upload_page,   PERM_CREATOR, 0, NULL},

@@ -1,0 +1,523 @@
+/* Admin pages over the roster hub: orgs/schools, classes with enrollments, users by org/role/grade (keyset pages),
+ * API clients (create with a secret shown once, scopes, CIDR allowlist, rate limit; revoke), and the audit log
+ * (filters, pages, CSV export). Everything is read with parameterised SQL; pages render templates/roster|clients|audit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "audit.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "netaddr.h"
+#include "oauth.h"
+#include "roster_schema.h"
+
+#define PAGE 50
+
+static const char *qv(req *r, const char *name)
+{
+	const char *v = req_query(r, name);
+	return v ? v : "";
+}
+
+/* Query values are echoed into pages and SQL parameters: cap their length, reject control characters. */
+static int q_ok(const char *v, size_t max)
+{
+	if (strlen(v) > max) return 0;
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20) return 0;
+	return 1;
+}
+
+static void page_error(req *r, int status, const char *key)
+{
+	res_error(r, status, "bad_query", tr(r, key), NULL);
+}
+
+static json_object *rows_or_empty(PGresult *res)
+{
+	return res && PQresultStatus(res) == PGRES_TUPLES_OK ? db_rows_json(res) : json_object_new_array();
+}
+
+static void add_str(json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v ? v : ""));
+}
+
+/* The keyset "next" link: rows beyond PAGE mean there is a next page starting after the last shown key. */
+static json_object *keyset_page(req *r, PGresult *res, const char *key_col, const char *base, json_object *ctx)
+{
+	json_object *rows = rows_or_empty(res);
+	size_t n = json_object_array_length(rows);
+	if (n > PAGE) {
+		json_object_array_del_idx(rows, PAGE, n - PAGE);
+		json_object *last = json_object_array_get_idx(rows, PAGE - 1), *k;
+		if (json_object_object_get_ex(last, key_col, &k))
+			add_str(ctx, "next_url", arena_printf(r->a, "%s&after=%s", base, url_encode(r->a, json_object_get_string(k))));
+	}
+	if (*qv(r, "after")) add_str(ctx, "first_url", base);
+	return rows;
+}
+
+static json_object *options(req *r, const char *const *values, const char *selected, const char *label_prefix)
+{
+	json_object *a = json_object_new_array();
+	for (int i = 0; values[i]; i++) {
+		json_object *o = json_object_new_object();
+		add_str(o, "value", values[i]);
+		add_str(o, "label", label_prefix ? tr(r, arena_printf(r->a, "%s%s", label_prefix, values[i])) : values[i]);
+		json_object_object_add(o, "selected", json_object_new_boolean(selected && !strcmp(selected, values[i])));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+/* ---- orgs ---- */
+
+void h_roster_orgs(req *r)
+{
+	const char *q = qv(r, "q"), *type = qv(r, "type"), *after = qv(r, "after");
+	static const char *const types[] = {"district", "school", "department", "local", "state", "national", NULL};
+	int type_ok = !*type;
+	for (int i = 0; types[i]; i++) if (!strcmp(type, types[i])) type_ok = 1;
+	if (!type_ok || !q_ok(q, 200) || !q_ok(after, 255)) { page_error(r, 400, "error_bad_query"); return; }
+	PGresult *res = DB_EXEC("SELECT o.sourced_id, o.name, o.type, o.identifier, o.status, o.parent_sourced_id, "
+				"p.name AS parent_name, "
+				"(SELECT count(*) FROM roster_classes c WHERE c.school_sourced_id = o.sourced_id "
+				" AND c.status = 'active') AS classes, "
+				"to_char(o.date_last_modified AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS modified "
+				"FROM roster_orgs o LEFT JOIN roster_orgs p ON p.sourced_id = o.parent_sourced_id "
+				"WHERE ($1 = '' OR o.sourced_id > $1) AND ($2 = '' OR o.type = $2) "
+				"AND ($3 = '' OR strpos(lower(o.name), lower($3)) > 0 OR o.identifier = $3 OR o.sourced_id = $3) "
+				"ORDER BY o.sourced_id LIMIT 51", after, type, q);
+	json_object *ctx = json_object_new_object();
+	add_str(ctx, "title", tr(r, "rosterapi_orgs_title"));
+	add_str(ctx, "q", q);
+	json_object_object_add(ctx, "types", options(r, types, type, NULL));
+	const char *base = arena_printf(r->a, "/admin/roster/orgs?q=%s&type=%s", url_encode(r->a, q), url_encode(r->a, type));
+	json_object_object_add(ctx, "orgs", keyset_page(r, res, "sourced_id", base, ctx));
+	if (res) PQclear(res);
+	res_html(r, 200, "roster/orgs", ctx);
+	json_object_put(ctx);
+}
+
+void h_roster_org(req *r)
+{
+	const char *id = req_param(r, "id");
+	PGresult *res = DB_EXEC("SELECT o.sourced_id, o.name, o.type, o.identifier, o.status, o.parent_sourced_id, "
+				"p.name AS parent_name, o.metadata::text AS metadata_text, "
+				"to_char(o.date_last_modified AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS modified, "
+				"(SELECT count(*) FROM roster_roles ro WHERE ro.org_sourced_id = o.sourced_id "
+				" AND ro.role = 'student' AND ro.status = 'active') AS students, "
+				"(SELECT count(*) FROM roster_roles ro WHERE ro.org_sourced_id = o.sourced_id "
+				" AND ro.role = 'teacher' AND ro.status = 'active') AS teachers "
+				"FROM roster_orgs o LEFT JOIN roster_orgs p ON p.sourced_id = o.parent_sourced_id "
+				"WHERE o.sourced_id = $1", id);
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		if (res) PQclear(res);
+		res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL);
+		return;
+	}
+	json_object *ctx = json_object_new_object();
+	json_object *org = db_row_json(res, 0);
+	PQclear(res);
+	add_str(ctx, "title", json_object_get_string(json_object_object_get(org, "name")));
+	json_object_object_add(ctx, "org", org);
+	res = DB_EXEC("SELECT sourced_id, name, type, status FROM roster_orgs WHERE parent_sourced_id = $1 "
+		      "ORDER BY name LIMIT 500", id);
+	json_object_object_add(ctx, "children", rows_or_empty(res));
+	if (res) PQclear(res);
+	res = DB_EXEC("SELECT c.sourced_id, c.title, c.class_type, array_to_string(c.grades, ', ') AS grades, c.status, "
+		      "(SELECT count(*) FROM roster_enrollments e WHERE e.class_sourced_id = c.sourced_id "
+		      " AND e.status = 'active') AS enrollments "
+		      "FROM roster_classes c WHERE c.school_sourced_id = $1 ORDER BY c.title, c.sourced_id LIMIT 500", id);
+	json_object_object_add(ctx, "classes", rows_or_empty(res));
+	if (res) PQclear(res);
+	res_html(r, 200, "roster/org", ctx);
+	json_object_put(ctx);
+}
+
+/* ---- classes ---- */
+
+void h_roster_classes(req *r)
+{
+	const char *q = qv(r, "q"), *school = qv(r, "school"), *after = qv(r, "after");
+	if (!q_ok(q, 200) || !q_ok(school, 255) || !q_ok(after, 255)) { page_error(r, 400, "error_bad_query"); return; }
+	PGresult *res = DB_EXEC("SELECT c.sourced_id, c.title, c.class_type, c.status, array_to_string(c.grades, ', ') "
+				"AS grades, c.school_sourced_id, s.name AS school_name, co.title AS course_title, "
+				"(SELECT count(*) FROM roster_enrollments e WHERE e.class_sourced_id = c.sourced_id "
+				" AND e.status = 'active') AS enrollments "
+				"FROM roster_classes c LEFT JOIN roster_orgs s ON s.sourced_id = c.school_sourced_id "
+				"LEFT JOIN roster_courses co ON co.sourced_id = c.course_sourced_id "
+				"WHERE ($1 = '' OR c.sourced_id > $1) AND ($2 = '' OR c.school_sourced_id = $2) "
+				"AND ($3 = '' OR strpos(lower(c.title), lower($3)) > 0 OR c.class_code = $3) "
+				"ORDER BY c.sourced_id LIMIT 51", after, school, q);
+	json_object *ctx = json_object_new_object();
+	add_str(ctx, "title", tr(r, "rosterapi_classes_title"));
+	add_str(ctx, "q", q);
+	add_str(ctx, "school", school);
+	const char *base = arena_printf(r->a, "/admin/roster/classes?q=%s&school=%s", url_encode(r->a, q),
+					url_encode(r->a, school));
+	json_object_object_add(ctx, "classes", keyset_page(r, res, "sourced_id", base, ctx));
+	if (res) PQclear(res);
+	PGresult *sr = DB_EXEC("SELECT sourced_id, name, sourced_id = $1 AS selected FROM roster_orgs "
+			       "WHERE type = 'school' AND status = 'active' ORDER BY name LIMIT 1000", school);
+	json_object_object_add(ctx, "schools", rows_or_empty(sr));
+	if (sr) PQclear(sr);
+	res_html(r, 200, "roster/classes", ctx);
+	json_object_put(ctx);
+}
+
+void h_roster_class(req *r)
+{
+	const char *id = req_param(r, "id");
+	PGresult *res = DB_EXEC("SELECT c.sourced_id, c.title, c.class_type, c.class_code, c.location, c.status, "
+				"array_to_string(c.grades, ', ') AS grades, array_to_string(c.subjects, ', ') AS subjects, "
+				"array_to_string(c.term_sourced_ids, ', ') AS terms, c.school_sourced_id, "
+				"s.name AS school_name, c.course_sourced_id, co.title AS course_title, "
+				"c.metadata ->> 'jp.specialNeeds' AS special_needs, "
+				"to_char(c.date_last_modified AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS modified "
+				"FROM roster_classes c LEFT JOIN roster_orgs s ON s.sourced_id = c.school_sourced_id "
+				"LEFT JOIN roster_courses co ON co.sourced_id = c.course_sourced_id WHERE c.sourced_id = $1", id);
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		if (res) PQclear(res);
+		res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL);
+		return;
+	}
+	json_object *ctx = json_object_new_object();
+	json_object *cls = db_row_json(res, 0);
+	PQclear(res);
+	add_str(ctx, "title", json_object_get_string(json_object_object_get(cls, "title")));
+	json_object_object_add(ctx, "class", cls);
+	/* enrollments: teachers first, then by attendance number (出席番号) when the Japan Profile gives one */
+	res = DB_EXEC("SELECT e.sourced_id, e.role, e.is_primary, e.status, e.user_sourced_id, u.family_name, "
+		      "u.given_name, u.username, coalesce(e.metadata ->> 'jp.ShussekiNo', e.metadata ->> 'jp.shussekiNo') "
+		      "AS shusseki_no, to_char(e.begin_date, 'YYYY-MM-DD') AS begin_date, "
+		      "to_char(e.end_date, 'YYYY-MM-DD') AS end_date "
+		      "FROM roster_enrollments e LEFT JOIN roster_users u ON u.sourced_id = e.user_sourced_id "
+		      "WHERE e.class_sourced_id = $1 ORDER BY e.role <> 'teacher', e.status, "
+		      "NULLIF(regexp_replace(coalesce(e.metadata ->> 'jp.ShussekiNo', e.metadata ->> 'jp.shussekiNo', ''), "
+		      "'[^0-9]', '', 'g'), '')::bigint NULLS LAST, u.family_name, e.sourced_id LIMIT 2000", id);
+	json_object_object_add(ctx, "enrollments", rows_or_empty(res));
+	if (res) PQclear(res);
+	res_html(r, 200, "roster/class", ctx);
+	json_object_put(ctx);
+}
+
+/* ---- users ---- */
+
+void h_roster_users(req *r)
+{
+	static const char *const role_codes[] = {"student", "teacher", "administrator", "aide", "guardian", "parent",
+						 "principal", "siteAdministrator", "districtAdministrator", "counselor",
+						 "proctor", "relative", "systemAdministrator", NULL};
+	const char *q = qv(r, "q"), *org = qv(r, "org"), *role = qv(r, "role"), *grade = qv(r, "grade");
+	const char *after = qv(r, "after");
+	int ok = q_ok(q, 200) && q_ok(org, 255) && q_ok(after, 255) && q_ok(grade, 8);
+	int role_ok = !*role;
+	for (int i = 0; role_codes[i]; i++) if (!strcmp(role, role_codes[i])) role_ok = 1;
+	if (!ok || !role_ok) { page_error(r, 400, "error_bad_query"); return; }
+	PGresult *res = DB_EXEC("SELECT u.sourced_id, u.family_name, u.given_name, u.username, u.status, "
+				"u.metadata ->> 'jp.kanaFamilyName' AS kana_family, u.metadata ->> 'jp.kanaGivenName' AS kana_given, "
+				"array_to_string(u.grades, ', ') AS grades, u.primary_org_sourced_id, o.name AS org_name, "
+				"(SELECT string_agg(DISTINCT ro.role, ', ') FROM roster_roles ro "
+				" WHERE ro.user_sourced_id = u.sourced_id AND ro.status = 'active') AS roles "
+				"FROM roster_users u LEFT JOIN roster_orgs o ON o.sourced_id = u.primary_org_sourced_id "
+				"WHERE ($1 = '' OR u.sourced_id > $1) "
+				"AND ($2 = '' OR u.primary_org_sourced_id = $2 OR EXISTS (SELECT 1 FROM roster_roles ro "
+				" WHERE ro.user_sourced_id = u.sourced_id AND ro.org_sourced_id = $2 AND ro.status = 'active')) "
+				"AND ($3 = '' OR EXISTS (SELECT 1 FROM roster_roles ro WHERE ro.user_sourced_id = u.sourced_id "
+				" AND ro.role = $3 AND ro.status = 'active')) "
+				"AND ($4 = '' OR $4 = ANY(u.grades)) "
+				"AND ($5 = '' OR strpos(lower(u.family_name || ' ' || u.given_name || ' ' || u.username || ' ' || "
+				" coalesce(u.metadata ->> 'jp.kanaFamilyName', '') || coalesce(u.metadata ->> 'jp.kanaGivenName', '')), "
+				" lower($5)) > 0 OR u.sourced_id = $5) "
+				"ORDER BY u.sourced_id LIMIT 51", after, org, role, grade, q);
+	json_object *ctx = json_object_new_object();
+	add_str(ctx, "title", tr(r, "rosterapi_users_title"));
+	add_str(ctx, "q", q);
+	json_object_object_add(ctx, "roles", options(r, role_codes, role, NULL));
+	json_object_object_add(ctx, "grades", options(r, rs_jp_grades, grade, NULL));
+	const char *base = arena_printf(r->a, "/admin/roster/users?q=%s&org=%s&role=%s&grade=%s", url_encode(r->a, q),
+					url_encode(r->a, org), url_encode(r->a, role), url_encode(r->a, grade));
+	json_object_object_add(ctx, "users", keyset_page(r, res, "sourced_id", base, ctx));
+	if (res) PQclear(res);
+	PGresult *sr = DB_EXEC("SELECT sourced_id, name, sourced_id = $1 AS selected FROM roster_orgs "
+			       "WHERE status = 'active' ORDER BY type <> 'district', name LIMIT 1000", org);
+	json_object_object_add(ctx, "orgs", rows_or_empty(sr));
+	if (sr) PQclear(sr);
+	res_html(r, 200, "roster/users", ctx);
+	json_object_put(ctx);
+}
+
+/* ---- API clients ---- */
+
+static json_object *scope_options(req *r, int selected)
+{
+	json_object *a = json_object_new_array();
+	for (int bit = 1; bit <= SC_DEMOGRAPHICS; bit <<= 1) {
+		json_object *o = json_object_new_object();
+		add_str(o, "value", oauth_scope_short(bit));
+		add_str(o, "label", tr(r, arena_printf(r->a, "rosterapi_scope_%d", bit)));
+		json_object_object_add(o, "checked", json_object_new_boolean(selected & bit));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static void clients_page(req *r, int status, const char *error, json_object *form, json_object *created)
+{
+	PGresult *res = DB_EXEC0("SELECT c.id, c.name, c.client_id, array_to_string(c.scopes, ' ') AS scopes, "
+				 "array_to_string(c.ip_allowlist, ', ') AS allowlist, c.rate_limit_per_min, "
+				 "c.revoked_at IS NOT NULL AS revoked, "
+				 "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS created, "
+				 "to_char(c.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS last_used, "
+				 "u.email AS created_by FROM api_clients c LEFT JOIN users u ON u.id = c.created_by "
+				 "ORDER BY c.revoked_at IS NOT NULL, c.id DESC LIMIT 500");
+	json_object *ctx = json_object_new_object();
+	add_str(ctx, "title", tr(r, "rosterapi_clients_title"));
+	json_object_object_add(ctx, "clients", rows_or_empty(res));
+	if (res) PQclear(res);
+	if (error) add_str(ctx, "error", error);
+	int sel = SC_CORE | SC_ROSTER;
+	json_object *v;
+	if (form && json_object_object_get_ex(form, "scope_bits", &v)) sel = json_object_get_int(v);
+	json_object_object_add(ctx, "scopes", scope_options(r, sel));
+	json_object_object_add(ctx, "form", form ? form : json_object_new_object());
+	if (created) json_object_object_add(ctx, "created", created);
+	add_str(ctx, "token_url", "/oauth/token");
+	json_object *scripts = json_object_new_array();
+	json_object_array_add(scripts, json_object_new_string("/static/js/roster-browse.js"));
+	json_object_object_add(ctx, "scripts", scripts);
+	res_html(r, status, created ? "clients/created" : "clients/list", ctx);
+	json_object_put(ctx);
+}
+
+void h_clients_list(req *r) { clients_page(r, 200, NULL, NULL, NULL); }
+
+/* One CIDR per line (or comma separated); every entry must parse. Returns the PostgreSQL array literal items
+ * as a comma list for string_to_array, or NULL with *bad set. */
+static const char *allowlist_parse(req *r, const char *text, const char **bad)
+{
+	buf out = {0};
+	const char *p = text ? text : "";
+	int n = 0;
+	while (*p) {
+		size_t len = strcspn(p, ",\r\n \t");
+		if (len) {
+			char *item = arena_strndup(r->a, p, len);
+			if (!cidr_valid(item) || ++n > 100) { *bad = item; buf_free(&out); return NULL; }
+			buf_printf(&out, "%s%s", out.len ? "," : "", item);
+		}
+		p += len;
+		while (*p == ',' || *p == '\r' || *p == '\n' || *p == ' ' || *p == '\t') p++;
+	}
+	const char *s = arena_strdup(r->a, out.p ? out.p : "");
+	buf_free(&out);
+	return s;
+}
+
+void h_client_create(req *r)
+{
+	const char *name = req_form(r, "name"), *allow = req_form(r, "ip_allowlist"), *rate = req_form(r, "rate_limit");
+	json_object *form = json_object_new_object();
+	add_str(form, "name", name);
+	add_str(form, "ip_allowlist", allow);
+	add_str(form, "rate_limit", rate);
+	int bits = 0;
+	for (int i = 0; i < r->nform; i++)
+		if (!strcmp(r->form[i].k, "scope")) bits |= oauth_scope_bit(r->form[i].v);
+	json_object_object_add(form, "scope_bits", json_object_new_int(bits));
+	const char *bad = NULL;
+	char *end = NULL;
+	long rl = rate && *rate ? strtol(rate, &end, 10) : 600;
+	const char *list = allowlist_parse(r, allow, &bad);
+	const char *err = NULL;
+	if (!name || !*name || strlen(name) > 200) err = tr(r, "rosterapi_clients_err_name");
+	else if (!bits) err = tr(r, "rosterapi_clients_err_scope");
+	else if (!list) err = arena_printf(r->a, "%s: %s", tr(r, "rosterapi_clients_err_cidr"), bad);
+	else if ((end && *end) || rl < 1 || rl > 1000000) err = tr(r, "rosterapi_clients_err_rate");
+	if (err) { clients_page(r, 400, err, form, NULL); return; }
+	json_object_put(form);
+	char client_id[32], secret[65], hash[65], rls[24], by[24], scopes[256];
+	oauth_client_id_new(client_id);
+	oauth_secret_new(secret);
+	oauth_secret_hash(secret, hash);
+	snprintf(rls, sizeof rls, "%ld", rl);
+	snprintf(by, sizeof by, "%ld", r->user ? r->user->id : 0L);
+	oauth_scopes_format(bits, 0, scopes, sizeof scopes);
+	PGresult *res = DB_EXEC("INSERT INTO api_clients (name, client_id, secret_hash, scopes, ip_allowlist, "
+				"rate_limit_per_min, created_by) VALUES ($1, $2, $3, string_to_array($4, ' '), "
+				"coalesce(string_to_array(NULLIF($5, ''), ','), '{}'), $6::int, NULLIF($7::bigint, 0)) RETURNING id",
+				name, client_id, hash, scopes, list, rls, by);
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_error("api client create: %s", db_error());
+		if (res) PQclear(res);
+		clients_page(r, 500, tr(r, "rosterapi_clients_err_db"), NULL, NULL);
+		return;
+	}
+	PQclear(res);
+	json_object *d = json_object_new_object();
+	add_str(d, "name", name);
+	add_str(d, "scopes", scopes);
+	add_str(d, "ip_allowlist", list);
+	json_object_object_add(d, "rate_limit_per_min", json_object_new_int64(rl));
+	audit_record(r, NULL, "api_client.create", arena_printf(r->a, "client:%s", client_id), d, 201, 1);
+	json_object_put(d);
+	/* the secret exists in clear only in this response; it is never stored or logged */
+	json_object *created = json_object_new_object();
+	add_str(created, "name", name);
+	add_str(created, "client_id", client_id);
+	add_str(created, "client_secret", secret);
+	add_str(created, "scopes", scopes);
+	res_header(r, "Cache-Control", "no-store");
+	clients_page(r, 201, NULL, NULL, created);
+}
+
+void h_client_revoke(req *r)
+{
+	const char *id = req_param(r, "id");
+	char *end;
+	long n = id ? strtol(id, &end, 10) : 0;
+	if (!id || *end || n <= 0) { res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL); return; }
+	PGresult *res = DB_EXEC("UPDATE api_clients SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1::bigint "
+				"RETURNING client_id", id);
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		if (res) PQclear(res);
+		res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL);
+		return;
+	}
+	const char *cid = arena_strdup(r->a, PQgetvalue(res, 0, 0));
+	PQclear(res);
+	audit_record(r, NULL, "api_client.revoke", arena_printf(r->a, "client:%s", cid), NULL, 200, 1);
+	res_redirect(r, "/admin/clients");
+}
+
+/* ---- audit log ---- */
+
+/* Filters shared by the page and the CSV: actor (exact or prefix with *), action, from/to dates (YYYY-MM-DD). */
+struct audit_filter { const char *actor, *action, *from, *to; };
+
+static int date_ok(const char *s)
+{
+	if (!*s) return 1;
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') return 0;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return 0;
+	int m = atoi(s + 5), d = atoi(s + 8);
+	return m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
+static int audit_filter_read(req *r, struct audit_filter *f)
+{
+	f->actor = qv(r, "actor");
+	f->action = qv(r, "action");
+	f->from = qv(r, "from");
+	f->to = qv(r, "to");
+	return q_ok(f->actor, 200) && q_ok(f->action, 100) && date_ok(f->from) && date_ok(f->to);
+}
+
+#define AUDIT_WHERE "($1 = '' OR a.actor = $1 OR (right($1, 1) = '*' AND starts_with(a.actor, rtrim($1, '*')))) " \
+	"AND ($2 = '' OR a.action = $2) AND ($3 = '' OR a.at >= $3::date) " \
+	"AND ($4 = '' OR a.at < $4::date + 1)"
+
+void h_audit_list(req *r)
+{
+	struct audit_filter f;
+	int bad = 0;
+	long before = req_query_long(r, "before", 0, 0, 1L << 62, &bad);
+	if (bad || !audit_filter_read(r, &f)) { page_error(r, 400, "error_bad_query"); return; }
+	char bs[24];
+	snprintf(bs, sizeof bs, "%ld", before);
+	PGresult *res = DB_EXEC("SELECT a.id, to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS at, a.actor, "
+				"a.action, a.target, a.ip, a.status, a.result_count, a.detail::text AS detail_text "
+				"FROM audit_log a WHERE ($5::bigint = 0 OR a.id < $5::bigint) AND " AUDIT_WHERE
+				" ORDER BY a.id DESC LIMIT 51", f.actor, f.action, f.from, f.to, bs);
+	json_object *ctx = json_object_new_object();
+	add_str(ctx, "title", tr(r, "rosterapi_audit_title"));
+	add_str(ctx, "actor", f.actor);
+	add_str(ctx, "action", f.action);
+	add_str(ctx, "from", f.from);
+	add_str(ctx, "to", f.to);
+	const char *qs = arena_printf(r->a, "actor=%s&action=%s&from=%s&to=%s", url_encode(r->a, f.actor),
+				      url_encode(r->a, f.action), url_encode(r->a, f.from), url_encode(r->a, f.to));
+	add_str(ctx, "csv_url", arena_printf(r->a, "/admin/audit.csv?%s", qs));
+	json_object *rows = rows_or_empty(res);
+	if (res) PQclear(res);
+	size_t n = json_object_array_length(rows);
+	if (n > PAGE) {
+		json_object_array_del_idx(rows, PAGE, n - PAGE);
+		json_object *id = json_object_object_get(json_object_array_get_idx(rows, PAGE - 1), "id");
+		add_str(ctx, "next_url", arena_printf(r->a, "/admin/audit?%s&before=%s", qs, json_object_get_string(id)));
+	}
+	if (before) add_str(ctx, "first_url", arena_printf(r->a, "/admin/audit?%s", qs));
+	json_object_object_add(ctx, "rows", rows);
+	PGresult *ar = DB_EXEC("SELECT action, action = $1 AS selected FROM (SELECT DISTINCT action FROM audit_log "
+			       "WHERE at > now() - interval '90 days') s ORDER BY action LIMIT 100", f.action);
+	json_object_object_add(ctx, "actions", rows_or_empty(ar));
+	if (ar) PQclear(ar);
+	PGresult *rr = DB_EXEC0("SELECT value FROM settings WHERE key = 'audit_retention_days'");
+	add_str(ctx, "retention_days", rr && PQresultStatus(rr) == PGRES_TUPLES_OK && PQntuples(rr) ? PQgetvalue(rr, 0, 0) : "1095");
+	if (rr) PQclear(rr);
+	res_html(r, 200, "audit/list", ctx);
+	json_object_put(ctx);
+}
+
+/* A CSV cell, quoted; a leading = + - @ (or tab/CR) gets a ' so a spreadsheet shows it as text. */
+static void csv_cell(buf *b, const char *s, int last)
+{
+	buf_puts(b, "\"");
+	if (*s == '=' || *s == '+' || *s == '-' || *s == '@' || *s == '\t' || *s == '\r') buf_puts(b, "'");
+	for (const char *p = s; *p; p++) {
+		if (*p == '"') buf_puts(b, "\"\"");
+		else buf_append(b, p, 1);
+	}
+	buf_puts(b, last ? "\"\r\n" : "\",");
+}
+
+void h_audit_csv(req *r)
+{
+	struct audit_filter f;
+	if (!audit_filter_read(r, &f)) { page_error(r, 400, "error_bad_query"); return; }
+	res_header(r, "Content-Disposition", "attachment; filename=\"audit.csv\"");
+	res_header(r, "Cache-Control", "no-store");
+	res_stream_begin(r, 200, "text/csv; charset=utf-8");
+	static const char *const head[] = {"id", "at", "actor", "action", "target", "ip", "status", "result_count", "detail"};
+	buf b = {0};
+	buf_puts(&b, "\xEF\xBB\xBF");   /* BOM: spreadsheet programs then read UTF-8 */
+	for (int i = 0; i < 9; i++) csv_cell(&b, head[i], i == 8);
+	res_write(r, b.p, b.len);
+	/* keyset batches: constant memory however large the log is */
+	char after[24] = "0";
+	long total = 0;
+	for (;;) {
+		PGresult *res = DB_EXEC("SELECT a.id, to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+					"a.actor, a.action, a.target, coalesce(a.ip, ''), a.status, "
+					"coalesce(a.result_count::text, ''), a.detail::text FROM audit_log a "
+					"WHERE a.id > $5::bigint AND " AUDIT_WHERE " ORDER BY a.id LIMIT 5000",
+					f.actor, f.action, f.from, f.to, after);
+		if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+			log_error("audit csv: %s", db_error());
+			if (res) PQclear(res);
+			break;
+		}
+		int n = PQntuples(res);
+		for (int i = 0; i < n; i++) {
+			buf_reset(&b);
+			for (int k = 0; k < 9; k++) csv_cell(&b, PQgetvalue(res, i, k), k == 8);
+			res_write(r, b.p, b.len);
+		}
+		if (n) snprintf(after, sizeof after, "%s", PQgetvalue(res, n - 1, 0));
+		PQclear(res);
+		total += n;
+		if (n < 5000) break;
+	}
+	buf_free(&b);
+	json_object *d = json_object_new_object();
+	add_str(d, "actor", f.actor);
+	add_str(d, "action", f.action);
+	add_str(d, "from", f.from);
+	add_str(d, "to", f.to);
+	audit_record(r, NULL, "audit.export", "/admin/audit.csv", d, 200, total);
+	json_object_put(d);
+}
