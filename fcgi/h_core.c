@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cache.h"
+#include "chart.h"
 #include "config.h"
 #include "db.h"
 #include "metrics.h"
@@ -206,6 +207,43 @@ void h_stats_summary(req *r)
 	res_json(r, 200, o);
 }
 
+/* Two small charts: accounts by role, and jobs finished per day over the last two weeks. */
+static json_object *dashboard_charts(req *r)
+{
+	json_object *charts = json_object_new_array();
+	PGresult *res = DB_EXEC0("SELECT role, count(*) FROM users GROUP BY role ORDER BY CASE role WHEN 'admin' THEN 0 "
+				 "WHEN 'creator' THEN 1 WHEN 'viewer' THEN 2 ELSE 3 END");
+	if (res) {
+		int n = PQntuples(res);
+		const char *labels[8];
+		long values[8];
+		for (int i = 0; i < n && i < 8; i++) {
+			labels[i] = tr(r, arena_printf(r->a, "role_%s", PQgetvalue(res, i, 0)));
+			values[i] = strtol(PQgetvalue(res, i, 1), NULL, 10);
+		}
+		json_object *c = chart_bars(labels, values, n < 8 ? n : 8, 360, 160);
+		json_object_object_add(c, "title", json_object_new_string(tr(r, "dashboard_chart_roles")));
+		json_object_array_add(charts, c);
+		PQclear(res);
+	}
+	res = DB_EXEC0("SELECT to_char(d, 'MM/DD'), count(j.id) FROM generate_series(current_date - 13, current_date, '1 day') d "
+		       "LEFT JOIN jobs j ON j.finished_at >= d AND j.finished_at < d + interval '1 day' GROUP BY d ORDER BY d");
+	if (res) {
+		const char *labels[14];
+		long values[14];
+		int n = PQntuples(res) < 14 ? PQntuples(res) : 14;
+		for (int i = 0; i < n; i++) {
+			labels[i] = arena_strdup(r->a, PQgetvalue(res, i, 0));
+			values[i] = strtol(PQgetvalue(res, i, 1), NULL, 10);
+		}
+		json_object *c = chart_bars(labels, values, n, 560, 160);
+		json_object_object_add(c, "title", json_object_new_string(tr(r, "dashboard_chart_jobs")));
+		json_object_array_add(charts, c);
+		PQclear(res);
+	}
+	return charts;
+}
+
 void h_dashboard(req *r)
 {
 	json_object *ctx = json_object_new_object();
@@ -225,6 +263,7 @@ void h_dashboard(req *r)
 		json_object_object_add(ctx, "recent_jobs", jobs);
 		PQclear(res);
 	}
+	json_object_object_add(ctx, "charts", dashboard_charts(r));
 	res_html(r, 200, "dashboard", ctx);
 	json_object_put(ctx);
 }
