@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "db.h"
+#include <libpq-fe.h>
+#include "config.h"
 #include "log.h"
 #include "roster_import.h"
 #include "zipread.h"
@@ -44,7 +45,41 @@ struct imp {
 	long last_report;
 	int fatal;
 	const char *phase;
+	PGconn *conn;
+	char dberr[512];
 };
+
+/* The import runs on its own connection so the job runner can keep writing progress and heartbeats (and see
+ * cancellation) on the process connection while this one holds the import transaction open. */
+static PGresult *ix(struct imp *im, const char *sql, int n, const char *const *params)
+{
+	PGresult *r = PQexecParams(im->conn, sql, n, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_IN)
+		return r;
+	snprintf(im->dberr, sizeof im->dberr, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(im->conn));
+	size_t l = strlen(im->dberr);
+	while (l && im->dberr[l - 1] == '\n')
+		im->dberr[--l] = 0;
+	PQclear(r);
+	return NULL;
+}
+
+static int icmd(struct imp *im, const char *sql, int n, const char *const *params)
+{
+	PGresult *r = ix(im, sql, n, params);
+	PQclear(r);
+	return r ? 0 : -1;
+}
+#define IX(im, sql, ...) ix((im), (sql), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \
+			    (const char *const[]){__VA_ARGS__})
+#define ICMD(im, sql, ...) icmd((im), (sql), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \
+				(const char *const[]){__VA_ARGS__})
+
+static void irollback(struct imp *im)
+{
+	PQclear(PQexec(im->conn, "ROLLBACK"));
+}
 
 static double elapsed(const struct imp *im)
 {
@@ -133,17 +168,17 @@ static int store_findings(struct imp *im)
 	if (!im->o->import_id)
 		return 0;
 	snprintf(id, sizeof id, "%ld", im->o->import_id);
-	if (db_begin() < 0)
+	if (icmd(im, "BEGIN", 0, NULL) < 0)
 		return -1;
-	if (DB_CMD("DELETE FROM roster_import_findings WHERE import_id = $1", id) < 0)
+	if (ICMD(im, "DELETE FROM roster_import_findings WHERE import_id = $1", id) < 0)
 		goto bad;
 	if (im->nfs > 0) {
-		PGresult *r = DB_EXEC0("COPY roster_import_findings (import_id, file, line, col, rule, severity, message_ja, "
-				       "message_en) FROM STDIN");
+		PGresult *r = ix(im, "COPY roster_import_findings (import_id, file, line, col, rule, severity, message_ja, "
+				       "message_en) FROM STDIN", 0, NULL);
 		if (!r)
 			goto bad;
 		PQclear(r);
-		PGconn *c = db_conn();
+		PGconn *c = im->conn;
 		buf b = {0};
 		for (int i = 0; i < im->nfs; i++) {
 			struct stored *s = &im->fs[i];
@@ -173,10 +208,10 @@ static int store_findings(struct imp *im)
 		if (!ok)
 			goto bad;
 	}
-	return db_commit();
+	return icmd(im, "COMMIT", 0, NULL);
 bad:
-	log_error("roster import %s: storing findings failed: %s", id, db_error());
-	db_rollback();
+	log_error("roster import %s: storing findings failed: %s", id, im->dberr);
+	irollback(im);
 	return -1;
 }
 
@@ -192,18 +227,18 @@ static int stage_begin(struct imp *im, struct fstate *fs)
 		if (fs->h.layout[i].column)
 			buf_printf(&sql, ", %s %s", fs->h.layout[i].column, rs_sql_type(fs->h.layout[i].type));
 	buf_puts(&sql, ", metadata jsonb) ON COMMIT DROP");
-	int rc = db_cmd(sql.p, 0, NULL);
+	int rc = icmd(im, sql.p, 0, NULL);
 	buf_reset(&sql);
 	if (rc < 0) {
 		buf_free(&sql);
-		fail(im, "staging table", db_error());
+		fail(im, "staging table", im->dberr);
 		return -1;
 	}
 	buf_printf(&sql, "COPY stg_%s FROM STDIN", short_name(fs->f));
-	PGresult *r = db_exec(sql.p, 0, NULL);
+	PGresult *r = ix(im, sql.p, 0, NULL);
 	buf_free(&sql);
 	if (!r) {
-		fail(im, "COPY", db_error());
+		fail(im, "COPY", im->dberr);
 		return -1;
 	}
 	PQclear(r);
@@ -215,8 +250,8 @@ static int copy_flush(struct imp *im)
 {
 	if (im->copy.len == 0)
 		return 0;
-	if (PQputCopyData(db_conn(), im->copy.p, (int)im->copy.len) != 1) {
-		fail(im, "COPY", PQerrorMessage(db_conn()));
+	if (PQputCopyData(im->conn, im->copy.p, (int)im->copy.len) != 1) {
+		fail(im, "COPY", PQerrorMessage(im->conn));
 		return -1;
 	}
 	buf_reset(&im->copy);
@@ -229,7 +264,7 @@ static int stage_end(struct imp *im, struct fstate *fs)
 		return 0;
 	fs->in_copy = 0;
 	int ok = copy_flush(im) == 0;
-	PGconn *c = db_conn();
+	PGconn *c = im->conn;
 	PQputCopyEnd(c, ok ? NULL : "aborted");
 	PGresult *r;
 	while ((r = PQgetResult(c))) {
@@ -435,15 +470,15 @@ static int make_eff(struct imp *im, enum rs_file_id id, int *made)
 	else
 		buf_printf(&q, "CREATE TEMP TABLE eff_%s ON COMMIT DROP AS SELECT sourced_id, %s AS kind FROM %s "
 			   "WHERE status = 'active'", n, k, f->table);
-	int rc = db_cmd(q.p, 0, NULL);
+	int rc = icmd(im, q.p, 0, NULL);
 	buf_reset(&q);
 	if (rc == 0) {
 		buf_printf(&q, "ANALYZE eff_%s", n);
-		rc = db_cmd(q.p, 0, NULL);
+		rc = icmd(im, q.p, 0, NULL);
 	}
 	buf_free(&q);
 	if (rc < 0) {
-		fail(im, "reference check", db_error());
+		fail(im, "reference check", im->dberr);
 		return -1;
 	}
 	made[id] = 1;
@@ -486,9 +521,9 @@ static const struct ref_rule ref_rules[] = {
 
 static int report_rows(struct imp *im, const char *sql, const char *file, const char *col, const char *rule)
 {
-	PGresult *r = db_exec(sql, 0, NULL);
+	PGresult *r = ix(im, sql, 0, NULL);
 	if (!r) {
-		fail(im, "validation query", db_error());
+		fail(im, "validation query", im->dberr);
 		return -1;
 	}
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -525,7 +560,7 @@ static int check_sets(struct imp *im)
 		const char *n = short_name(fs->f);
 		buf_reset(&q);
 		buf_printf(&q, "ANALYZE stg_%s", n);
-		if (db_cmd(q.p, 0, NULL) < 0)
+		if (icmd(im, q.p, 0, NULL) < 0)
 			goto db;
 		buf_reset(&q);
 		buf_printf(&q, "SELECT max(line), sourced_id, 'lines ' || min(line) || ', ' || max(line) FROM stg_%s "
@@ -585,7 +620,7 @@ static int check_sets(struct imp *im)
 	rc = 0;
 	goto out;
 db:
-	fail(im, "validation query", db_error());
+	fail(im, "validation query", im->dberr);
 out:
 	buf_free(&q);
 	return rc;
@@ -632,7 +667,7 @@ static int apply_file(struct imp *im, struct fstate *fs)
 		   "SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM up",
 		   t, cols.p ? cols.p : "", sel.p ? sel.p : "", n, set.p ? set.p : "", old.p ? old.p : "",
 		   neu.p ? neu.p : "");
-	PGresult *r = db_exec(q.p, 0, NULL);
+	PGresult *r = ix(im, q.p, 0, NULL);
 	if (!r)
 		goto db;
 	long ins = atol(PQgetvalue(r, 0, 0)), upd = atol(PQgetvalue(r, 0, 1));
@@ -644,7 +679,7 @@ static int apply_file(struct imp *im, struct fstate *fs)
 	else
 		buf_printf(&q, "UPDATE %s t SET status = 'tobedeleted', date_last_modified = now() FROM stg_%s s "
 			   "WHERE s.status = 'tobedeleted' AND s.sourced_id = t.sourced_id AND t.status = 'active'", t, n);
-	r = db_exec(q.p, 0, NULL);
+	r = ix(im, q.p, 0, NULL);
 	if (!r)
 		goto db;
 	long del = atol(PQcmdTuples(r));
@@ -657,7 +692,7 @@ static int apply_file(struct imp *im, struct fstate *fs)
 	rc = 0;
 	goto out;
 db:
-	fail(im, "apply", db_error());
+	fail(im, "apply", im->dberr);
 out:
 	buf_free(&q);
 	buf_free(&cols);
@@ -696,9 +731,9 @@ static const char *SYNC_USERS =
 
 static int sync_users(struct imp *im)
 {
-	PGresult *r = DB_EXEC0(SYNC_USERS);
+	PGresult *r = ix(im, SYNC_USERS, 0, NULL);
 	if (!r) {
-		fail(im, "platform accounts", db_error());
+		fail(im, "platform accounts", im->dberr);
 		return -1;
 	}
 	json_object_object_add(im->res->counts, "accounts", json_object_new_int64(atol(PQcmdTuples(r))));
@@ -817,10 +852,10 @@ static void update_import_row(struct imp *im)
 		err = msg;
 	}
 	const char *counts = json_object_to_json_string_ext(im->res->counts, JSON_C_TO_STRING_PLAIN);
-	if (DB_CMD("UPDATE roster_imports SET state = $2, counts = $3::jsonb, error = $4, "
+	if (ICMD(im, "UPDATE roster_imports SET state = $2, counts = $3::jsonb, error = $4, "
 		   "finished_at = CASE WHEN $2 = 'running' THEN NULL ELSE now() END WHERE id = $1",
 		   id, state, counts, err) < 0)
-		log_error("roster import %s: cannot update its row: %s", id, db_error());
+		log_error("roster import %s: cannot update its row: %s", id, im->dberr);
 	(void)dry;
 }
 
@@ -843,15 +878,23 @@ int roster_import_run(const struct roster_import_opts *o, struct roster_import_r
 		im->files[i].f = &rs_files[i];
 		im->files[i].entry = -1;
 	}
+	im->conn = PQconnectdb(o->conninfo ? o->conninfo : cfg.database_url ? cfg.database_url : "");
+	if (PQstatus(im->conn) != CONNECTION_OK) {
+		snprintf(res->error, sizeof res->error, "database: %s", PQerrorMessage(im->conn));
+		PQfinish(im->conn);
+		free(im);
+		return -1;
+	}
+	PQsetNoticeProcessor(im->conn, NULL, NULL);
 	if (o->import_id) {
 		char id[32];
 		snprintf(id, sizeof id, "%ld", o->import_id);
-		DB_CMD("UPDATE roster_imports SET state = 'running', started_at = now(), error = NULL WHERE id = $1", id);
+		ICMD(im, "UPDATE roster_imports SET state = 'running', started_at = now(), error = NULL WHERE id = $1", id);
 	}
 	int ok = zip_sniff(o->path) ? setup_zip(im) : setup_single(im);
 	if (ok == 0) {
-		if (db_begin() < 0) {
-			fail(im, "database", db_error());
+		if (icmd(im, "BEGIN", 0, NULL) < 0) {
+			fail(im, "database", im->dberr);
 			goto done;
 		}
 		in_tx = 1;
@@ -881,18 +924,18 @@ int roster_import_run(const struct roster_import_opts *o, struct roster_import_r
 				sync_users(im);
 		}
 		if (!im->fatal && im->rr.errors == 0 && !o->dry_run) {
-			if (db_commit() < 0)
-				fail(im, "commit", db_error());
+			if (icmd(im, "COMMIT", 0, NULL) < 0)
+				fail(im, "commit", im->dberr);
 			else
 				res->applied = 1;
 		} else {
-			db_rollback();
+			irollback(im);
 		}
 		in_tx = 0;
 	}
 done:
 	if (in_tx)
-		db_rollback();
+		irollback(im);
 	im->phase = "done";
 	res->errors = im->rr.errors;
 	res->warnings = im->rr.warnings;
@@ -916,6 +959,7 @@ done:
 	if (im->z)
 		zipr_close(im->z);
 	int fatal = im->fatal;
+	PQfinish(im->conn);
 	free(im);
 	return fatal ? -1 : 0;
 }

@@ -12,6 +12,7 @@ typedef int (*roster_progress_fn)(void *ud, double pct, const char *phase, json_
 
 struct roster_import_opts {
 	const char *path;          /* the uploaded file */
+	const char *conninfo;      /* database for the import's own connection; NULL = cfg.database_url */
 	const char *filename;      /* original name: decides the file type of a single CSV ("users.csv") */
 	int dry_run;               /* validate and compute counts, then roll back */
 	long import_id;            /* roster_imports row to update and attach findings to; 0 = none */
