@@ -58,6 +58,18 @@ tests-bin: $(UNIT) $(INTEG)
 bench: all
 	bash bench/run.sh
 
+# Install onto a host: binary, read-only assets, an example config, systemd units (see docs/operations.md).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: all
+	install -D -m 755 $(BUILD)/rstream $(DESTDIR)$(PREFIX)/bin/rstream
+	mkdir -p $(DESTDIR)$(PREFIX)/share/rstream/conf
+	cp -r templates static sql $(DESTDIR)$(PREFIX)/share/rstream/
+	cp -r conf/i18n $(DESTDIR)$(PREFIX)/share/rstream/conf/
+	install -D -m 644 conf/rstream.conf $(DESTDIR)/etc/rstream/rstream.conf.example
+	install -D -m 644 conf/systemd/rstream-fcgi.service $(DESTDIR)/etc/systemd/system/rstream-fcgi.service
+	install -D -m 644 conf/systemd/rstream-worker.service $(DESTDIR)/etc/systemd/system/rstream-worker.service
+
 clean:
 	rm -rf build
 
