@@ -61,6 +61,7 @@ static void seed(void)
 	}
 }
 TestSuite(roster_api, .init = seed, .timeout = 60);
+TestSuite(roster_pages, .init = seed, .timeout = 60);
 
 /* GET path; assert the status; return the parsed body (caller puts) and keep headers in *keep if given. */
 static json_object *get_ok(const char *path, int want, struct http_res *keep)
@@ -504,6 +505,7 @@ static int admin_send(const char *method, const char *path, const char *ctype, c
 Test(roster_api, an_admin_puts_and_deletes_an_org)
 {
 	struct http_res r;
+	char *max = t_db_value("SELECT coalesce(max(id), 0) FROM audit_log", 0, NULL);
 	const char *body = "{\"org\":{\"sourcedId\":\"ra-w1\",\"name\":\"RA 書込校\",\"type\":\"school\","
 			   "\"identifier\":\"B113210000099\",\"parent\":{\"sourcedId\":\"ra-d1\"}}}";
 	admin_send("PUT", API "/orgs/ra-w1", "application/json", body, &r);
@@ -519,11 +521,12 @@ Test(roster_api, an_admin_puts_and_deletes_an_org)
 	o = get_ok(API "/orgs/ra-w1", 200, NULL);
 	cr_assert_str_eq(jstr(o, "org/status"), "tobedeleted", "a delete leaves a tombstone for delta consumers");
 	json_object_put(o);
-	const char *p[1] = {"ra-w1"};
-	char *n = t_db_value("SELECT count(*) FROM audit_log WHERE action = 'roster.write' AND target LIKE '%/orgs/' || $1",
-			     1, p);
+	const char *p[2] = {"ra-w1", max};
+	char *n = t_db_value("SELECT count(*) FROM audit_log WHERE action = 'roster.write' AND target LIKE '%/orgs/' || $1 "
+			     "AND id > $2::bigint", 2, p);
 	cr_assert_str_eq(n, "2");
 	free(n);
+	free(max);
 }
 
 Test(roster_api, a_put_with_invalid_data_changes_nothing)
@@ -587,4 +590,202 @@ Test(roster_api, clients_cannot_write)
 	json_object *o = get_ok(API "/orgs/ra-s1", 200, NULL);
 	cr_assert_str_eq(jstr(o, "org/status"), "active");
 	json_object_put(o);
+}
+
+/* ---- admin pages ---- */
+
+static char *COOKIE, CSRF[65];
+
+static const char *admin_cookie(void)
+{
+	if (!COOKIE) {
+		char *jar = t_browser_login(t_env("RSTREAM_TEST_ADMIN_EMAIL"), t_env("RSTREAM_TEST_ADMIN_PASSWORD"), CSRF);
+		cr_assert_not_null(jar, "browser login failed");
+		if (asprintf(&COOKIE, "Cookie: %s\r\n", jar) < 0) abort();
+		free(jar);
+	}
+	return COOKIE;
+}
+
+static void page(const char *path, int want, struct http_res *r)
+{
+	cr_assert_eq(http_do("GET", path, admin_cookie(), NULL, 0, r), 0);
+	cr_assert_eq(r->status, want, "GET %s: HTTP %d %.300s", path, r->status, r->body);
+}
+
+static int post_form(const char *path, const char *form, int with_csrf, struct http_res *r)
+{
+	char hdr[2048], *body;
+	snprintf(hdr, sizeof hdr, "%sContent-Type: application/x-www-form-urlencoded\r\n", admin_cookie());
+	if (asprintf(&body, "%s%s%s", form, with_csrf ? "&_csrf=" : "", with_csrf ? CSRF : "") < 0) abort();
+	int rc = http_do("POST", path, hdr, body, strlen(body), r);
+	free(body);
+	return rc;
+}
+
+Test(roster_pages, the_org_pages_list_schools_and_show_one_with_its_classes)
+{
+	struct http_res r;
+	page("/admin/roster/orgs?type=school&q=RA", 200, &r);
+	cr_assert(strstr(r.body, "RA 第一小学校"));
+	cr_assert_null(strstr(r.body, "<td>district</td>"), "the type filter keeps the district out");
+	http_free(&r);
+	page("/admin/roster/orgs/ra-s1", 200, &r);
+	cr_assert(strstr(r.body, "3年1組"));
+	cr_assert(strstr(r.body, "RA 教育委員会"), "the parent is shown");
+	http_free(&r);
+	page("/admin/roster/orgs/ra-nowhere", 404, &r);
+	http_free(&r);
+}
+
+Test(roster_pages, the_class_pages_show_enrollments_by_attendance_number)
+{
+	struct http_res r;
+	page("/admin/roster/classes?school=ra-s1", 200, &r);
+	cr_assert(strstr(r.body, "3年1組"));
+	cr_assert_null(strstr(r.body, "3年2組"));
+	http_free(&r);
+	page("/admin/roster/classes/ra-k1", 200, &r);
+	char *teacher = strstr(r.body, "佐藤"), *student = strstr(r.body, "山田");
+	cr_assert(teacher && student, "teacher and students listed");
+	cr_assert(teacher < student, "teachers first");
+	http_free(&r);
+}
+
+Test(roster_pages, the_user_page_filters_by_org_role_and_grade)
+{
+	struct http_res r;
+	page("/admin/roster/users?org=ra-s1&role=teacher", 200, &r);
+	cr_assert(strstr(r.body, "佐藤"));
+	cr_assert_null(strstr(r.body, "山田"));
+	http_free(&r);
+	page("/admin/roster/users?grade=P4&q=ra_", 200, &r);
+	cr_assert(strstr(r.body, "田中"));
+	cr_assert_null(strstr(r.body, "鈴木"));
+	http_free(&r);
+	page("/admin/roster/users?q=%E3%82%84%E3%81%BE%E3%81%A0", 200, &r);   /* kana やまだ */
+	cr_assert(strstr(r.body, "ra-u1"));
+	http_free(&r);
+	page("/admin/roster/users?role=%3Cscript%3E", 400, &r);
+	http_free(&r);
+}
+
+Test(roster_pages, the_pages_escape_roster_text)
+{
+	t_exec("INSERT INTO roster_orgs (sourced_id, name, type) VALUES ('ra-xss', '<script>alert(1)</script>', 'school') "
+	       "ON CONFLICT (sourced_id) DO NOTHING", 0, NULL);
+	struct http_res r;
+	page("/admin/roster/orgs/ra-xss", 200, &r);
+	cr_assert_null(strstr(r.body, "<script>alert(1)"));
+	cr_assert(strstr(r.body, "&lt;script&gt;"));
+	http_free(&r);
+}
+
+Test(roster_pages, creating_a_client_shows_the_secret_once_and_stores_only_its_hash)
+{
+	struct http_res r;
+	post_form("/admin/clients", "name=Page+Client&scope=roster.readonly&scope=roster-core.readonly"
+		  "&ip_allowlist=127.0.0.1%2F32%0D%0A%3A%3A1&rate_limit=100", 1, &r);
+	cr_assert_eq(r.status, 201, "HTTP %d %.300s", r.status, r.body);
+	const char *cid = strstr(r.body, "rsc_");
+	cr_assert_not_null(cid);
+	char client_id[29];
+	memcpy(client_id, cid, 28);
+	client_id[28] = 0;
+	/* the secret: the code cell after the client_secret header */
+	const char *p = strstr(r.body, "client_secret</th><td><code>");
+	cr_assert_not_null(p, "secret shown");
+	p += strlen("client_secret</th><td><code>");
+	char secret[65];
+	memcpy(secret, p, 64);
+	secret[64] = 0;
+	cr_assert_eq(strspn(secret, "0123456789abcdef"), 64, "%s", secret);
+	http_free(&r);
+	const char *params[2] = {client_id, secret};
+	char *stored = t_db_value("SELECT secret_hash <> $2 AND array_to_string(ip_allowlist, ',') = '127.0.0.1/32,::1' "
+				  "AND rate_limit_per_min = 100 FROM api_clients WHERE client_id = $1", 2, params);
+	cr_assert_str_eq(stored, "t");
+	free(stored);
+	token_request_basic(client_id, secret, NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "the shown secret works: %s", r.body);
+	http_free(&r);
+	page("/admin/clients", 200, &r);
+	cr_assert(strstr(r.body, client_id));
+	cr_assert_null(strstr(r.body, secret), "the list never shows the secret");
+	http_free(&r);
+}
+
+Test(roster_pages, a_client_with_a_bad_cidr_or_no_scope_is_not_created)
+{
+	struct http_res r;
+	post_form("/admin/clients", "name=Bad&scope=roster.readonly&ip_allowlist=10.0.0.0%2F99", 1, &r);
+	cr_assert_eq(r.status, 400);
+	cr_assert(strstr(r.body, "10.0.0.0/99"), "the bad entry is named");
+	http_free(&r);
+	post_form("/admin/clients", "name=NoScope&ip_allowlist=", 1, &r);
+	cr_assert_eq(r.status, 400);
+	http_free(&r);
+	post_form("/admin/clients", "name=Rate&scope=roster.readonly&rate_limit=-4", 1, &r);
+	cr_assert_eq(r.status, 400);
+	http_free(&r);
+	post_form("/admin/clients", "name=NoCsrf&scope=roster.readonly", 0, &r);
+	cr_assert_eq(r.status, 403, "CSRF token required");
+	http_free(&r);
+	char *n = t_db_value("SELECT count(*) FROM api_clients WHERE name IN ('Bad', 'NoScope', 'Rate', 'NoCsrf')", 0, NULL);
+	cr_assert_str_eq(n, "0");
+	free(n);
+}
+
+Test(roster_pages, revoking_a_client_from_the_page_stops_its_tokens)
+{
+	const char *id = make_client("{" SCOPE_CORE "}", "{}", 1000);
+	char *tok = client_token(id, NULL);
+	const char *p[1] = {id};
+	char *rowid = t_db_value("SELECT id FROM api_clients WHERE client_id = $1", 1, p);
+	char path[96];
+	snprintf(path, sizeof path, "/admin/clients/%s/revoke", rowid);
+	struct http_res r;
+	post_form(path, "x=1", 1, &r);
+	cr_assert_eq(r.status, 303, "HTTP %d %.200s", r.status, r.body);
+	http_free(&r);
+	api_get(tok, API "/orgs/ra-s1", &r);
+	cr_assert_eq(r.status, 401);
+	http_free(&r);
+	free(rowid);
+	free(tok);
+}
+
+Test(roster_pages, the_audit_page_filters_and_the_csv_defuses_formulas)
+{
+	t_exec("INSERT INTO audit_log (actor, action, target, detail, status) VALUES "
+	       "('client:ra-csv', 'roster.read', '=HYPERLINK(\"http://x\")', '{}', 200)", 0, NULL);
+	struct http_res r;
+	page("/admin/audit?actor=client%3Ara-csv", 200, &r);
+	cr_assert(strstr(r.body, "HYPERLINK"));
+	http_free(&r);
+	page("/admin/audit.csv?actor=client%3Ara-csv", 200, &r);
+	cr_assert(strstr(r.body, "\"id\",\"at\",\"actor\""), "%.200s", r.body);
+	cr_assert(strstr(r.body, "\"'=HYPERLINK(\"\"http://x\"\")\""), "%.400s", r.body);
+	cr_assert(strstr(http_header(&r, "Content-Type"), "text/csv"));
+	http_free(&r);
+	page("/admin/audit?from=2024-13-45", 400, &r);
+	http_free(&r);
+}
+
+Test(roster_pages, only_admins_see_the_roster_pages)
+{
+	t_make_user("pages-creator@test.example", "creator", "Creator-pass-123456");
+	char csrf[65];
+	char *jar = t_browser_login("pages-creator@test.example", "Creator-pass-123456", csrf);
+	cr_assert_not_null(jar);
+	char hdr[4096];
+	snprintf(hdr, sizeof hdr, "Cookie: %s\r\n", jar);
+	const char *paths[] = {"/admin/clients", "/admin/audit", "/admin/roster/users", "/admin/audit.csv"};
+	for (size_t i = 0; i < 4; i++) {
+		struct http_res r;
+		http_do("GET", paths[i], hdr, NULL, 0, &r);
+		cr_assert_eq(r.status, 403, "%s: %d", paths[i], r.status);
+		http_free(&r);
+	}
+	free(jar);
 }
