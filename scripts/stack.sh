@@ -115,14 +115,43 @@ pg_prepare_user() {
 	fi
 }
 
+# Where the cluster lives. Normally $STACK_DIR/pg. When the stack runs as root under a directory the
+# unprivileged user cannot enter (a checkout in /root), the cluster goes to /var/lib/rstream-stack/<hash>
+# and $STACK_DIR/pg is a symlink to it; a wiped stack dir (no symlink) means that copy is stale.
+PG_FALLBACK_ROOT=/var/lib/rstream-stack
+pg_locate() {   # pg_locate [create]
+	if [ -L "$STACK_DIR/pg" ]; then
+		PG_DATA=$(readlink "$STACK_DIR/pg")
+		PG_SOCK=$(dirname "$PG_DATA")/sock
+		PG_LOG=$(dirname "$PG_DATA")/postgres.log
+		return 0
+	fi
+	[ "${1:-}" = create ] && [ ! -e "$STACK_DIR/pg" ] && is_root || return 0
+	as_pg test -x "$STACK_DIR" 2>/dev/null && return 0
+	local base
+	base=$PG_FALLBACK_ROOT/$(printf '%s' "$STACK_DIR" | md5sum | cut -c1-12)
+	if [ -s "$base/pg/postmaster.pid" ]; then
+		as_pg "$PG_BIN/pg_ctl" -D "$base/pg" -m immediate -w stop >/dev/null 2>&1 || true
+	fi
+	rm -rf "$base"
+	mkdir -p "$base/pg" "$base/sock"
+	chown -R "$PG_OS_USER:" "$base"
+	chmod 755 "$PG_FALLBACK_ROOT" "$base"
+	ln -s "$base/pg" "$STACK_DIR/pg"
+	say "$PG_OS_USER cannot enter $STACK_DIR: PostgreSQL data in $base/pg"
+	pg_locate
+	ln -sfn "$PG_LOG" "$LOG/postgres.log"
+}
+
 pg_start() {
 	[ -x "$PG_BIN/postgres" ] || die "PostgreSQL server not found under /usr/lib/postgresql: run scripts/deps.sh"
 	pg_prepare_user
+	pg_locate create
 	mkdir -p "$PG_DATA" "$PG_SOCK"
-	touch "$PG_LOG"
+	[ -e "$PG_LOG" ] || touch "$PG_LOG"
 	if is_root; then
-		chown "$PG_OS_USER:" "$PG_DATA" "$PG_SOCK" "$PG_LOG"
-		as_pg test -w "$PG_DATA" || die "user $PG_OS_USER cannot reach $PG_DATA (a parent directory is not searchable by others); set STACK_DIR to a path under a world-searchable directory"
+		chown "$PG_OS_USER:" "$PG_DATA" "$PG_SOCK" "$(readlink -f "$PG_LOG")"
+		as_pg test -w "$PG_DATA" || die "user $PG_OS_USER cannot write $PG_DATA"
 	fi
 	chmod 700 "$PG_DATA"
 	if [ ! -s "$PG_DATA/PG_VERSION" ]; then
@@ -180,6 +209,7 @@ EOF
 }
 
 pg_stop() {
+	pg_locate
 	[ -s "$PG_DATA/postmaster.pid" ] || return 0
 	if as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
 		as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t "$STACK_TIMEOUT" stop >/dev/null 2>&1 \
@@ -308,6 +338,7 @@ cmd_stop() {
 
 cmd_status() {
 	local rc=0 name file word
+	pg_locate
 	if as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
 		printf '%-10s running (port %s)\n' postgres "$PG_PORT"
 	else
