@@ -18,7 +18,7 @@ STACK_TIMEOUT=${STACK_TIMEOUT:-60}      # seconds to wait for readiness / for a 
 
 RUN=$STACK_DIR/run
 LOG=$STACK_DIR/log
-DATA=${RSTREAM_DATA_DIR:-$STACK_DIR/data}
+DATA=$STACK_DIR/data        # never from the environment: a shell that eval-ed another stack's env must not leak in
 PG_DATA=$STACK_DIR/pg
 PG_SOCK=$RUN/pg
 PG_LOG=$LOG/postgres.log
@@ -101,7 +101,7 @@ export_app_env() {
 	export RSTREAM_LISTEN="unix:$FCGI_SOCK"
 	export RSTREAM_DATA_DIR="$DATA"
 	export RSTREAM_ROOT="$ROOT"
-	export RSTREAM_PUBLIC_URL="${RSTREAM_PUBLIC_URL:-http://127.0.0.1:$HTTP_PORT}"
+	export RSTREAM_PUBLIC_URL="http://127.0.0.1:$HTTP_PORT"
 	export RSTREAM_CONFIG="${RSTREAM_CONFIG:-$ROOT/conf/rstream.conf}"
 }
 
