@@ -307,8 +307,13 @@ void h_api_video_create(req *r)
 		res_error(r, 413, "payload_too_large", tr(r, "video_too_large"), NULL);
 		return;
 	}
-	if (!r->body_file) { res_error(r, 400, "empty", tr(r, "video_reject_empty"), NULL); return; }
-	off_t size = video_file_size(r->body_file);
+	off_t size = r->body_file ? video_file_size(r->body_file) : 0;
+	if (size <= 0) {
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, "reason", json_object_new_string("video_reject_empty"));
+		res_error(r, 422, "video_rejected", tr(r, "video_reject_empty"), d);
+		return;
+	}
 	if (size > max) { res_error(r, 413, "payload_too_large", tr(r, "video_too_large"), NULL); return; }
 	const char *fname = video_clean_filename(r->a, req_query(r, "filename"));
 	const char *title = req_query(r, "title");
@@ -320,11 +325,7 @@ void h_api_video_create(req *r)
 	char dir[4200];
 	snprintf(dir, sizeof dir, "%s/uploads/videos", cfg.data_dir);
 	video_mkdirs(dir);
-	if (size == 0) {
-		/* nothing to store: record the rejection so the user sees why */
-		int fd = open(src, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd >= 0) close(fd);
-	} else if (video_move_file(r->body_file, src) < 0) {
+	if (video_move_file(r->body_file, src) < 0) {
 		log_error("store upload %s: %s", src, strerror(errno));
 		DB_CMD("DELETE FROM videos WHERE id = $1::bigint", pk);
 		res_error(r, 500, "store_failed", "could not store the upload", NULL);
@@ -357,7 +358,12 @@ void h_api_upload_create(req *r)
 	char *end;
 	long size = size_s ? strtol(size_s, &end, 10) : -1;
 	if (!size_s || *end || size < 0) { res_error(r, 400, "bad_size", tr(r, "video_bad_size"), NULL); return; }
-	if (size == 0) { res_error(r, 422, "video_rejected", tr(r, "video_reject_empty"), NULL); return; }
+	if (size == 0) {
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, "reason", json_object_new_string("video_reject_empty"));
+		res_error(r, 422, "video_rejected", tr(r, "video_reject_empty"), d);
+		return;
+	}
 	if (size > max_upload_bytes()) {
 		json_object *d = json_object_new_object();
 		json_object_object_add(d, "max_bytes", json_object_new_int64(max_upload_bytes()));
