@@ -76,7 +76,7 @@
     var playing = !video.paused;
     playBtn.textContent = playing ? '❚❚' : '▶';
     playBtn.setAttribute('aria-label', playing ? playBtn.dataset.labelPause : playBtn.dataset.labelPlay);
-    muteBtn.textContent = video.muted || video.volume === 0 ? '🔇' : '🔊';
+    muteBtn.textContent = video.muted || video.volume === 0 ? muteBtn.dataset.labelUnmute : muteBtn.dataset.labelMute;
   }
   ['timeupdate', 'play', 'pause', 'volumechange', 'durationchange'].forEach(function (ev) { video.addEventListener(ev, update); });
   playBtn.addEventListener('click', toggle);
