@@ -13,7 +13,8 @@ for p in "${PKGS[@]}"; do
 		nodejs) command -v node >/dev/null 2>&1 && continue ;;
 		npm) command -v npm >/dev/null 2>&1 && continue ;;
 	esac
-	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+	# `dpkg -s` alone also succeeds for a removed package whose config files remain
+	[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
 	exit 0
