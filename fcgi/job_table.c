@@ -4,6 +4,7 @@
 /* core */
 int job_noop(struct job *j);
 /* roster import */
+int job_roster_import(struct job *j), job_roster_export(struct job *j);
 /* roster api */
 int job_audit_retention(struct job *j);
 /* video */
@@ -12,6 +13,8 @@ int job_transcode(struct job *j);
 const struct job_kind job_kinds[] = {
 	{"noop", job_noop, 3},
 	/* roster import */
+	{"roster_import", job_roster_import, 3},
+	{"roster_export", job_roster_export, 3},
 	/* roster api */
 	{"audit_retention", job_audit_retention, 3},
 	/* video */

@@ -11,6 +11,10 @@ void h_users_list(req *), h_user_new(req *), h_user_create(req *), h_user_show(r
 	h_user_update(req *), h_user_disable(req *), h_api_users(req *);
 void h_jobs_list(req *), h_job_show(req *), h_api_jobs(req *), h_api_job(req *), h_api_job_cancel(req *);
 /* roster import */
+void h_roster_imports_list(req *), h_roster_import_new(req *), h_roster_import_show(req *), h_roster_import_rerun(req *),
+	h_roster_exports_list(req *), h_roster_export_create(req *), h_api_roster_import_create(req *),
+	h_api_roster_imports(req *), h_api_roster_import(req *), h_api_roster_import_findings(req *),
+	h_api_roster_export_create(req *), h_api_roster_export(req *), h_api_roster_export_download(req *);
 /* roster api */
 void h_roster_api(req *), h_oauth_token(req *);
 void h_roster_orgs(req *), h_roster_org(req *), h_roster_classes(req *), h_roster_class(req *), h_roster_users(req *),
@@ -52,6 +56,19 @@ const struct route routes[] = {
 	{"GET",    "/api/v1/jobs/:id",         h_api_job,        PERM_LOGIN, 0, NULL},
 	{"POST",   "/api/v1/jobs/:id/cancel",  h_api_job_cancel, PERM_CREATOR, 0, NULL},
 	/* roster import */
+	{"GET",    "/admin/roster/imports",                 h_roster_imports_list,        PERM_ADMIN, 0, NULL},
+	{"GET",    "/admin/roster/imports/new",             h_roster_import_new,          PERM_ADMIN, 0, NULL},
+	{"GET",    "/admin/roster/imports/:id",             h_roster_import_show,         PERM_ADMIN, 0, NULL},
+	{"POST",   "/admin/roster/imports/:id/rerun",       h_roster_import_rerun,        PERM_ADMIN, 0, NULL},
+	{"GET",    "/admin/roster/exports",                 h_roster_exports_list,        PERM_ADMIN, 0, NULL},
+	{"POST",   "/admin/roster/exports",                 h_roster_export_create,       PERM_ADMIN, 0, NULL},
+	{"POST",   "/api/v1/roster/imports",                h_api_roster_import_create,   PERM_ADMIN, RF_BODYFILE, "roster_import_upload"},
+	{"GET",    "/api/v1/roster/imports",                h_api_roster_imports,         PERM_ADMIN, 0, NULL},
+	{"GET",    "/api/v1/roster/imports/:id",            h_api_roster_import,          PERM_ADMIN, 0, NULL},
+	{"GET",    "/api/v1/roster/imports/:id/findings",   h_api_roster_import_findings, PERM_ADMIN, 0, NULL},
+	{"POST",   "/api/v1/roster/exports",                h_api_roster_export_create,   PERM_ADMIN, 0, NULL},
+	{"GET",    "/api/v1/roster/exports/:id",            h_api_roster_export,          PERM_ADMIN, 0, NULL},
+	{"GET",    "/api/v1/roster/exports/:id/download",   h_api_roster_export_download, PERM_ADMIN, 0, NULL},
 	/* roster api */
 	{"GET",    "/ims/oneroster/rostering/v1p2/*", h_roster_api, PERM_NONE, RF_NOCSRF, "roster_api_read"},
 	{"PUT",    "/ims/oneroster/rostering/v1p2/*", h_roster_api, PERM_NONE, RF_NOCSRF, "roster_api_write"},
