@@ -118,15 +118,16 @@ char **video_ladder_argv(arena *a, const struct video_src *s, const struct video
 	double pt = s->duration > 0 ? s->duration / 10 : 0;
 	if (pt > 5) pt = 5;
 
-	buf_printf(&g, "[0:v:0]split=%d", nrungs + 2);
+	int imgs = !o->no_images;
+	buf_printf(&g, "[0:v:0]split=%d", nrungs + (imgs ? 2 : 0));
 	for (int i = 0; i < nrungs; i++) buf_printf(&g, "[s%d]", i);
-	buf_puts(&g, "[sp][sb]");
+	if (imgs) buf_puts(&g, "[sp][sb]");
 	for (int i = 0; i < nrungs; i++)
 		buf_printf(&g, ";[s%d]scale=%d:%d:flags=bicubic,setsar=1,format=yuv420p[v%d]", i, rungs[i].width,
 			   rungs[i].height, i);
-	buf_printf(&g, ";[sp]select='gte(t\\,%.3f)',scale=%d:%d,setsar=1,format=yuvj420p[poster]", pt,
+	if (imgs) buf_printf(&g, ";[sp]select='gte(t\\,%.3f)',scale=%d:%d,setsar=1,format=yuvj420p[poster]", pt,
 		   rungs[pi].width, rungs[pi].height);
-	buf_printf(&g, ";[sb]fps=1000/%ld,scale=%d:%d,setsar=1,tile=%dx%d,format=yuvj420p[story]",
+	if (imgs) buf_printf(&g, ";[sb]fps=1000/%ld,scale=%d:%d,setsar=1,tile=%dx%d,format=yuvj420p[story]",
 		   lround(sb->interval * 1000), sb->thumb_w, sb->thumb_h, sb->cols, sb->rows);
 
 	const char *head[] = {"ffmpeg", "-hide_banner", "-nostdin", "-y", "-v", "error", "-nostats"};
@@ -196,6 +197,7 @@ char **video_ladder_argv(arena *a, const struct video_src *s, const struct video
 	buf_free(&m);
 	snprintf(tmp, sizeof tmp, "%s/%%v/index.m3u8", o->outdir);
 	push(&b, tmp);
+	if (!imgs) return b.v;
 	push(&b, "-map"); push(&b, "[poster]");
 	push(&b, "-frames:v"); push(&b, "1");
 	push(&b, "-update"); push(&b, "1");

@@ -29,6 +29,7 @@ struct video_ladder_opts {
 	const char *preset;      /* libx264 preset */
 	int progress_fd;         /* -progress pipe:N; 0 = none */
 	int threads;             /* 0 = ffmpeg's choice */
+	int no_images;           /* 1: ladder only, no poster/storyboard outputs (bench's per-rung runs) */
 };
 
 /* Storyboard geometry: one sprite of cols x rows thumbnails, one every interval seconds. */

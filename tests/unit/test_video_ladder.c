@@ -181,3 +181,20 @@ Test(video_ladder, master_fix_adds_missing_codecs_and_keeps_good_lines)
 	cr_assert_null(video_master_fix(a, "#EXTM3U\n#EXT-X-STREAM-INF:RESOLUTION=2x2\na\n", 1));
 	arena_free(a);
 }
+
+Test(video_ladder, ladder_only_argv_has_no_image_outputs)
+{
+	arena *a = arena_new(0);
+	struct video_src s = src(1280, 720);
+	struct video_rung r[VIDEO_MAX_RUNGS];
+	int n = video_ladder_rungs(&s, r);
+	struct video_storyboard sb;
+	video_storyboard_plan(&s, &sb);
+	struct video_ladder_opts o = {.input = "/in.mp4", .outdir = "/out", .seg_seconds = 6, .no_images = 1};
+	char **v = video_ladder_argv(a, &s, r, 1, &sb, &o);
+	cr_assert_not_null(v);
+	cr_assert(n >= 1);
+	cr_assert(!argv_has(v, "/out/poster.jpg"));
+	cr_assert(strstr(argv_after(v, "-filter_complex"), "split=1"));
+	arena_free(a);
+}

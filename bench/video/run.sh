@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Video benchmark (bash bench/video/run.sh): in one run,
+#  1. transcode of a 1080p clip: the R-Stream pipeline beside the same bare one-pass ffmpeg command and beside one
+#     ffmpeg process per rung (bench/video/transcode.c; SPEC §4: pipeline ≤ 1.05 × bare, per-rung ≥ 1.25 × pipeline);
+#  2. HLS segment delivery under wrk: signed URLs (nginx secure_link) beside the same file as plain nginx static
+#     (SPEC §4: ≥ 90 %). Loopback only, bounded runs, private stack under var/bench-video.
+# Prints a table and regenerates the "video" section of docs/benchmarks.md.
+# Env: BENCH_VIDEO_SECONDS (20), BENCH_VIDEO_PRESET (veryfast), BENCH_VIDEO_ROUNDS (1), BENCH_DURATION (10s),
+#      BENCH_CONNS ("64 256"), BENCH_THREADS (2), BENCH_NO_DOCS=1 to leave the docs alone.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+BUILD=${BUILD:-build}
+export STACK_DIR=${BENCH_STACK_DIR:-$ROOT/var/bench-video}
+export HTTP_PORT=${BENCH_HTTP_PORT:-19180}
+export PG_PORT=${BENCH_PG_PORT:-19533}
+export REDIS_PORT=${BENCH_REDIS_PORT:-19480}
+export RSTREAM_BIN=${RSTREAM_BIN:-$ROOT/$BUILD/rstream}
+SECONDS_CLIP=${BENCH_VIDEO_SECONDS:-20}
+PRESET=${BENCH_VIDEO_PRESET:-veryfast}
+ROUNDS=${BENCH_VIDEO_ROUNDS:-1}
+SEG=6
+DURATION=${BENCH_DURATION:-10s}
+CONNS=${BENCH_CONNS:-64 256}
+THREADS=${BENCH_THREADS:-2}
+DOC=$ROOT/docs/benchmarks.md
+WORK=$STACK_DIR/bench
+BASE="http://127.0.0.1:$HTTP_PORT"
+
+command -v wrk >/dev/null || { echo "bench: wrk is missing (scripts/deps.sh)" >&2; exit 1; }
+command -v ffmpeg >/dev/null || { echo "bench: ffmpeg is missing" >&2; exit 1; }
+make -s BUILD="$BUILD" "$BUILD/rstream" "$BUILD/librstream.a"
+stack() { bash "$ROOT/scripts/stack.sh" "$@"; }
+trap 'stack stop >/dev/null 2>&1 || true' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkdir -p "$WORK" "$STACK_DIR/nginx/conf.d"
+CFLAGS_PC=$(pkg-config --cflags json-c libpq hiredis libjwt libcrypto 2>/dev/null)
+LIBS_PC=$(pkg-config --libs json-c libpq hiredis libjwt libcrypto zlib 2>/dev/null)
+# shellcheck disable=SC2086
+cc -O2 -std=c17 -D_GNU_SOURCE -Ifcgi $CFLAGS_PC bench/video/transcode.c "$BUILD/librstream.a" \
+	-lfcgi -lcsv $LIBS_PC -lm -o "$WORK/transcode"
+
+# ---- 1. transcode ----
+SRC=$WORK/source-1080p.mp4
+if [ ! -s "$SRC" ]; then
+	ffmpeg -v error -nostdin -y -f lavfi -i "testsrc2=size=1920x1080:rate=30" \
+		-f lavfi -i "sine=frequency=440:sample_rate=48000" -t "$SECONDS_CLIP" \
+		-c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p -c:a aac -b:a 128k "$SRC"
+fi
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+tout=$("$WORK/transcode" "$SRC" "$WORK/out" "$PRESET" "$SEG" "$ROUNDS" | tee /dev/stderr)
+res=$(grep '^RESULT ' <<<"$tout")
+val() { sed -E "s/.* $1=([0-9.]+).*/\1/" <<<"$res"; }
+bare_cmd=$(sed -n 's/^bare command: //p' <<<"$tout")
+
+# ---- 2. delivery: the pipeline's ladder published under a fixed id, signed vs plain ----
+VID=b0b0b0b0b0b0b0b0
+stack stop >/dev/null 2>&1 || true
+cat >"$STACK_DIR/nginx/conf.d/video-bench.conf" <<CONF
+location ^~ /__bench/hls/ {
+    alias $STACK_DIR/data/hls/;
+    types { video/iso.segment m4s; application/vnd.apple.mpegurl m3u8; }
+    add_header Cache-Control "private, max-age=31536000, immutable";
+    sendfile on;
+    aio threads;
+    access_log off;
+}
+CONF
+stack start
+eval "$(stack env)"
+rm -rf "$RSTREAM_DATA_DIR/hls/$VID"
+mkdir -p "$RSTREAM_DATA_DIR/hls"
+cp -r "$WORK/out/pipeline" "$RSTREAM_DATA_DIR/hls/$VID"
+seg_file=$(cd "$RSTREAM_DATA_DIR/hls/$VID" && ls -d 720p/seg_00001.m4s 2>/dev/null || ls */seg_00001.m4s | head -n 1)
+seg_bytes=$(stat -c %s "$RSTREAM_DATA_DIR/hls/$VID/$seg_file")
+exp=$(( $(date +%s) + 3600 ))
+tok=$(printf '%s' "$exp/$VID $RSTREAM_HLS_SECRET" | openssl md5 -binary | base64 | tr '+/' '-_' | tr -d '=')
+signed="/hls/$tok/$exp/$VID/$seg_file"
+plain="/__bench/hls/$VID/$seg_file"
+for u in "$signed" "$plain"; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE$u")
+	[ "$code" = 200 ] || { echo "bench: $u answered $code" >&2; exit 1; }
+done
+
+rows=()
+declare -A rps=()
+for conns in $CONNS; do
+	for kind in plain signed; do
+		path=$plain; [ "$kind" = signed ] && path=$signed
+		wrk -t"$THREADS" -c"$conns" -d2s --timeout 5s "$BASE$path" >/dev/null 2>&1 || true
+		out=$(wrk -t"$THREADS" -c"$conns" -d"$DURATION" --latency --timeout 5s "$BASE$path" 2>&1)
+		r=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+		tr_=$(awk '/^Transfer\/sec:/ {print $2}' <<<"$out")
+		p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+		non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
+		rps[$conns-$kind]=$r
+		rows+=("$conns|$kind|$(printf '%.0f' "$r")|$tr_|$p99|${non2xx:-0}")
+	done
+done
+
+pipe_s=$(val pipeline_s) bare_s=$(val bare_s) rung_s=$(val per_rung_s)
+ratio_bare=$(val pipeline_over_bare) ratio_rung=$(val per_rung_over_pipeline)
+verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == "le") ? v <= t : v >= t; print ok ? "meets" : "misses" }'; }
+table="| transcode (1080p, ${SECONDS_CLIP} s, preset $PRESET) | wall (s) | CPU (s) |
+|---|---:|---:|
+| R-Stream pipeline (one ffmpeg, -progress, checks, storyboard) | $pipe_s | $(val pipeline_cpu) |
+| the same bare one-pass ffmpeg command | $bare_s | $(val bare_cpu) |
+| one ffmpeg run per rung | $rung_s | $(val per_rung_cpu) |
+
+- pipeline / bare = **$ratio_bare** (target ≤ 1.05: $(verdict "$ratio_bare" 1.05 le))
+- per-rung / pipeline = **$ratio_rung** (target ≥ 1.25: $(verdict "$ratio_rung" 1.25 ge))
+
+| connections | segment ($seg_bytes bytes) | req/s | transfer/s | p99 | non-2xx |
+|---:|---|---:|---:|---:|---:|"
+for row in "${rows[@]}"; do
+	IFS='|' read -r c k r t p e <<<"$row"
+	table+=$'\n'"| $c | $k | $r | $t | $p | $e |"
+done
+for conns in $CONNS; do
+	pct=$(awk -v a="${rps[$conns-signed]}" -v b="${rps[$conns-plain]}" 'BEGIN { printf "%.0f", 100 * a / b }')
+	table+=$'\n'$'\n'"- $conns connections: signed = **$pct %** of plain nginx static (target ≥ 90 %: $(verdict "$pct" 90 ge))"
+done
+
+cpu=$(awk -F: '/model name/ {gsub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo)
+section="Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($cpu); load average before: $LOAD_BEFORE.
+Rounds: $ROUNDS (medians). wrk -t$THREADS -d$DURATION on loopback, wrk and nginx on the same cores.
+
+Bare command (as run):
+
+\`\`\`
+$bare_cmd
+\`\`\`
+
+$table"
+echo
+echo "$section"
+
+if [ "${BENCH_NO_DOCS:-0}" != 1 ]; then
+	begin='<!-- bench:video:begin -->' end='<!-- bench:video:end -->'
+	[ -f "$DOC" ] || printf '# Benchmarks\n' >"$DOC"
+	grep -qF "$begin" "$DOC" || printf '\n## Video (bench/video/run.sh)\n\n%s\n%s\n' "$begin" "$end" >>"$DOC"
+	SECTION=$section python3 - "$DOC" "$begin" "$end" <<'PY'
+import os, sys
+path, begin, end = sys.argv[1:4]
+text = open(path, encoding="utf-8").read()
+a = text.index(begin) + len(begin)
+b = text.index(end, a)
+open(path, "w", encoding="utf-8").write(text[:a] + "\n" + os.environ["SECTION"] + "\n" + text[b:])
+PY
+	echo "bench: wrote ${DOC#"$ROOT"/}"
+fi
