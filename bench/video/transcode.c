@@ -43,7 +43,8 @@ static void print_argv(FILE *f, char **v)
 {
 	for (; *v; v++) {
 		int plain = strspn(*v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:,=%") == strlen(*v);
-		fprintf(f, plain ? "%s%s" : "%s'%s'", *v, v[1] ? " " : "\n");
+		fprintf(f, plain ? "%s" : "'%s'", *v);
+		fputs(v[1] ? " " : "\n", f);
 	}
 }
 
