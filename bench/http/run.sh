@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# HTTP benchmark (make bench): wrk against nginx static, a bare libfcgi hello-world (the ceiling), /healthz,
+# HTTP benchmark (bash bench/http/run.sh; part of make bench): wrk against nginx static, a bare libfcgi hello-world (the ceiling), /healthz,
 # a cached JSON endpoint and the login page, side by side on one private stack. Loopback only, bounded runs.
 # Prints a table and regenerates the "http" section of docs/benchmarks.md.
 # Env: BENCH_DURATION (10s), BENCH_CONNS ("64 256"), BENCH_THREADS (2), BENCH_NO_DOCS=1 to leave the docs alone.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 export STACK_DIR=${BENCH_STACK_DIR:-$ROOT/var/bench}
 export HTTP_PORT=${BENCH_HTTP_PORT:-19080}
@@ -142,8 +142,8 @@ echo "$section"
 
 if [ "${BENCH_NO_DOCS:-0}" != 1 ]; then
 	begin='<!-- bench:http:begin -->' end='<!-- bench:http:end -->'
-	[ -f "$DOC" ] || printf '# Benchmarks\n\n## HTTP (bench/run.sh)\n\n%s\n%s\n' "$begin" "$end" >"$DOC"
-	grep -qF "$begin" "$DOC" || printf '\n## HTTP (bench/run.sh)\n\n%s\n%s\n' "$begin" "$end" >>"$DOC"
+	[ -f "$DOC" ] || printf '# Benchmarks\n\n## HTTP (bench/http/run.sh)\n\n%s\n%s\n' "$begin" "$end" >"$DOC"
+	grep -qF "$begin" "$DOC" || printf '\n## HTTP (bench/http/run.sh)\n\n%s\n%s\n' "$begin" "$end" >>"$DOC"
 	SECTION=$section python3 - "$DOC" "$begin" "$end" <<'PY'
 import os, sys
 path, begin, end = sys.argv[1:4]
