@@ -27,11 +27,19 @@ UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
 INTEG_TIMEOUT=${INTEG_TIMEOUT:-900}
 BROWSER_TIMEOUT=${BROWSER_TIMEOUT:-900}
 
+# One run at a time per stack dir: a second run would wipe the first one's stack under it.
+mkdir -p "$(dirname "$STACK_DIR")"
+exec 9>"$STACK_DIR.lock"
+if ! flock -n 9; then
+	echo "tests: another run holds $STACK_DIR.lock; waiting (TEST_STACK_DIR and TEST_*_PORT run a second stack)" >&2
+	flock -w 3600 9 || { echo "tests: gave up waiting for $STACK_DIR.lock" >&2; exit 1; }
+fi
+
 passed=0 failed=0
 problems=()
-OUT=$ROOT/var/test-results   # one log per binary; kept apart from the stack dir, which each run wipes
+OUT=$STACK_DIR-results   # one log per binary; kept apart from the stack dir, which each run wipes
 rm -rf "$OUT"; mkdir -p "$OUT"
-stack() { bash "$ROOT/scripts/stack.sh" "$@"; }
+stack() { bash "$ROOT/scripts/stack.sh" "$@" 9>&-; }   # daemons must not inherit the lock
 
 stack_up=0
 stop_stack() {
