@@ -44,17 +44,24 @@ pid_alive() {
 	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"
 }
 
+# A process that exited but is not reaped yet (a daemon's parent is pid 1, which may reap late) counts as gone.
+running() {
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "${st#Z}" = "$st" ]
+}
+
 # stop_pid NAME PIDFILE WORD [SIGNAL]: signal, wait up to STACK_TIMEOUT, then KILL. Quiet when not running.
 stop_pid() {
 	local name=$1 file=$2 word=$3 sig=${4:-TERM} pid i
 	if ! pid_alive "$file" "$word"; then rm -f "$file"; return 0; fi
 	pid=$(pid_of "$file")
 	kill "-$sig" "$pid" 2>/dev/null || true
-	for ((i = 0; i < STACK_TIMEOUT * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
+	for ((i = 0; i < STACK_TIMEOUT * 20; i++)); do
+		running "$pid" || break
+		sleep 0.05
 	done
-	if kill -0 "$pid" 2>/dev/null; then
+	if running "$pid"; then
 		say "$name (pid $pid) did not stop in ${STACK_TIMEOUT}s; killing"
 		kill -KILL "$pid" 2>/dev/null || true
 		# the FastCGI master's children go with it
