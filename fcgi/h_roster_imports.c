@@ -348,6 +348,14 @@ static void decorate_import(req *r, json_object *imp)
 	if (counts && json_object_object_get_ex(counts, "rows", &v)) rows = json_object_get_int64(v);
 	if (counts && json_object_object_get_ex(counts, "errors", &v)) errs = json_object_get_int64(v);
 	if (counts && json_object_object_get_ex(counts, "warnings", &v)) warns = json_object_get_int64(v);
+	json_object *js = NULL;
+	if (json_object_object_get_ex(imp, "job_stats", &js) && js && json_object_object_get_ex(js, "rows_per_s", &v))
+		json_object_object_add(imp, "rows_per_s", json_object_new_int64(json_object_get_int64(v)));
+	/* the stored error text is English (logs, API); the page says it in the reader's language */
+	if (!strcmp(state, "failed") && errs > 0)
+		json_object_object_add(imp, "error_text", json_object_new_string(tr(r, "roster_imports_err_validation")));
+	else if (json_object_object_get_ex(imp, "error", &v) && v)
+		json_object_object_add(imp, "error_text", json_object_get(v));
 	json_object_object_add(imp, "n_rows", json_object_new_int64(rows));
 	json_object_object_add(imp, "n_errors", json_object_new_int64(errs));
 	json_object_object_add(imp, "n_warnings", json_object_new_int64(warns));
