@@ -118,8 +118,8 @@ int main(int argc, char **argv)
 	double w[3], c[3];
 	for (int m = 0; m < 3; m++) { w[m] = median(wall[m], rounds); c[m] = median(cpu[m], rounds); }
 	printf("RESULT pipeline_s=%.2f bare_s=%.2f per_rung_s=%.2f pipeline_cpu=%.2f bare_cpu=%.2f per_rung_cpu=%.2f "
-	       "pipeline_over_bare=%.3f per_rung_over_pipeline=%.2f\n",
-	       w[0], w[1], w[2], c[0], c[1], c[2], w[0] / w[1], w[2] / w[0]);
+	       "pipeline_over_bare=%.3f per_rung_over_pipeline=%.2f per_rung_over_pipeline_cpu=%.2f\n",
+	       w[0], w[1], w[2], c[0], c[1], c[2], w[0] / w[1], w[2] / w[0], c[2] / c[0]);
 	arena_free(a);
 	return 0;
 }
