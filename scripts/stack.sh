@@ -71,6 +71,15 @@ stop_pid() {
 	say "stopped $name"
 }
 
+# port_free PORT VAR WHAT: fail early, naming the holder, when a port we are about to listen on is taken.
+port_free() {
+	local port=$1 var=$2 what=$3 holder
+	holder=$(ss -Hltnp "sport = :$port" 2>/dev/null | head -n 1)
+	[ -z "$holder" ] && return 0
+	holder=$(grep -o 'users:(([^)]*))' <<<"$holder" | head -n 1)
+	die "$what: port $port on 127.0.0.1 is already in use${holder:+ ($holder)}; stop that (make stop, or STACK_DIR=... scripts/stack.sh stop) or choose another port with $var=..."
+}
+
 fail_with_log() {
 	local msg=$1 log=$2
 	say "$msg"
@@ -195,6 +204,7 @@ EOF
 	if as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
 		say "PostgreSQL already running"
 	else
+		port_free "$PG_PORT" PG_PORT PostgreSQL
 		as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$STACK_TIMEOUT" start >/dev/null \
 			|| fail_with_log "PostgreSQL did not start on port $PG_PORT" "$PG_LOG"
 	fi
@@ -245,6 +255,7 @@ EOF
 	if pid_alive "$RUN/redis.pid" redis-server; then
 		say "Redis already running"
 	else
+		port_free "$REDIS_PORT" REDIS_PORT Redis
 		redis-server "$STACK_DIR/redis/redis.conf" || fail_with_log "Redis did not start" "$LOG/redis.log"
 	fi
 	local i
@@ -284,6 +295,7 @@ nginx_start() {
 		nginx_cmd -s reload 2>>"$LOG/nginx-error.log" || fail_with_log "nginx reload failed" "$LOG/nginx-error.log"
 		say "nginx reloaded"
 	else
+		port_free "$HTTP_PORT" HTTP_PORT nginx
 		nginx_cmd 2>>"$LOG/nginx-error.log" || fail_with_log "nginx did not start on 127.0.0.1:$HTTP_PORT" "$LOG/nginx-error.log"
 	fi
 }
