@@ -59,6 +59,8 @@ stop_pid() {
 	kill "-$sig" "$pid" 2>/dev/null || true
 	for ((i = 0; i < STACK_TIMEOUT * 20; i++)); do
 		running "$pid" || break
+		# the job worker lets a running job finish, the FastCGI master drains: say why we wait
+		[ "$i" = 40 ] && say "waiting for $name to finish what it is doing (up to ${STACK_TIMEOUT}s, then KILL)"
 		sleep 0.05
 	done
 	if running "$pid"; then
