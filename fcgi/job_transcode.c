@@ -330,12 +330,23 @@ int job_transcode(struct job *j)
 	char dur[32];
 	snprintf(dur, sizeof dur, "%.3f", p.duration);
 	const char *rend = json_object_to_json_string_ext(t.renditions, JSON_C_TO_STRING_PLAIN);
-	if (DB_CMD("UPDATE videos SET status = 'ready', renditions = $2::jsonb, duration = $3::float8, "
-		   "poster = 'poster.jpg', storyboard = 'storyboard.vtt', error_tail = NULL, updated_at = now() "
-		   "WHERE id = $1::bigint", ids, rend, dur) < 0) {
+	res = DB_EXEC("UPDATE videos SET status = 'ready', renditions = $2::jsonb, duration = $3::float8, "
+		      "poster = 'poster.jpg', storyboard = 'storyboard.vtt', error_tail = NULL, updated_at = now() "
+		      "WHERE id = $1::bigint RETURNING id", ids, rend, dur);
+	if (!res) {
 		/* published but not recorded: the retry republishes (atomic exchange) and records */
 		snprintf(j->error, sizeof j->error, "database: %s", db_error());
 		goto fail;
+	}
+	int still_there = PQntuples(res) == 1;
+	PQclear(res);
+	res = NULL;
+	if (!still_there) {
+		/* the video was deleted while it was transcoding: take the ladder down again */
+		video_rmtree(fin);
+		snprintf(j->error, sizeof j->error, "video %s was deleted during the transcode", pid);
+		rc = -2;
+		goto out;
 	}
 	json_object *stats = json_object_new_object();
 	json_object_object_add(stats, "renditions", json_object_new_int((int)json_object_array_length(t.renditions)));

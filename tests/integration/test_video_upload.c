@@ -171,6 +171,25 @@ Test(video_upload, png_image_named_mp4_is_not_a_video)
 	free(f);
 }
 
+Test(video_upload, polyglot_gif_html_file_is_rejected_and_never_served)
+{
+	char *f = vh_path("polyglot.mp4");
+	FILE *o = fopen(f, "wb");
+	fputs("GIF89a\x01\x00\x01\x00<html><script>alert(document.cookie)</script></html>", o);
+	for (int i = 0; i < 4096; i++) fputc((i * 7919) & 0xff, o);
+	fclose(o);
+	char *h = vh_admin();
+	struct http_res r = vh_upload(h, f, "polyglot", "polyglot.mp4");
+	cr_assert_eq(r.status, 422, "%d %.300s", r.status, r.body);
+	json_object *j = vh_json(&r);
+	const char *reason = vh_str(j, "error.details.reason");
+	cr_assert(reason && !strncmp(reason, "video_reject_", 13));
+	json_object_put(j);
+	http_free(&r);
+	free(h);
+	free(f);
+}
+
 Test(video_upload, zero_byte_upload_is_rejected)
 {
 	char *f = vh_path("empty.mp4");
