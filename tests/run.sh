@@ -20,6 +20,8 @@ export RSTREAM_BIN=$BUILD_DIR/rstream
 export STACK_FSYNC=off
 export RSTREAM_WORKERS=${RSTREAM_WORKERS:-2}
 export RSTREAM_ROOT=$ROOT
+# tiny test clips: the fastest x264 preset trims CI time (video.x264_preset)
+export RSTREAM_X264_PRESET=${RSTREAM_X264_PRESET:-ultrafast}
 # Servers run sanitized: leaks at exit are noise for a pre-forked server, errors are not (see the log scan).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0:print_summary=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
