@@ -11,6 +11,33 @@
 #include "jobs.h"
 #include "log.h"
 
+/* The out-of-transaction INSERT is prepared once per database session (API reads run it on every request). */
+static int prepared_pid;
+
+static int audit_insert_prepared(PGconn *c, const char *const *params)
+{
+	int pid = PQbackendPID(c);
+	PGresult *res;
+	if (pid != prepared_pid) {
+		res = PQprepare(c, "rs_audit_insert",
+				"INSERT INTO audit_log (actor, action, target, detail, ip, status, result_count) "
+				"SELECT $1, $2, $3, $4::jsonb, $5, $6::int, NULLIF($7, '-1')::bigint "
+				"FROM (SELECT set_config('synchronous_commit', 'off', true)) s", 7, NULL);
+		int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+		if (!ok) return -1;
+		prepared_pid = pid;
+	}
+	res = PQexecPrepared(c, "rs_audit_insert", 7, params, NULL, NULL, 0);
+	int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok) {
+		log_error("audit insert failed: %s", res ? PQresultErrorMessage(res) : "no result");
+		prepared_pid = 0;   /* re-prepare next time (the session may have been reset) */
+	}
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
 void audit_record(struct req *r, const char *actor, const char *action, const char *target,
 		  json_object *detail, int status, long result_count)
 {
@@ -24,16 +51,12 @@ void audit_record(struct req *r, const char *actor, const char *action, const ch
 	snprintf(cnt, sizeof cnt, "%ld", result_count);
 	const char *det = detail ? json_object_to_json_string_ext(detail, JSON_C_TO_STRING_PLAIN) : "{}";
 	const char *ip = r && r->client_ip && *r->client_ip ? r->client_ip : NULL;
+	const char *params[7] = {actor, action ? action : "", target ? target : "", det, ip, st, cnt};
 	PGconn *c = db_conn();
-	int idle = c && PQtransactionStatus(c) == PQTRANS_IDLE;
+	if (c && PQtransactionStatus(c) == PQTRANS_IDLE && audit_insert_prepared(c, params) == 0) return;
 	/* inside a caller's transaction the row commits with it (and must not make that commit asynchronous) */
-	const char *sql = idle
-		? "INSERT INTO audit_log (actor, action, target, detail, ip, status, result_count) "
-		  "SELECT $1, $2, $3, $4::jsonb, $5, $6::int, NULLIF($7, '-1')::bigint "
-		  "FROM (SELECT set_config('synchronous_commit', 'off', true)) s"
-		: "INSERT INTO audit_log (actor, action, target, detail, ip, status, result_count) "
-		  "VALUES ($1, $2, $3, $4::jsonb, $5, $6::int, NULLIF($7, '-1')::bigint)";
-	if (DB_CMD(sql, actor, action ? action : "", target ? target : "", det, ip, st, cnt) < 0)
+	if (db_cmd("INSERT INTO audit_log (actor, action, target, detail, ip, status, result_count) "
+		   "VALUES ($1, $2, $3, $4::jsonb, $5, $6::int, NULLIF($7, '-1')::bigint)", 7, params) < 0)
 		log_error("audit insert failed: %s (action %s)", db_error(), action ? action : "");
 }
 

@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "audit.h"
+#include "auth.h"
+#include "cache.h"
 #include "config.h"
 #include "db.h"
 #include "http.h"
@@ -228,6 +231,152 @@ static int parent_exists(const struct endpoint *ep, const char **ids, int nids)
 	return ok;
 }
 
+/* ---- result cache ----
+ * Collection pages (delta queries excepted) and X-Total-Count values are kept in Redis under a key made of the
+ * SQL, its parameters and the roster generation: the newest dateLastModified of every roster table (re-read at
+ * most once a second per worker), the tables' change counters, and a Redis counter bumped by every API write.
+ * A change made by an import is therefore served within a second or two; a delta query (filter on dateLastModified or status) always reads the database
+ * so a polling client never gets an answer older than its own request. Redis down: no caching, same answers. */
+
+static char gen_value[400];
+static double gen_at = -10;
+
+static double now_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void generation_bump(void)
+{
+	redisReply *rep = cache_cmd("INCR roster:gen");
+	if (rep) freeReplyObject(rep);
+	gen_at = -10;
+}
+
+static const char *roster_generation(void)
+{
+	double now = now_mono();
+	if (now - gen_at < 1.0 && gen_value[0]) return gen_value;
+	PGresult *res = DB_EXEC0("SELECT concat_ws('/', (SELECT max(date_last_modified) FROM roster_orgs), "
+				 "(SELECT max(date_last_modified) FROM roster_academic_sessions), "
+				 "(SELECT max(date_last_modified) FROM roster_courses), "
+				 "(SELECT max(date_last_modified) FROM roster_classes), "
+				 "(SELECT max(date_last_modified) FROM roster_users), "
+				 "(SELECT max(date_last_modified) FROM roster_roles), "
+				 "(SELECT max(date_last_modified) FROM roster_user_profiles), "
+				 "(SELECT max(date_last_modified) FROM roster_enrollments), "
+				 "(SELECT max(date_last_modified) FROM roster_demographics), "
+				 /* changes that keep dateLastModified (hard deletes, a long import committing with an older
+				  * timestamp) still move the statistics counters, flushed within a second or so */
+				 "(SELECT sum(n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_user_tables "
+				 " WHERE relname IN ('roster_orgs', 'roster_academic_sessions', 'roster_courses', 'roster_classes', "
+				 " 'roster_users', 'roster_roles', 'roster_user_profiles', 'roster_enrollments', "
+				 "'roster_demographics')))");
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		if (res) PQclear(res);
+		return NULL;
+	}
+	redisReply *rep = cache_cmd("GET roster:gen");
+	snprintf(gen_value, sizeof gen_value, "%s|%s", PQgetvalue(res, 0, 0),
+		 rep && rep->type == REDIS_REPLY_STRING ? rep->str : "0");
+	if (rep) freeReplyObject(rep);
+	PQclear(res);
+	gen_at = now;
+	return gen_value;
+}
+
+static const char *cache_key(req *r, const char *kind, const char *sql, const char **params, int np, const char *gen,
+			     const char *base)
+{
+	buf b = {0};
+	buf_printf(&b, "%s\n%s\n%s\n", gen, base, sql);
+	for (int i = 0; i < np; i++) buf_printf(&b, "%s\x1f", params[i] ? params[i] : "\x1e");
+	char hex[65];
+	sha256_hex(b.p, b.len, hex);
+	buf_free(&b);
+	return arena_printf(r->a, "rapi:%s:%s", kind, hex);
+}
+
+static int cache_seconds(void) { return (int)config_get_int("roster_api_cache_seconds", 60); }
+
+/* The cached text for key, copied into the arena, or NULL. */
+static char *cache_fetch(req *r, const char *key, size_t *len)
+{
+	redisReply *rep = cache_cmd("GET %s", key);
+	char *v = NULL;
+	if (rep && rep->type == REDIS_REPLY_STRING) {
+		v = arena_strndup(r->a, rep->str, rep->len);
+		*len = rep->len;
+	}
+	if (rep) freeReplyObject(rep);
+	return v;
+}
+
+static void cache_store(const char *key, const char *val, size_t len)
+{
+	redisReply *rep = cache_cmd("SETEX %s %d %b", key, cache_seconds(), val, len);
+	if (rep) freeReplyObject(rep);
+}
+
+/* A few hot pages are also kept in the worker itself (keys include the generation, so they age out with it). */
+#define LOCAL_PAGES 32
+#define LOCAL_PAGE_MAX (512 * 1024)
+static struct { char key[80]; char *val; size_t len; double at; } local_pages[LOCAL_PAGES];
+
+static char *local_fetch(req *r, const char *key, size_t *len)
+{
+	double now = now_mono();
+	for (int i = 0; i < LOCAL_PAGES; i++)
+		if (local_pages[i].val && !strcmp(local_pages[i].key, key) && now - local_pages[i].at < cache_seconds()) {
+			*len = local_pages[i].len;
+			return arena_strndup(r->a, local_pages[i].val, local_pages[i].len);
+		}
+	return NULL;
+}
+
+static void local_store(const char *key, const char *val, size_t len)
+{
+	if (len > LOCAL_PAGE_MAX || strlen(key) >= sizeof local_pages[0].key) return;
+	int slot = 0;
+	for (int i = 0; i < LOCAL_PAGES; i++) {
+		if (!local_pages[i].val) { slot = i; break; }
+		if (local_pages[i].at < local_pages[slot].at) slot = i;
+	}
+	char *copy = malloc(len + 1);
+	if (!copy) return;
+	memcpy(copy, val, len);
+	copy[len] = 0;
+	free(local_pages[slot].val);
+	snprintf(local_pages[slot].key, sizeof local_pages[slot].key, "%s", key);
+	local_pages[slot].val = copy;
+	local_pages[slot].len = len;
+	local_pages[slot].at = now_mono();
+}
+
+static void read_audit(struct call *c, long count)
+{
+	req *r = c->r;
+	json_object *d = json_object_new_object();
+	if (c->filter) json_object_object_add(d, "filter", json_object_new_string(c->filter));
+	if (r->query_string && *r->query_string)
+		json_object_object_add(d, "query", json_object_new_string(r->query_string));
+	audit_record(r, c->who.actor, "roster.read", r->path, d, 200, count);
+	json_object_put(d);
+}
+
+/* Answer a collection page: body, X-Total-Count, Link. */
+static void send_page(struct call *c, const struct roster_query *q, const char *body, size_t len, long total,
+		      long nrows)
+{
+	req *r = c->r;
+	res_body(r, 200, "application/json; charset=utf-8", body, len);
+	res_header(r, "X-Total-Count", arena_printf(r->a, "%ld", total));
+	link_header(r, q, total);
+	read_audit(c, nrows);
+}
+
 static void api_get(struct call *c, const struct endpoint *ep, const char **ids, int nids)
 {
 	req *r = c->r;
@@ -244,6 +393,40 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 					     req_query(r, "offset"), &q, &err);
 	if (rc) { imsx_error(c, 400, err.code_minor, err.msg, err.param); return; }
 
+	const char *params[8];
+	int np = 0;
+	for (int i = 0; i < nids; i++) params[np++] = ids[i];
+	buf where = {0};
+	buf_puts(&where, ep->where ? ep->where : "TRUE");
+	const char *fsql = roster_filter_sql(r->a, &q, np + 1, params, &np);
+	if (*fsql) buf_printf(&where, " AND %s", fsql);
+	int delta = wants_all_statuses(&q);
+	if (!single && !delta) buf_puts(&where, " AND t.status = 'active'");
+	const char *where_sql = arena_strdup(r->a, where.p);
+	buf_free(&where);
+	char lim[24], off[24];
+	snprintf(lim, sizeof lim, "%ld", q.limit);
+	snprintf(off, sizeof off, "%ld", q.offset);
+	params[np++] = lim;
+	params[np++] = off;
+	const char *sql = arena_printf(r->a, "SELECT %s FROM %s t WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d",
+				       ra_select_sql(r->a, e, &q), e->table, where_sql,
+				       roster_order_sql(r->a, &q, "t.sourced_id"), np - 1, np);
+	const char *base = href_base(r);
+	const char *gen = !single && cache_seconds() > 0 ? roster_generation() : NULL;
+	const char *page_key = gen && !delta ? cache_key(r, "page", sql, params, np, gen, base) : NULL;
+	if (page_key) {
+		size_t len;
+		char *v = local_fetch(r, page_key, &len);
+		if (!v && (v = cache_fetch(r, page_key, &len))) local_store(page_key, v, len);
+		long total, nrows;
+		int used;
+		if (v && sscanf(v, "%ld %ld%n", &total, &nrows, &used) == 2 && v[used] == '\n') {
+			send_page(c, &q, v + used + 1, len - (size_t)used - 1, total, nrows);
+			return;
+		}
+	}
+
 	if (ep->parent_sql) {
 		int pe = parent_exists(ep, ids, nids);
 		if (pe < 0) { imsx_error(c, 503, "server_busy", "database unavailable", NULL); return; }
@@ -253,35 +436,15 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 			return;
 		}
 	}
-
-	const char *params[8];
-	int np = 0;
-	for (int i = 0; i < nids; i++) params[np++] = ids[i];
-	buf where = {0};
-	buf_puts(&where, ep->where ? ep->where : "TRUE");
-	const char *fsql = roster_filter_sql(r->a, &q, np + 1, params, &np);
-	if (*fsql) buf_printf(&where, " AND %s", fsql);
-	if (!single && !wants_all_statuses(&q)) buf_puts(&where, " AND t.status = 'active'");
-	char lim[24], off[24];
-	snprintf(lim, sizeof lim, "%ld", q.limit);
-	snprintf(off, sizeof off, "%ld", q.offset);
-	params[np++] = lim;
-	params[np++] = off;
-	const char *sql = arena_printf(r->a, "SELECT %s FROM %s t WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d",
-				       ra_select_sql(r->a, e, &q), e->table, where.p,
-				       roster_order_sql(r->a, &q, "t.sourced_id"), np - 1, np);
 	PGresult *res = db_exec(sql, np, params);
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("roster api query failed: %s", db_error());
 		if (res) PQclear(res);
-		buf_free(&where);
 		imsx_error(c, 500, "internal_server_error", "query failed", NULL);
 		return;
 	}
 	int nrows = PQntuples(res);
-	const char *base = href_base(r);
 	if (single) {
-		buf_free(&where);
 		if (nrows == 0) {
 			PQclear(res);
 			imsx_error(c, 404, "unknownobject", arena_printf(r->a, "unknown %s: %s", e->single, ids[0]), "sourcedId");
@@ -291,9 +454,7 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 		json_object_object_add(o, e->single, ra_row_json(e, &q, row_values(r, res, 0), base));
 		PQclear(res);
 		res_json(r, 200, o);
-		json_object *d = json_object_new_object();
-		audit_record(r, c->who.actor, "roster.read", r->path, d, 200, 1);
-		json_object_put(d);
+		read_audit(c, 1);
 		return;
 	}
 	json_object *arr = json_object_new_array_ext(nrows ? nrows : 1);
@@ -303,24 +464,34 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 	/* X-Total-Count: a page that starts at 0 and is not full already knows the total */
 	long total = nrows;
 	if (q.offset > 0 || nrows >= q.limit) {
-		const char *csql = arena_printf(r->a, "SELECT count(*) FROM %s t WHERE %s", e->table, where.p);
-		PGresult *cr = db_exec(csql, np - 2, params);
-		if (cr && PQresultStatus(cr) == PGRES_TUPLES_OK) total = strtol(PQgetvalue(cr, 0, 0), NULL, 10);
-		else log_error("roster api count failed: %s", db_error());
-		if (cr) PQclear(cr);
+		const char *csql = arena_printf(r->a, "SELECT count(*) FROM %s t WHERE %s", e->table, where_sql);
+		const char *count_key = gen ? cache_key(r, "count", csql, params, np - 2, gen, "") : NULL;
+		size_t len;
+		char *v = count_key ? cache_fetch(r, count_key, &len) : NULL;
+		if (v) total = strtol(v, NULL, 10);
+		else {
+			PGresult *cr = db_exec(csql, np - 2, params);
+			if (cr && PQresultStatus(cr) == PGRES_TUPLES_OK) {
+				total = strtol(PQgetvalue(cr, 0, 0), NULL, 10);
+				if (count_key) cache_store(count_key, PQgetvalue(cr, 0, 0), strlen(PQgetvalue(cr, 0, 0)));
+			} else log_error("roster api count failed: %s", db_error());
+			if (cr) PQclear(cr);
+		}
 	}
-	buf_free(&where);
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, e->coll, arr);
-	res_json(r, 200, o);
-	res_header(r, "X-Total-Count", arena_printf(r->a, "%ld", total));
-	link_header(r, &q, total);
-	json_object *d = json_object_new_object();
-	if (c->filter) json_object_object_add(d, "filter", json_object_new_string(c->filter));
-	if (r->query_string && *r->query_string)
-		json_object_object_add(d, "query", json_object_new_string(r->query_string));
-	audit_record(r, c->who.actor, "roster.read", r->path, d, 200, nrows);
-	json_object_put(d);
+	const char *body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t blen = strlen(body);
+	if (page_key) {
+		buf cv = {0};
+		buf_printf(&cv, "%ld %d\n", total, nrows);
+		buf_append(&cv, body, blen);
+		cache_store(page_key, cv.p, cv.len);
+		local_store(page_key, cv.p, cv.len);
+		buf_free(&cv);
+	}
+	send_page(c, &q, body, blen, total, nrows);
+	json_object_put(o);
 }
 
 /* Authenticate; on failure answer and return -1. */
@@ -466,6 +637,7 @@ static void roster_api_delete(struct call *c, const struct ra_entity *e, const c
 	int n = PQntuples(res);
 	PQclear(res);
 	if (!n) { write_error(c, 404, "unknownobject", arena_printf(r->a, "unknown %s: %s", e->single, id)); return; }
+	generation_bump();
 	res_body(r, 204, NULL, NULL, 0);
 	write_audit(c, "delete", 204);
 }
@@ -599,6 +771,7 @@ static void roster_api_write(struct call *c, const struct ra_entity *e, const ch
 	}
 	int created = PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
+	generation_bump();
 	json_object *o = json_object_new_object();
 	json_object *pair = json_object_new_object();
 	json_object_object_add(pair, "suppliedSourcedId", json_object_new_string(id));

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "auth.h"
 #include "cache.h"
 #include "config.h"
@@ -196,6 +197,38 @@ char *oauth_token_issue(const struct oauth_client *c, int scopes, int ttl, long 
 	return jwt;
 }
 
+/* API requests look their client up in a per-process copy at most one second old: revoking a client, changing
+ * its allowlist or scopes reaches every worker within a second without a database round trip per request. */
+#define CLIENT_CACHE 16
+static struct { struct oauth_client c; double at; } client_cache[CLIENT_CACHE];
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int client_load_cached(const char *client_id, struct oauth_client *c)
+{
+	double now = mono_now(), ttl = (double)config_get_int("oauth_client_cache_ms", 1000) / 1000.0;
+	int oldest = 0;
+	for (int i = 0; i < CLIENT_CACHE; i++) {
+		if (client_cache[i].at > 0 && !strcmp(client_cache[i].c.client_id, client_id)) {
+			if (now - client_cache[i].at < ttl) { *c = client_cache[i].c; return 1; }
+			oldest = i;
+			break;
+		}
+		if (client_cache[i].at < client_cache[oldest].at) oldest = i;
+	}
+	int rc = oauth_client_load(client_id, c);
+	if (rc == 1 && ttl > 0) {
+		client_cache[oldest].c = *c;
+		client_cache[oldest].at = now;
+	}
+	return rc;
+}
+
 static int deny(const char **code_minor, char *msg, size_t msglen, const char *cm, const char *text, int status)
 {
 	*code_minor = cm;
@@ -228,7 +261,7 @@ int oauth_authenticate(struct req *r, struct api_caller *c, const char **code_mi
 	if (v == -2) return deny(code_minor, msg, msglen, "unauthorisedrequest", "token expired", 401);
 	if (v != 0 || strcmp(t.kind, "client") || strncmp(t.sub, "client:", 7))
 		return deny(code_minor, msg, msglen, "unauthorisedrequest", "invalid token", 401);
-	int lr = oauth_client_load(t.sub + 7, &c->client);
+	int lr = client_load_cached(t.sub + 7, &c->client);
 	if (lr < 0) return deny(code_minor, msg, msglen, "server_busy", "database unavailable", 503);
 	if (lr == 0 || c->client.revoked)
 		return deny(code_minor, msg, msglen, "unauthorisedrequest", "client unknown or revoked", 401);

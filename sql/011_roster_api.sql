@@ -48,3 +48,7 @@ CREATE INDEX IF NOT EXISTS roster_roles_user_role_idx ON roster_roles (user_sour
 CREATE INDEX IF NOT EXISTS roster_roles_role_user_idx ON roster_roles (role, user_sourced_id);
 CREATE INDEX IF NOT EXISTS roster_enrollments_user_class_idx ON roster_enrollments (user_sourced_id, class_sourced_id);
 CREATE INDEX IF NOT EXISTS roster_users_family_sid_idx ON roster_users (family_name, sourced_id);
+-- Collection pages are ordered by sourcedId: a filter on a reference plus that order is one index range.
+CREATE INDEX IF NOT EXISTS roster_users_primary_org_sid_idx ON roster_users (primary_org_sourced_id, sourced_id);
+CREATE INDEX IF NOT EXISTS roster_classes_school_sid_idx ON roster_classes (school_sourced_id, sourced_id);
+CREATE INDEX IF NOT EXISTS roster_enrollments_school_sid_idx ON roster_enrollments (school_sourced_id, sourced_id);

@@ -3,6 +3,7 @@
 #include "roster_api_helpers.h"
 
 static char *TOKEN;
+static int admin_send(const char *method, const char *path, const char *ctype, const char *body, struct http_res *r);
 
 static void seed(void)
 {
@@ -788,4 +789,33 @@ Test(roster_pages, only_admins_see_the_roster_pages)
 		http_free(&r);
 	}
 	free(jar);
+}
+
+Test(roster_api, a_cached_collection_page_turns_over_after_a_write)
+{
+	char *p = with_filter(API "/orgs", "name~'RA 書込キャッシュ'", NULL);
+	json_object *o = get_ok(p, 200, NULL);
+	int before = count_of(o, "orgs");
+	json_object_put(o);
+	o = get_ok(p, 200, NULL);   /* now served from the cache */
+	json_object_put(o);
+	char body[256];
+	snprintf(body, sizeof body, "{\"org\":{\"sourcedId\":\"ra-cache-%d\",\"name\":\"RA 書込キャッシュ %d\","
+		 "\"type\":\"school\"}}", before + 1, before + 1);
+	char path[96];
+	snprintf(path, sizeof path, API "/orgs/ra-cache-%d", before + 1);
+	struct http_res r;
+	admin_send("PUT", path, "application/json", body, &r);
+	cr_assert(r.status == 201 || r.status == 200, "HTTP %d %s", r.status, r.body);
+	http_free(&r);
+	/* every worker re-reads the generation at least once a second */
+	int after = before;
+	for (int i = 0; i < 50 && after == before; i++) {
+		usleep(100 * 1000);
+		o = get_ok(p, 200, NULL);
+		after = count_of(o, "orgs");
+		json_object_put(o);
+	}
+	cr_assert_eq(after, before + 1);
+	free(p);
 }

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# OneRoster REST benchmark: a page of 100 users with a filter, read with an OAuth2 client token (token check, scope,
+# rate limit, query, X-Total-Count, JSON, audit row per request), under wrk at 64 and 256 connections, beside the
+# bare libfcgi hello-world ceiling behind the same nginx. Seeds BENCH_USERS users (default 200,000) into a private
+# stack with SQL. Prints a table and regenerates the "roster-rest" section of docs/benchmarks.md.
+# Env: BENCH_DURATION (10s), BENCH_CONNS ("64 256"), BENCH_THREADS (2), BENCH_USERS (200000), BENCH_NO_DOCS=1.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+export STACK_DIR=${BENCH_STACK_DIR:-$ROOT/var/bench-roster}
+export HTTP_PORT=${BENCH_HTTP_PORT:-19180}
+export PG_PORT=${BENCH_PG_PORT:-19533}
+export REDIS_PORT=${BENCH_REDIS_PORT:-19480}
+export RSTREAM_BIN=${RSTREAM_BIN:-$ROOT/build/rstream}
+DURATION=${BENCH_DURATION:-10s}
+CONNS=${BENCH_CONNS:-64 256}
+THREADS=${BENCH_THREADS:-2}
+USERS=${BENCH_USERS:-200000}
+WORKERS=${RSTREAM_WORKERS:-$(nproc)}
+export RSTREAM_WORKERS=$WORKERS
+BASE="http://127.0.0.1:$HTTP_PORT"
+DOC=$ROOT/docs/benchmarks.md
+API=/ims/oneroster/rostering/v1p2
+
+command -v wrk >/dev/null || { echo "bench: wrk is missing (scripts/deps.sh)" >&2; exit 1; }
+[ -x "$RSTREAM_BIN" ] || { echo "bench: $RSTREAM_BIN is missing (make)" >&2; exit 1; }
+[[ $USERS =~ ^[0-9]+$ ]] && [ "$USERS" -ge 1000 ] || { echo "bench: BENCH_USERS must be >= 1000" >&2; exit 1; }
+
+stack() { bash "$ROOT/scripts/stack.sh" "$@"; }
+hello_pid=
+cleanup() {
+	if [ -n "$hello_pid" ]; then kill "$hello_pid" 2>/dev/null || true; wait "$hello_pid" 2>/dev/null || true; fi
+	stack stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkdir -p "$STACK_DIR/bench" "$STACK_DIR/nginx/conf.d" "$STACK_DIR/run"
+cc -O2 -std=c17 -D_GNU_SOURCE bench/http/hello_fcgi.c -lfcgi -o "$STACK_DIR/bench/hello_fcgi"
+cat >"$STACK_DIR/nginx/conf.d/bench.conf" <<EOF
+location = /__bench/hello {
+    fastcgi_pass unix:$STACK_DIR/run/hello.sock;
+    include /etc/nginx/fastcgi_params;
+}
+EOF
+stack stop >/dev/null 2>&1 || true
+"$STACK_DIR/bench/hello_fcgi" "$STACK_DIR/run/hello.sock" "$WORKERS" &
+hello_pid=$!
+stack start
+eval "$(stack env)"
+
+# ---- data: 100 schools under one district, USERS users (5 % teachers), one role each; idempotent ----
+echo "bench: seeding $USERS roster users" >&2
+psql -q -v ON_ERROR_STOP=1 -v users="$USERS" "$DATABASE_URL" <<'SQL'
+INSERT INTO roster_orgs (sourced_id, name, type, identifier)
+VALUES ('bench-d', 'ベンチ市教育委員会', 'district', '139999') ON CONFLICT DO NOTHING;
+INSERT INTO roster_orgs (sourced_id, name, type, parent_sourced_id)
+SELECT format('bench-s%s', lpad(i::text, 4, '0')), format('ベンチ第%s小学校', i), 'school', 'bench-d'
+FROM generate_series(1, 100) i ON CONFLICT DO NOTHING;
+INSERT INTO roster_users (sourced_id, username, given_name, family_name, primary_org_sourced_id, grades, metadata,
+                          date_last_modified)
+SELECT format('bench-u%s', lpad(i::text, 7, '0')), format('bench%s', i),
+       (ARRAY['太郎','花子','次郎','さくら','翔太','陽菜','蓮','結衣'])[1 + i % 8],
+       (ARRAY['佐藤','鈴木','高橋','田中','伊藤','渡辺','山本','中村','小林','加藤'])[1 + (i / 8) % 10],
+       format('bench-s%s', lpad((1 + i % 100)::text, 4, '0')),
+       ARRAY[(ARRAY['P1','P2','P3','P4','P5','P6'])[1 + (i / 100) % 6]],
+       jsonb_build_object('jp.kanaGivenName', 'たろう', 'jp.kanaFamilyName', 'さとう'),
+       timestamptz '2025-04-01' + make_interval(secs => i)
+FROM generate_series(1, :users) i ON CONFLICT DO NOTHING;
+INSERT INTO roster_roles (sourced_id, user_sourced_id, role_type, role, org_sourced_id)
+SELECT format('bench-r%s', lpad(i::text, 7, '0')), format('bench-u%s', lpad(i::text, 7, '0')), 'primary',
+       CASE WHEN i % 20 = 0 THEN 'teacher' ELSE 'student' END, format('bench-s%s', lpad((1 + i % 100)::text, 4, '0'))
+FROM generate_series(1, :users) i ON CONFLICT DO NOTHING;
+ANALYZE roster_orgs; ANALYZE roster_users; ANALYZE roster_roles;
+SQL
+
+# ---- an API client with a rate limit the benchmark does not reach, and its token ----
+secret=$(openssl rand -hex 32)
+hash=$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)
+client=bench-rest-$$
+psql -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "INSERT INTO api_clients (name, client_id, secret_hash, scopes,
+  rate_limit_per_min) VALUES ('bench', '$client', '$hash', '{roster-core.readonly,roster.readonly}', 1000000)"
+token=$(curl -s -u "$client:$secret" -d grant_type=client_credentials "$BASE/oauth/token" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+
+# a realistic delta poll: the 2,000 most recently changed users (the seed spaces dateLastModified one second apart)
+since=$(date -u -d "2025-04-01 00:00:00 UTC + $((USERS - 2000)) seconds" +%Y-%m-%dT%H:%M:%SZ)
+enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+# name|path|auth
+targets=(
+	"hello-world FastCGI (ceiling)|/__bench/hello|0"
+	"users page: filter primaryOrg (one school), limit 100|$API/users?limit=100&filter=$(enc "primaryOrg.sourcedId='bench-s0042'")|1"
+	"users page: delta dateLastModified> (2,000 changed), limit 100|$API/users?limit=100&filter=$(enc "dateLastModified>'$since'")|1"
+	"users page: filter familyName AND grade, offset 1000|$API/users?limit=100&offset=1000&filter=$(enc "familyName='田中' AND grades='P3'")|1"
+)
+
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
+		if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000;
+		printf "%.2f", n }'
+}
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+results=()
+for conns in $CONNS; do
+	ceiling=0
+	for t in "${targets[@]}"; do
+		IFS='|' read -r name path auth <<<"$t"
+		hdr=()
+		[ "$auth" = 1 ] && hdr=(-H "Authorization: Bearer $token")
+		code=$(curl -s -o /dev/null -w '%{http_code}' "${hdr[@]}" "$BASE$path" || true)
+		if [ "$code" != 200 ]; then
+			echo "bench: skipping $name: answered $code" >&2
+			results+=("$conns|$name|skipped ($code)|-|-|-")
+			continue
+		fi
+		wrk -t"$THREADS" -c"$conns" -d2s --timeout 5s "${hdr[@]}" "$BASE$path" >/dev/null 2>&1 || true
+		out=$(wrk -t"$THREADS" -c"$conns" -d"$DURATION" --latency --timeout 5s "${hdr[@]}" "$BASE$path" 2>&1)
+		r=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+		p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+		non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
+		sockerr=$(awk '/Socket errors:/ {sub(/.*Socket errors: /, ""); print}' <<<"$out")
+		errs=${non2xx:-0}
+		[ -n "$sockerr" ] && errs="$errs; socket: $sockerr"
+		[ "$path" = /__bench/hello ] && ceiling=$r
+		ratio=-
+		if [ "$path" != /__bench/hello ] && [ "$(printf '%.0f' "$ceiling")" != 0 ]; then
+			ratio=$(awk -v a="$r" -v b="$ceiling" 'BEGIN { printf "%.0f %%", 100 * a / b }')
+		fi
+		results+=("$conns|$name|$(printf '%.0f' "$r")|$(to_ms "$p99")|$errs|$ratio")
+	done
+done
+audit_rows=$(psql -At "$DATABASE_URL" -c "SELECT count(*) FROM audit_log WHERE actor = 'client:$client'")
+
+table="| connections | target | req/s | p99 (ms) | errors | of hello-world |
+|---:|---|---:|---:|---|---:|"
+for row in "${results[@]}"; do
+	IFS='|' read -r c name r p99 errs ratio <<<"$row"
+	table+=$'\n'"| $c | $name | $r | $p99 | $errs | $ratio |"
+done
+cpu=$(awk -F: '/model name/ {gsub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo)
+section="Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($cpu); $USERS roster users in 100 schools;
+wrk -t$THREADS -d$DURATION on loopback; rstream fcgi with $WORKERS workers (build: $(basename "$(dirname "$RSTREAM_BIN")")).
+Every API request verified the client token, scope, IP allowlist and rate limit, ran the page query and
+X-Total-Count, and wrote one audit row ($audit_rows audit rows written during the run).
+Target (SPEC §4): ≥ 25 % of the hello-world ceiling, p99 < 50 ms at 256 connections.
+Load average before the run: $LOAD_BEFORE.
+
+$table"
+echo
+echo "$section"
+
+if [ "${BENCH_NO_DOCS:-0}" != 1 ]; then
+	begin='<!-- bench:roster-rest:begin -->' end='<!-- bench:roster-rest:end -->'
+	[ -f "$DOC" ] || printf '# Benchmarks\n' >"$DOC"
+	grep -qF "$begin" "$DOC" || printf '\n## Roster REST API (bench/roster/rest.sh)\n\n%s\n%s\n' "$begin" "$end" >>"$DOC"
+	SECTION=$section python3 - "$DOC" "$begin" "$end" <<'PY'
+import os, sys
+path, begin, end = sys.argv[1:4]
+text = open(path, encoding="utf-8").read()
+a = text.index(begin) + len(begin)
+b = text.index(end, a)
+open(path, "w", encoding="utf-8").write(text[:a] + "\n" + os.environ["SECTION"] + "\n" + text[b:])
+PY
+	echo "bench: wrote ${DOC#"$ROOT"/}"
+fi
