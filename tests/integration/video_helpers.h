@@ -103,8 +103,13 @@ __attribute__((unused)) static const char *vh_str(json_object *o, const char *pa
 	char tmp[256];
 	snprintf(tmp, sizeof tmp, "%s", path);
 	json_object *cur = o;
-	for (char *save = NULL, *k = strtok_r(tmp, ".", &save); k; k = strtok_r(NULL, ".", &save))
+	for (char *save = NULL, *k = strtok_r(tmp, ".", &save); k; k = strtok_r(NULL, ".", &save)) {
+		if (cur && json_object_is_type(cur, json_type_array)) {   /* "list.0.name": numeric steps index arrays */
+			cur = json_object_array_get_idx(cur, (size_t)atoi(k));
+			continue;
+		}
 		if (!cur || !json_object_object_get_ex(cur, k, &cur)) return NULL;
+	}
 	if (!cur || json_object_is_type(cur, json_type_null)) return NULL;
 	snprintf(out, sizeof out, "%s", json_object_get_string(cur));
 	return out;
