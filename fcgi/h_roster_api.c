@@ -355,6 +355,63 @@ static void local_store(const char *key, const char *val, size_t len)
 	local_pages[slot].at = now_mono();
 }
 
+static const char *dealloc_sql(const char *name)
+{
+	static char q[64];
+	snprintf(q, sizeof q, "DEALLOCATE %s", name);
+	return q;
+}
+
+/* Prepared statements per database session for the page and count queries: their text comes from the whitelist
+ * tables only (values are always parameters), so the set is small; planning a page query costs about as much
+ * as running it. The least recently used of PSTMTS statements is deallocated when a new one is needed. */
+#define PSTMTS 48
+static struct { char *sql; char name[24]; double used; } pstmts[PSTMTS];
+static int pstmt_pid;
+static long pstmt_seq;
+
+static PGresult *exec_prepared(const char *sql, int n, const char *const *params)
+{
+	PGconn *c = db_conn();
+	if (!c || PQtransactionStatus(c) != PQTRANS_IDLE) return db_exec(sql, n, params);
+	int pid = PQbackendPID(c);
+	if (pid != pstmt_pid) {
+		for (int i = 0; i < PSTMTS; i++) { free(pstmts[i].sql); pstmts[i].sql = NULL; }
+		pstmt_pid = pid;
+	}
+	int slot = -1, lru = 0;
+	for (int i = 0; i < PSTMTS && slot < 0; i++) {
+		if (pstmts[i].sql && !strcmp(pstmts[i].sql, sql)) slot = i;
+		else if (!pstmts[i].sql || (pstmts[lru].sql && pstmts[i].used < pstmts[lru].used)) lru = i;
+	}
+	if (slot < 0) {
+		slot = lru;
+		PGresult *res;
+		if (pstmts[slot].sql) {
+			res = PQexec(c, dealloc_sql(pstmts[slot].name));
+			PQclear(res);
+			free(pstmts[slot].sql);
+			pstmts[slot].sql = NULL;
+		}
+		snprintf(pstmts[slot].name, sizeof pstmts[slot].name, "rs_ra_%ld", ++pstmt_seq);
+		res = PQprepare(c, pstmts[slot].name, sql, n, NULL);
+		int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+		if (!ok) return db_exec(sql, n, params);
+		pstmts[slot].sql = strdup(sql);
+	}
+	pstmts[slot].used = now_mono();
+	PGresult *res = PQexecPrepared(c, pstmts[slot].name, n, params, NULL, NULL, 0);
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		/* forget the statement (the session may have been reset) and answer through the plain path */
+		if (res) PQclear(res);
+		free(pstmts[slot].sql);
+		pstmts[slot].sql = NULL;
+		return db_exec(sql, n, params);
+	}
+	return res;
+}
+
 static void read_audit(struct call *c, long count)
 {
 	req *r = c->r;
@@ -436,7 +493,7 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 			return;
 		}
 	}
-	PGresult *res = db_exec(sql, np, params);
+	PGresult *res = exec_prepared(sql, np, params);
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("roster api query failed: %s", db_error());
 		if (res) PQclear(res);
@@ -470,7 +527,7 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 		char *v = count_key ? cache_fetch(r, count_key, &len) : NULL;
 		if (v) total = strtol(v, NULL, 10);
 		else {
-			PGresult *cr = db_exec(csql, np - 2, params);
+			PGresult *cr = exec_prepared(csql, np - 2, params);
 			if (cr && PQresultStatus(cr) == PGRES_TUPLES_OK) {
 				total = strtol(PQgetvalue(cr, 0, 0), NULL, 10);
 				if (count_key) cache_store(count_key, PQgetvalue(cr, 0, 0), strlen(PQgetvalue(cr, 0, 0)));
