@@ -121,9 +121,10 @@ Test(roster_csv, rejects_a_10_mb_field_without_buffering_it)
 {
 	size_t n = 10 << 20;
 	char *t = malloc(n + 32);
-	strcpy(t, "a,b\nu1,");
-	memset(t + 7, 'x', n);
-	strcpy(t + 7 + n, "\n");
+	cr_assert_not_null(t);
+	memset(t, 'x', n + 8);
+	memcpy(t, "a,b\nu1,", 7);
+	memcpy(t + 7 + n, "\n", 2);
 	struct rows r;
 	struct rcsv_error e;
 	cr_assert_eq(parse(t, strlen(t), &r, &e, NULL), -1);
