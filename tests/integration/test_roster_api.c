@@ -819,3 +819,23 @@ Test(roster_api, a_cached_collection_page_turns_over_after_a_write)
 	cr_assert_eq(after, before + 1);
 	free(p);
 }
+
+/* ---- audit retention ---- */
+
+Test(roster_api, the_audit_retention_job_deletes_only_rows_older_than_the_setting)
+{
+	t_exec("INSERT INTO audit_log (at, actor, action, target, status) VALUES "
+	       "(now() - interval '4 years', 'ra-retention', 'roster.read', 'old', 200), "
+	       "(now() - interval '2 years', 'ra-retention', 'roster.read', 'kept', 200)", 0, NULL);
+	char *id = t_db_value("INSERT INTO jobs (kind) VALUES ('audit_retention') RETURNING id", 0, NULL);
+	cr_assert_not_null(id);
+	t_exec("SELECT pg_notify('rstream_jobs', 'audit_retention')", 0, NULL);
+	cr_assert_str_eq(t_wait_job(atol(id), 60), "done");
+	free(id);
+	char *old = t_db_value("SELECT count(*) FROM audit_log WHERE actor = 'ra-retention' AND target = 'old'", 0, NULL);
+	char *kept = t_db_value("SELECT count(*) > 0 FROM audit_log WHERE actor = 'ra-retention' AND target = 'kept'", 0, NULL);
+	cr_assert_str_eq(old, "0");
+	cr_assert_str_eq(kept, "t");
+	free(old);
+	free(kept);
+}
