@@ -521,3 +521,27 @@ void h_audit_csv(req *r)
 	audit_record(r, NULL, "audit.export", "/admin/audit.csv", d, 200, total);
 	json_object_put(d);
 }
+
+/* POST /admin/audit/retention: days to keep audit rows (1..36500); the daily audit_retention job applies it. */
+void h_audit_retention(req *r)
+{
+	const char *v = req_form(r, "days");
+	char *end = NULL;
+	long days = v && *v ? strtol(v, &end, 10) : 0;
+	if (!v || !*v || *end || days < 1 || days > 36500) {
+		res_error(r, 400, "bad_retention", tr(r, "rosterapi_audit_retention_bad"), NULL);
+		return;
+	}
+	char ds[24];
+	snprintf(ds, sizeof ds, "%ld", days);
+	if (DB_CMD("INSERT INTO settings (key, value, updated_at) VALUES ('audit_retention_days', $1, now()) "
+		   "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()", ds) < 0) {
+		res_error(r, 500, "db_error", tr(r, "rosterapi_clients_err_db"), NULL);
+		return;
+	}
+	json_object *d = json_object_new_object();
+	json_object_object_add(d, "days", json_object_new_int64(days));
+	audit_record(r, NULL, "audit.retention_setting", "settings:audit_retention_days", d, 200, 1);
+	json_object_put(d);
+	res_redirect(r, "/admin/audit");
+}

@@ -18,7 +18,8 @@ void h_roster_imports_list(req *), h_roster_import_new(req *), h_roster_import_s
 /* roster api */
 void h_roster_api(req *), h_oauth_token(req *);
 void h_roster_orgs(req *), h_roster_org(req *), h_roster_classes(req *), h_roster_class(req *), h_roster_users(req *),
-	h_clients_list(req *), h_client_create(req *), h_client_revoke(req *), h_audit_list(req *), h_audit_csv(req *);
+	h_clients_list(req *), h_client_create(req *), h_client_revoke(req *), h_audit_list(req *), h_audit_csv(req *),
+	h_audit_retention(req *);
 /* video */
 void h_videos_list(req *), h_video_upload_page(req *), h_video_edit(req *), h_video_update(req *), h_video_delete(req *);
 void h_categories_page(req *), h_category_create(req *), h_category_delete(req *), h_tag_create(req *), h_tag_delete(req *);
@@ -84,6 +85,7 @@ const struct route routes[] = {
 	{"POST",   "/admin/clients/:id/revoke", h_client_revoke, PERM_ADMIN, 0, NULL},
 	{"GET",    "/admin/audit",             h_audit_list,     PERM_ADMIN, 0, NULL},
 	{"GET",    "/admin/audit.csv",         h_audit_csv,      PERM_ADMIN, 0, NULL},
+	{"POST",   "/admin/audit/retention",   h_audit_retention, PERM_ADMIN, 0, NULL},
 	/* video */
 	{"GET",    "/videos",                              h_videos_list,         PERM_NONE,    0, NULL},
 	{"GET",    "/videos/upload",                       h_video_upload_page,   PERM_CREATOR, 0, NULL},

@@ -839,3 +839,22 @@ Test(roster_api, the_audit_retention_job_deletes_only_rows_older_than_the_settin
 	free(old);
 	free(kept);
 }
+
+Test(roster_pages, the_audit_retention_setting_accepts_only_whole_days_in_range)
+{
+	struct http_res r;
+	post_form("/admin/audit/retention", "days=0", 1, &r);
+	cr_assert_eq(r.status, 400);
+	http_free(&r);
+	post_form("/admin/audit/retention", "days=3x", 1, &r);
+	cr_assert_eq(r.status, 400);
+	http_free(&r);
+	char *v = t_db_value("SELECT value FROM settings WHERE key = 'audit_retention_days'", 0, NULL);
+	post_form("/admin/audit/retention", "days=1095", 1, &r);
+	cr_assert_eq(r.status, 303, "HTTP %d %.200s", r.status, r.body);
+	http_free(&r);
+	char *now = t_db_value("SELECT value FROM settings WHERE key = 'audit_retention_days'", 0, NULL);
+	cr_assert_str_eq(now, "1095");
+	free(v);
+	free(now);
+}
