@@ -98,9 +98,15 @@ for conns in $CONNS; do
 		fi
 		# a short unrecorded warm-up: caches, connections, the workers' first requests
 		wrk -t"$THREADS" -c"$conns" -d2s --timeout 5s "${hdr[@]}" "$BASE$path" >/dev/null 2>&1 || true
-		out=$(wrk -t"$THREADS" -c"$conns" -d"$DURATION" --latency --timeout 5s "${hdr[@]}" "$BASE$path" 2>&1)
+		out=$(wrk -t"$THREADS" -c"$conns" -d"$DURATION" --latency --timeout 5s "${hdr[@]}" "$BASE$path" 2>&1) || true
 		r=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
 		p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+		if [ -z "$r" ] || [ -z "$p99" ]; then
+			echo "bench: wrk gave no result for $path:" >&2
+			echo "$out" >&2
+			results+=("$conns|$name|failed|-|-|-")
+			continue
+		fi
 		non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
 		sockerr=$(awk '/Socket errors:/ {sub(/.*Socket errors: /, ""); print}' <<<"$out")
 		errs=${non2xx:-0}
