@@ -21,6 +21,10 @@
 
 #define SC_READ (SC_CORE | SC_ROSTER)
 
+/* Provided by the importer when present: turn the roster users touched in the current transaction (their
+ * dateLastModified = now()) into platform accounts with the SPEC §2 role mapping. */
+__attribute__((weak)) int roster_sync_accounts(void);
+
 /* An endpoint: path segments ("*" = an id), the entity answered, the rows it covers (SQL over alias t with
  * the path ids as $1, $2), the scopes that may read it, and for nested endpoints the parent that must exist. */
 struct endpoint {
@@ -680,20 +684,38 @@ static void write_error(struct call *c, int status, const char *minor, const cha
 	write_audit(c, !strcmp(c->r->method, "DELETE") ? "delete" : "put", status);
 }
 
+/* Users and enrollments decide platform accounts and their roles: keep those in step, in the same transaction. */
+static int sync_accounts(const struct ra_entity *e)
+{
+	if ((e != &ra_users && e != &ra_enrollments) || !roster_sync_accounts) return 0;
+	return roster_sync_accounts();
+}
+
 static void roster_api_delete(struct call *c, const struct ra_entity *e, const char *id)
 {
 	req *r = c->r;
 	const char *sql = arena_printf(r->a, "UPDATE %s SET status = 'tobedeleted', date_last_modified = now() "
 				       "WHERE sourced_id = $1 RETURNING status", e->table);
+	if (db_begin() < 0) { write_error(c, 503, "server_busy", "database unavailable"); return; }
 	PGresult *res = DB_EXEC(sql, id);
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		if (res) PQclear(res);
+		db_rollback();
 		write_error(c, 500, "internal_server_error", "delete failed");
 		return;
 	}
 	int n = PQntuples(res);
 	PQclear(res);
-	if (!n) { write_error(c, 404, "unknownobject", arena_printf(r->a, "unknown %s: %s", e->single, id)); return; }
+	if (!n) {
+		db_rollback();
+		write_error(c, 404, "unknownobject", arena_printf(r->a, "unknown %s: %s", e->single, id));
+		return;
+	}
+	if (sync_accounts(e) < 0 || db_commit() < 0) {
+		db_rollback();
+		write_error(c, 500, "internal_server_error", "delete failed");
+		return;
+	}
 	generation_bump();
 	res_body(r, 204, NULL, NULL, 0);
 	write_audit(c, "delete", 204);
@@ -819,15 +841,22 @@ static void roster_api_write(struct call *c, const struct ra_entity *e, const ch
 	buf_free(&cl);
 	buf_free(&vl);
 	buf_free(&up);
+	if (db_begin() < 0) { write_error(c, 503, "server_busy", "database unavailable"); return; }
 	PGresult *res = db_exec(sql, np, params);
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("roster api write failed: %s", db_error());
 		if (res) PQclear(res);
+		db_rollback();
 		write_error(c, 400, "invaliddata", "the record could not be stored");
 		return;
 	}
 	int created = PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
+	if (sync_accounts(e) < 0 || db_commit() < 0) {
+		db_rollback();
+		write_error(c, 500, "internal_server_error", "the record could not be stored");
+		return;
+	}
 	generation_bump();
 	json_object *o = json_object_new_object();
 	json_object *pair = json_object_new_object();
