@@ -858,3 +858,45 @@ Test(roster_pages, the_audit_retention_setting_accepts_only_whole_days_in_range)
 	free(v);
 	free(now);
 }
+
+Test(roster_api, an_admin_puts_a_user_and_an_enrollment_in_the_json_binding)
+{
+	struct http_res r;
+	const char *user = "{\"user\":{\"sourcedId\":\"ra-w-u1\",\"enabledUser\":true,\"username\":\"raw.u1\","
+			   "\"givenName\":\"花子\",\"familyName\":\"山川\",\"primaryOrg\":{\"sourcedId\":\"ra-s2\"},"
+			   "\"grades\":[\"P4\"],\"userIds\":[{\"type\":\"MEXT\",\"identifier\":\"9\"}],"
+			   "\"metadata\":{\"jp.kanaGivenName\":\"はなこ\",\"jp.kanaFamilyName\":\"やまかわ\"}}}";
+	admin_send("PUT", API "/users/ra-w-u1", "application/json", user, &r);
+	cr_assert(r.status == 201 || r.status == 200, "HTTP %d %s", r.status, r.body);
+	json_object *o = jparse(&r);
+	cr_assert_str_eq(jstr(o, "sourcedIdPairs/allocatedSourcedId"), "ra-w-u1");
+	json_object_put(o);
+	http_free(&r);
+	o = get_ok(API "/users/ra-w-u1", 200, NULL);
+	cr_assert_str_eq(jstr(o, "user/familyName"), "山川");
+	cr_assert_str_eq(jstr(o, "user/userIds/0/identifier"), "9");
+	cr_assert_str_eq(jstr(o, "user/metadata/jp.kanaGivenName"), "はなこ");
+	cr_assert_str_eq(jstr(o, "user/grades/0"), "P4");
+	json_object_put(o);
+
+	const char *enr = "{\"enrollment\":{\"user\":{\"sourcedId\":\"ra-w-u1\"},\"class\":{\"sourcedId\":\"ra-k2\"},"
+			  "\"school\":{\"sourcedId\":\"ra-s2\"},\"role\":\"student\",\"primary\":false,"
+			  "\"metadata\":{\"jp.ShussekiNo\":\"12\"}}}";
+	admin_send("PUT", API "/enrollments/ra-w-e1", "application/json", enr, &r);
+	cr_assert(r.status == 201 || r.status == 200, "HTTP %d %s", r.status, r.body);
+	http_free(&r);
+	o = get_ok(API "/users/ra-w-u1/classes", 200, NULL);
+	cr_assert(has_id(o, "classes", "ra-k2"));
+	json_object_put(o);
+
+	/* the importer's code list for enrollments.role */
+	const char *bad = "{\"enrollment\":{\"user\":\"ra-w-u1\",\"class\":\"ra-k2\",\"school\":\"ra-s2\","
+			  "\"role\":\"janitor\",\"primary\":false}}";
+	admin_send("PUT", API "/enrollments/ra-w-e2", "application/json", bad, &r);
+	cr_assert_eq(r.status, 400, "HTTP %d %s", r.status, r.body);
+	cr_assert(strstr(r.body, "janitor") || strstr(r.body, "ENUM"), "%s", r.body);
+	char *n = t_db_value("SELECT count(*) FROM roster_enrollments WHERE sourced_id = 'ra-w-e2'", 0, NULL);
+	cr_assert_str_eq(n, "0");
+	free(n);
+	http_free(&r);
+}
