@@ -325,8 +325,8 @@ static void cache_store(const char *key, const char *val, size_t len)
 }
 
 /* A few hot pages are also kept in the worker itself (keys include the generation, so they age out with it). */
-#define LOCAL_PAGES 32
-#define LOCAL_PAGE_MAX (512 * 1024)
+#define LOCAL_PAGES 16
+#define LOCAL_PAGE_MAX (256 * 1024)   /* at most 4 MB per worker (RSS budget 32 MB) */
 static struct { char key[80]; char *val; size_t len; double at; } local_pages[LOCAL_PAGES];
 
 static char *local_fetch(req *r, const char *key, size_t *len)
