@@ -236,7 +236,7 @@ void h_roster_users(req *r)
 	json_object *ctx = json_object_new_object();
 	add_str(ctx, "title", tr(r, "rosterapi_users_title"));
 	add_str(ctx, "q", q);
-	json_object_object_add(ctx, "roles", options(r, role_codes, role, NULL));
+	json_object_object_add(ctx, "roles", options(r, role_codes, role, "rosterapi_role_"));
 	json_object_object_add(ctx, "grades", options(r, rs_jp_grades, grade, NULL));
 	const char *base = arena_printf(r->a, "/admin/roster/users?q=%s&org=%s&role=%s&grade=%s", url_encode(r->a, q),
 					url_encode(r->a, org), url_encode(r->a, role), url_encode(r->a, grade));
