@@ -6,7 +6,8 @@
 #     (SPEC §4: ≥ 90 %). Loopback only, bounded runs, private stack under var/bench-video.
 # Prints a table and regenerates the "video" section of docs/benchmarks.md.
 # Env: BENCH_VIDEO_SECONDS (20), BENCH_VIDEO_PRESET (veryfast), BENCH_VIDEO_ROUNDS (3), BENCH_DURATION (10s),
-#      BENCH_CONNS ("64 256"), BENCH_THREADS (2), BENCH_NO_DOCS=1 to leave the docs alone.
+#      BENCH_DELIVERY_ROUNDS (3), BENCH_CONNS ("64 256"), BENCH_THREADS (2), BENCH_VIDEO_SKIP_TRANSCODE=1 (reuse the
+#      last transcode results), BENCH_NO_DOCS=1 to leave the docs alone.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -51,12 +52,20 @@ if [ ! -s "$SRC" ]; then
 		-c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p -c:a aac -b:a 128k "$SRC"
 fi
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-tout=$("$WORK/transcode" "$SRC" "$WORK/out" "$PRESET" "$SEG" "$ROUNDS" | tee /dev/stderr)
-res=$(grep '^RESULT ' <<<"$tout")
+# BENCH_VIDEO_SKIP_TRANSCODE=1 reuses the previous transcode results (to rerun only the delivery part)
+if [ "${BENCH_VIDEO_SKIP_TRANSCODE:-0}" != 1 ] || [ ! -s "$WORK/transcode.out" ]; then
+	"$WORK/transcode" "$SRC" "$WORK/out" "$PRESET" "$SEG" "$ROUNDS" | tee "$WORK/transcode.out" >&2
+fi
+res=$(grep '^RESULT ' "$WORK/transcode.out")
 val() { sed -E "s/.* $1=([0-9.]+).*/\1/" <<<"$res"; }
-bare_cmd=$(sed -n 's/^bare command: //p' <<<"$tout")
+bare_cmd=$(sed -n 's/^bare command: //p' "$WORK/transcode.out")
 
 # ---- 2. delivery: the pipeline's ladder published under a fixed id, signed vs plain ----
+# to_ms "1.23ms" -> 1.23
+to_ms() {
+	awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
+		if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000; printf "%.1f", n }'
+}
 VID=b0b0b0b0b0b0b0b0
 stack stop >/dev/null 2>&1 || true
 cat >"$STACK_DIR/nginx/conf.d/video-bench.conf" <<CONF
@@ -85,20 +94,35 @@ for u in "$signed" "$plain"; do
 	[ "$code" = 200 ] || { echo "bench: $u answered $code" >&2; exit 1; }
 done
 
+# plain and signed alternate DELIVERY_ROUNDS times per concurrency; the median of each is reported, so a burst
+# of load from elsewhere on the machine does not land on one side only
+DELIVERY_ROUNDS=${BENCH_DELIVERY_ROUNDS:-3}
+median() { sort -n | awk '{a[NR] = $1} END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 rows=()
 declare -A rps=()
 for conns in $CONNS; do
+	declare -A runs=() p99s=() errs=()
 	for kind in plain signed; do
 		path=$plain; [ "$kind" = signed ] && path=$signed
 		wrk -t"$THREADS" -c"$conns" -d2s --timeout 5s "$BASE$path" >/dev/null 2>&1 || true
-		out=$(wrk -t"$THREADS" -c"$conns" -d"$DURATION" --latency --timeout 5s "$BASE$path" 2>&1)
-		r=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-		tr_=$(awk '/^Transfer\/sec:/ {print $2}' <<<"$out")
-		p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-		non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
-		rps[$conns-$kind]=$r
-		rows+=("$conns|$kind|$(printf '%.0f' "$r")|$tr_|$p99|${non2xx:-0}")
 	done
+	for ((i = 0; i < DELIVERY_ROUNDS; i++)); do
+		for kind in plain signed; do
+			path=$plain; [ "$kind" = signed ] && path=$signed
+			out=$(wrk -t"$THREADS" -c"$conns" -d"$DURATION" --latency --timeout 5s "$BASE$path" 2>&1)
+			runs[$kind]+="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out") "
+			p99s[$kind]+="$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")") "
+			errs[$kind]=$(( ${errs[$kind]:-0} + $(awk '/Non-2xx or 3xx responses:/ {n = $NF} END {print n + 0}' <<<"$out") ))
+		done
+	done
+	for kind in plain signed; do
+		r=$(tr ' ' '\n' <<<"${runs[$kind]}" | grep . | median)
+		p=$(tr ' ' '\n' <<<"${p99s[$kind]}" | grep . | median)
+		rps[$conns-$kind]=$r
+		mb=$(awk -v r="$r" -v b="$seg_bytes" 'BEGIN { printf "%.0f", r * b / 1048576 }')
+		rows+=("$conns|$kind|$(printf '%.0f' "$r")|$mb MB/s|$p ms|${errs[$kind]}")
+	done
+	unset runs p99s errs
 done
 
 pipe_s=$(val pipeline_s) bare_s=$(val bare_s) rung_s=$(val per_rung_s)
@@ -127,7 +151,8 @@ done
 
 cpu=$(awk -F: '/model name/ {gsub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo)
 section="Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($cpu); load average before: $LOAD_BEFORE.
-Rounds: $ROUNDS (medians). wrk -t$THREADS -d$DURATION on loopback, wrk and nginx on the same cores.
+Transcode: $ROUNDS rounds, order rotated, medians. Delivery: wrk -t$THREADS -d$DURATION on loopback, plain and signed
+alternated $DELIVERY_ROUNDS times per concurrency, medians; wrk and nginx share the same cores.
 
 Bare command (as run):
 
