@@ -80,3 +80,52 @@ export async function aViewerWhoMayNotWatchSeesForbidden({ page, baseURL }) {
   assert(r.status() === 404, `unknown video answers 404 (got ${r.status()})`);
   assert((await page.content()).indexOf('/hls/') < 0, 'no signed URL on the error page');
 }
+
+// The first chunk request dies on the wire: the page retries from the offset the server reports and finishes.
+export async function uploadSurvivesADroppedConnection({ page, baseURL, adminEmail, adminPassword }) {
+  const clip = makeClip();
+  try {
+    await login(page, baseURL, adminEmail, adminPassword);
+    await page.goto(`${baseURL}/videos/upload`);
+    let aborted = 0;
+    const puts = [];
+    await page.route('**/api/v1/videos/uploads/*?offset=*', (route) => {
+      puts.push(route.request().url());
+      if (aborted === 0) { aborted++; return route.abort('connectionreset'); }
+      return route.continue();
+    });
+    await page.setInputFiles('#video-file', clip.file);
+    await Promise.all([
+      page.waitForURL(/\/videos\/[0-9a-f]{16}\/edit$/, { timeout: 45000 }),
+      page.click('#upload-start'),
+    ]);
+    assert(aborted === 1, 'one chunk request was cut');
+    assert(puts.length >= 2, `the chunk was sent again (${puts.length} PUTs)`);
+    assert(puts.every((u) => u.endsWith('offset=0')), 'the retry resumed at the offset the server reported');
+  } finally {
+    rmSync(clip.dir, { recursive: true, force: true });
+  }
+}
+
+// Cancel while a chunk is in flight: the request is aborted and the upload is deleted on the server.
+export async function uploadCanBeCancelled({ page, baseURL, adminEmail, adminPassword }) {
+  const clip = makeClip();
+  try {
+    await login(page, baseURL, adminEmail, adminPassword);
+    await page.goto(`${baseURL}/videos/upload`);
+    // hold the chunk so there is time to press cancel
+    await page.route('**/api/v1/videos/uploads/*?offset=*', () => new Promise(() => {}));
+    const deletes = [];
+    page.on('request', (r) => { if (r.method() === 'DELETE') deletes.push(r.url()); });
+    await page.setInputFiles('#video-file', clip.file);
+    await page.click('#upload-start');
+    await page.waitForSelector('#upload-cancel:not([hidden])');
+    await page.click('#upload-cancel');
+    await page.waitForFunction(() => document.getElementById('upload-status').textContent.length > 0);
+    await page.waitForTimeout(300);
+    assert(deletes.some((u) => /\/api\/v1\/videos\/uploads\/[0-9a-f]{32}$/.test(u)), 'the upload was deleted on the server');
+    assert(new URL(page.url()).pathname === '/videos/upload', 'still on the upload page');
+  } finally {
+    rmSync(clip.dir, { recursive: true, force: true });
+  }
+}
