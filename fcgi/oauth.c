@@ -229,6 +229,29 @@ static int client_load_cached(const char *client_id, struct oauth_client *c)
 	return rc;
 }
 
+/* The server already verified the bearer once to look for a user session; a client polling with the same token
+ * is verified from a per-process memo of the last few tokens (same signature check result; expiry re-checked). */
+#define TOKEN_MEMO 8
+static struct { char *jwt; struct token t; } token_memo[TOKEN_MEMO];
+static int token_memo_next;
+
+static int token_verify_memo(const char *jwt, struct token *t)
+{
+	for (int i = 0; i < TOKEN_MEMO; i++)
+		if (token_memo[i].jwt && !strcmp(token_memo[i].jwt, jwt)) {
+			*t = token_memo[i].t;
+			return t->exp < (long)time(NULL) ? -2 : 0;
+		}
+	int v = token_verify(cfg.secret, jwt, t);
+	if (v == 0 && strlen(jwt) < 4096) {
+		int k = token_memo_next++ % TOKEN_MEMO;
+		free(token_memo[k].jwt);
+		token_memo[k].jwt = strdup(jwt);
+		token_memo[k].t = *t;
+	}
+	return v;
+}
+
 static int deny(const char **code_minor, char *msg, size_t msglen, const char *cm, const char *text, int status)
 {
 	*code_minor = cm;
@@ -257,7 +280,7 @@ int oauth_authenticate(struct req *r, struct api_caller *c, const char **code_mi
 	if (!auth || strncasecmp(auth, "Bearer ", 7))
 		return deny(code_minor, msg, msglen, "unauthorisedrequest", "missing bearer token", 401);
 	struct token t;
-	int v = token_verify(cfg.secret, auth + 7, &t);
+	int v = token_verify_memo(auth + 7, &t);
 	if (v == -2) return deny(code_minor, msg, msglen, "unauthorisedrequest", "token expired", 401);
 	if (v != 0 || strcmp(t.kind, "client") || strncmp(t.sub, "client:", 7))
 		return deny(code_minor, msg, msglen, "unauthorisedrequest", "invalid token", 401);
