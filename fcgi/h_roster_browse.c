@@ -370,8 +370,7 @@ void h_client_create(req *r)
 	add_str(created, "client_id", client_id);
 	add_str(created, "client_secret", secret);
 	add_str(created, "scopes", scopes);
-	res_header(r, "Cache-Control", "no-store");
-	clients_page(r, 201, NULL, NULL, created);
+	clients_page(r, 201, NULL, NULL, created);   /* HTML pages are sent with Cache-Control: no-store */
 }
 
 void h_client_revoke(req *r)
