@@ -470,9 +470,15 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 	snprintf(off, sizeof off, "%ld", q.offset);
 	params[np++] = lim;
 	params[np++] = off;
-	const char *sql = arena_printf(r->a, "SELECT %s FROM %s t WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d",
-				       ra_select_sql(r->a, e, &q), e->table, where_sql,
-				       roster_order_sql(r->a, &q, "t.sourced_id"), np - 1, np);
+	/* late row lookup: the filter, order and page pick sourcedIds only (narrow rows to sort, index-only where
+	 * possible); the wide columns and subqueries are computed for the page's rows alone */
+	const char *order = roster_order_sql(r->a, &q, "t.sourced_id");
+	const char *sql = single
+		? arena_printf(r->a, "SELECT %s FROM %s t WHERE %s LIMIT $%d OFFSET $%d", ra_select_sql(r->a, e, &q),
+			       e->table, where_sql, np - 1, np)
+		: arena_printf(r->a, "SELECT %s FROM %s t JOIN (SELECT t.sourced_id FROM %s t WHERE %s ORDER BY %s "
+			       "LIMIT $%d OFFSET $%d) k ON k.sourced_id = t.sourced_id ORDER BY %s",
+			       ra_select_sql(r->a, e, &q), e->table, e->table, where_sql, order, np - 1, np, order);
 	const char *base = href_base(r);
 	const char *gen = !single && cache_seconds() > 0 ? roster_generation() : NULL;
 	const char *page_key = gen && !delta ? cache_key(r, "page", sql, params, np, gen, base) : NULL;
