@@ -123,7 +123,9 @@ static void imsx_error(struct call *c, int status, const char *code_minor, const
 	if (r->query_string && *r->query_string)
 		json_object_object_add(d, "query", json_object_new_string(r->query_string));
 	json_object_object_add(d, "error", json_object_new_string(code_minor));
-	audit_record(r, c->who.actor[0] ? c->who.actor : "anonymous", "roster.read", r->path, d, status, -1);
+	int write = !strcmp(r->method, "PUT") || !strcmp(r->method, "DELETE");
+	audit_record(r, c->who.actor[0] ? c->who.actor : "anonymous", write ? "roster.write" : "roster.read", r->path, d,
+		     status, -1);
 	json_object_put(d);
 }
 
