@@ -8,7 +8,9 @@
 #include <string.h>
 #include <time.h>
 #include <libpq-fe.h>
+#include "cache.h"
 #include "config.h"
+#include "db.h"
 #include "log.h"
 #include "roster_import.h"
 #include "zipread.h"
@@ -825,6 +827,17 @@ static int sync_users(struct imp *im)
 	return 0;
 }
 
+/* For REST writes (h_roster_api.c): the same account sync on the process connection, inside the caller's
+ * transaction. 0 / -1. */
+int roster_sync_accounts(void)
+{
+	PGresult *r = DB_EXEC0(SYNC_USERS);
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
 /* ---- bundle layout ---- */
 
 static int setup_zip(struct imp *im)
@@ -1029,8 +1042,13 @@ int roster_import_run(const struct roster_import_opts *o, struct roster_import_r
 		if (!im->fatal && im->rr.errors == 0 && !o->dry_run) {
 			if (icmd(im, "COMMIT", 0, NULL) < 0)
 				fail(im, "commit", im->dberr);
-			else
+			else {
 				res->applied = 1;
+				/* REST caches key on this generation: they turn over at once */
+				redisReply *x = cache_cmd("INCR roster:gen");
+				if (x)
+					freeReplyObject(x);
+			}
 		} else {
 			irollback(im);
 		}

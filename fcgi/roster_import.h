@@ -35,6 +35,9 @@ struct roster_import_result {
  * (database down, unreadable file): nothing was applied and the run may be retried. Free res->counts. */
 int roster_import_run(const struct roster_import_opts *o, struct roster_import_result *res);
 
+/* Sync platform accounts of rostered users changed in the current transaction (REST writes). 0 / -1. */
+int roster_sync_accounts(void);
+
 /* COPY text-format escaping of one value (backslash, tab, newline, carriage return). */
 void roster_copy_escape(buf *b, const char *s, size_t n);
 #endif
