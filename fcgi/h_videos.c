@@ -351,9 +351,25 @@ static json_object *upload_json(PGresult *res, int row)
 
 #define UPLOAD_COLS "u.id, u.filename, u.size, u.received, u.state, COALESCE(v.public_id, '') AS video_id"
 
+/* Uploads left open for a week are abandoned: drop their bytes and placeholder videos. Runs when a new upload
+ * starts, so the cost falls on the rare write path and no scheduler is needed. */
+static void uploads_sweep(void)
+{
+	PGresult *res = DB_EXEC0("UPDATE video_uploads SET state = 'cancelled', updated_at = now() "
+				 "WHERE state = 'open' AND updated_at < now() - interval '7 days' RETURNING id, video_id");
+	for (int i = 0; res && i < PQntuples(res); i++) {
+		char part[4200];
+		if (video_part_path(part, sizeof part, PQgetvalue(res, i, 0)) == 0) unlink(part);
+		if (!PQgetisnull(res, i, 1))
+			DB_CMD("DELETE FROM videos WHERE id = $1::bigint AND status = 'uploading'", PQgetvalue(res, i, 1));
+	}
+	PQclear(res);
+}
+
 /* POST /api/v1/videos/uploads {filename, size, title?} → {upload:{id,…}} */
 void h_api_upload_create(req *r)
 {
+	uploads_sweep();
 	const char *fname_in = req_form(r, "filename"), *size_s = req_form(r, "size"), *title = req_form(r, "title");
 	char *end;
 	long size = size_s ? strtol(size_s, &end, 10) : -1;
@@ -799,7 +815,8 @@ static int video_apply(req *r, const char *pk, const char **err, const char **fi
 		if (!text_ok(classes[i], 1, 255, 0)) { *field = "class_sourced_ids"; return -1; }
 	if (vis && !strcmp(vis, "org") && (!org || !*org)) {
 		/* org visibility without an org: the owner's own org */
-		PGresult *res = DB_EXEC("SELECT COALESCE(org_sourced_id, '') FROM users WHERE id = $1::bigint", uid_text(r));
+		PGresult *res = DB_EXEC("SELECT COALESCE(u.org_sourced_id, '') FROM videos v JOIN users u ON u.id = v.owner_id "
+					"WHERE v.id = $1::bigint", pk);
 		org = res && PQntuples(res) ? arena_strdup(r->a, PQgetvalue(res, 0, 0)) : "";
 		PQclear(res);
 		if (!*org) { *err = "video_org_required"; *field = "org_sourced_id"; return -1; }
