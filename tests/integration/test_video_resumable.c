@@ -215,3 +215,23 @@ Test(video_resumable, someone_elses_upload_is_not_found)
 	http_free(&r);
 	free(h2); free(tok); free(id); free(f); free(h);
 }
+
+Test(video_resumable, uploads_abandoned_for_a_week_are_swept_when_the_next_one_starts)
+{
+	char *h = vh_admin();
+	char *old = create_upload(h, "abandoned.mp4", 5000, 201);
+	const char *p[1] = {old};
+	char *vid = t_db_value("SELECT video_id FROM video_uploads WHERE id = $1", 1, p);
+	cr_assert_not_null(vid);
+	free(t_db_value("UPDATE video_uploads SET updated_at = now() - interval '8 days' WHERE id = $1 RETURNING id", 1, p));
+	char *fresh = create_upload(h, "fresh.mp4", 5000, 201);
+	char *state = t_db_value("SELECT state FROM video_uploads WHERE id = $1", 1, p);
+	cr_assert_str_eq(state, "cancelled");
+	const char *pv[1] = {vid};
+	char *left = t_db_value("SELECT count(*) FROM videos WHERE id = $1::bigint", 1, pv);
+	cr_assert_str_eq(left, "0", "the placeholder video is gone");
+	const char *pf[1] = {fresh};
+	char *fs = t_db_value("SELECT state FROM video_uploads WHERE id = $1", 1, pf);
+	cr_assert_str_eq(fs, "open", "a fresh upload is left alone");
+	free(fs); free(left); free(state); free(fresh); free(vid); free(old); free(h);
+}
