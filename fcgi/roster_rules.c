@@ -70,8 +70,6 @@ const struct rr_rule rr_rules[] = {
 	{"OR-REF-001", RR_ERROR, "reference to a record that exists neither in the bundle nor in stored data",
 	 "参照先のレコードがバンドルにも登録済みデータにもありません"},
 	{"OR-REF-002", RR_ERROR, "reference to a record of the wrong type", "参照先のレコードの種別が正しくありません"},
-	{"OR-USER-001", RR_WARNING, "email address already belongs to another account: the platform account gets no email",
-	 "メールアドレスが他のアカウントで使われているため、プラットフォームのアカウントには設定しませんでした"},
 	{"JP-GRADE-001", RR_ERROR, "grade is not a MEXT grade code (P1-P6, J1-J3, H1-H3, E1-E3)",
 	 "学年コードが文部科学省の学年コード（P1〜P6, J1〜J3, H1〜H3, E1〜E3）ではありません"},
 	{"JP-ORG-001", RR_ERROR, "org type must be district or school", "組織の type は district か school にしてください"},
