@@ -72,3 +72,55 @@ Test(video_retry, killed_ffmpeg_leaves_nothing_published_and_the_retry_completes
 	if (d) closedir(d);
 	free(root); free(attempts); free(ready); free(dir); free(tail); free(id); free(f); free(h);
 }
+
+static pid_t parent_of(pid_t pid)
+{
+	char p[64], line[256];
+	snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(p, "r");
+	if (!f) return 0;
+	pid_t pp = 0;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, "PPid:", 5)) pp = (pid_t)atoi(line + 5);
+	fclose(f);
+	return pp;
+}
+
+Test(video_retry, killed_job_process_takes_its_ffmpeg_along_and_the_job_runs_again, .timeout = 240)
+{
+	char *h = vh_admin();
+	char *f = vh_clip("long2.mp4", "640x360", "40", 1, NULL);
+	char *id = vh_upload_ok(h, f, "Job killed");
+	pid_t ff = 0;
+	time_t start = time(NULL);
+	while (!(ff = find_ffmpeg(id))) {
+		cr_assert_lt(time(NULL) - start, 60, "ffmpeg for %s never started", id);
+		usleep(5000);
+	}
+	pid_t job = parent_of(ff);
+	cr_assert_gt(job, 1, "the job process that runs ffmpeg");
+	cr_assert_eq(kill(job, SIGKILL), 0);
+	/* ffmpeg must not outlive its job process (PR_SET_PDEATHSIG) */
+	start = time(NULL);
+	while (kill(ff, 0) == 0) {
+		char st[64], buf[256] = "";
+		snprintf(st, sizeof st, "/proc/%d/stat", (int)ff);
+		FILE *s = fopen(st, "r");
+		if (s) { if (!fgets(buf, sizeof buf, s)) buf[0] = 0; fclose(s); }
+		if (strstr(buf, ") Z ")) break;   /* a zombie waiting for its reaper is gone for our purpose */
+		cr_assert_lt(time(NULL) - start, 10, "ffmpeg %d still runs after its job process was killed", (int)ff);
+		usleep(20000);
+	}
+	char *dir = vh_data_path("hls/%s", id);
+	struct stat sst;
+	const char *p[1] = {id};
+	char *status = t_db_value("SELECT status FROM videos WHERE public_id = $1", 1, p);
+	if (strcmp(status, "ready")) cr_assert_neq(stat(dir, &sst), 0, "nothing published by the killed attempt");
+	json_object *v = vh_wait(h, id, 180);
+	cr_assert_str_eq(vh_str(v, "video.status"), "ready", "retry failed: %s", vh_str(v, "video.error_tail"));
+	json_object_put(v);
+	char *attempts = t_db_value("SELECT j.attempts FROM jobs j JOIN videos v ON v.job_id = j.id WHERE v.public_id = $1", 1, p);
+	cr_assert_geq(atoi(attempts), 2, "ran again");
+	cr_assert_eq(stat(dir, &sst), 0);
+	free(attempts); free(status); free(dir); free(id); free(f); free(h);
+}
