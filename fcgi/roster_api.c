@@ -233,10 +233,26 @@ static void add_opt_str(json_object *o, const char *key, const char *v)
 	if (v) json_object_object_add(o, key, json_object_new_string(v));
 }
 
+/* JSON text from the database (our own SELECT list: arrays, metadata objects). One tokener per process is reused:
+ * a page maps hundreds of these values and a fresh tokener per value is most of the cost. */
+static json_object *db_json(const char *text)
+{
+	static json_tokener *tok;
+	if (!text) return NULL;
+	if (!tok && !(tok = json_tokener_new_ex(32))) return NULL;
+	json_tokener_reset(tok);
+	json_object *v = json_tokener_parse_ex(tok, text, (int)strlen(text));
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		if (v) json_object_put(v);
+		return NULL;
+	}
+	return v;
+}
+
 /* Parse JSON text from the database; an array is expected for lists. NULL text → empty array. */
 static json_object *parse_array(const char *text)
 {
-	json_object *v = text ? json_tokener_parse(text) : NULL;
+	json_object *v = db_json(text);
 	if (v && json_object_is_type(v, json_type_array)) return v;
 	if (v) json_object_put(v);
 	return json_object_new_array();
@@ -328,7 +344,7 @@ static json_object *field_json(const struct rf_field *f, const char *v, const ch
 	case RO_PROFILES: return map_profiles(v);
 	case RO_USERIDS: return map_user_ids(v);
 	case RO_JSON: {
-		json_object *o = v ? json_tokener_parse(v) : NULL;
+		json_object *o = db_json(v);
 		return o ? o : json_object_new_object();
 	}
 	default: break;
