@@ -4,6 +4,7 @@
 #define RS_VIDEO_HELPERS_H
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,15 +34,29 @@ __attribute__((unused)) static int vh_run(char *const argv[])
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* a per-process scratch directory for clips */
+static char vh_scratch[256];
+
+static int vh_rm(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)ftw;
+	if (flag == FTW_DP) rmdir(p); else unlink(p);
+	return 0;
+}
+
+static void vh_cleanup(void)
+{
+	if (vh_scratch[0]) nftw(vh_scratch, vh_rm, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* a per-process scratch directory for clips, removed when the test process exits */
 __attribute__((unused)) static const char *vh_dir(void)
 {
-	static char dir[256];
-	if (!dir[0]) {
-		snprintf(dir, sizeof dir, "/tmp/rstream-video-test-XXXXXX");
-		cr_assert_not_null(mkdtemp(dir));
+	if (!vh_scratch[0]) {
+		snprintf(vh_scratch, sizeof vh_scratch, "/tmp/rstream-video-test-XXXXXX");
+		cr_assert_not_null(mkdtemp(vh_scratch));
+		atexit(vh_cleanup);
 	}
-	return dir;
+	return vh_scratch;
 }
 
 __attribute__((unused)) static char *vh_path(const char *name)
