@@ -440,6 +440,17 @@ static void send_page(struct call *c, const struct roster_query *q, const char *
 	read_audit(c, nrows);
 }
 
+/* Equality on plain columns only: a generic plan estimates those from the column statistics as a custom plan
+ * would; lists, subqueries and ranges it can only guess. */
+static int eq_only(const struct roster_query *q)
+{
+	for (int i = 0; i < q->npred; i++) {
+		enum rf_type t = q->pred[i].field->type;
+		if (q->pred[i].op != RF_EQ || t == RF_LIST || t == RF_EXISTS || t == RF_DATETIME) return 0;
+	}
+	return 1;
+}
+
 static void api_get(struct call *c, const struct endpoint *ep, const char **ids, int nids)
 {
 	req *r = c->r;
@@ -505,7 +516,10 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 			return;
 		}
 	}
-	PGresult *res = exec_prepared(sql, np, params);
+	/* a prepared statement may run with a generic plan: fine for equality filters and a first page (the plan
+	 * follows the index), a disaster for a range such as a delta window (planned for a third of the table) */
+	int prep = q.offset == 0 && eq_only(&q);
+	PGresult *res = prep ? exec_prepared(sql, np, params) : db_exec(sql, np, params);
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("roster api query failed: %s", db_error());
 		if (res) PQclear(res);
@@ -539,7 +553,7 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 		char *v = count_key ? cache_fetch(r, count_key, &len) : NULL;
 		if (v) total = strtol(v, NULL, 10);
 		else {
-			PGresult *cr = exec_prepared(csql, np - 2, params);
+			PGresult *cr = eq_only(&q) ? exec_prepared(csql, np - 2, params) : db_exec(csql, np - 2, params);
 			if (cr && PQresultStatus(cr) == PGRES_TUPLES_OK) {
 				total = strtol(PQgetvalue(cr, 0, 0), NULL, 10);
 				if (count_key) cache_store(count_key, PQgetvalue(cr, 0, 0), strlen(PQgetvalue(cr, 0, 0)));
