@@ -1059,7 +1059,7 @@ int roster_import_run(const struct roster_import_opts *o, struct roster_import_r
 		if (t_check > 0)
 			json_object_object_add(tm, "set_checks", json_object_new_double(t_check - t_read));
 		if (t_apply > 0)
-			json_object_object_add(tm, "upserts", json_object_new_double(t_apply - t_check));
+			json_object_object_add(tm, "apply", json_object_new_double(t_apply - t_check));
 		if (t_accounts > 0)
 			json_object_object_add(tm, "accounts", json_object_new_double(t_accounts - t_apply));
 		json_object_object_add(tm, "commit", json_object_new_double(elapsed(im) - (t_accounts > 0 ? t_accounts : t_read)));
