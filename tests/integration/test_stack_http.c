@@ -66,6 +66,9 @@ Test(stack_http, readyz_answers_200_with_json)
 	cr_assert(strstr(content_type(&r), "application/json"), "Content-Type %s", content_type(&r));
 	json_object *o = json_tokener_parse(r.body);
 	cr_assert(o && json_object_is_type(o, json_type_object), "body is not a JSON object: %s", r.body);
+	json_object *st;
+	cr_assert(json_object_object_get_ex(o, "status", &st) && !strcmp(json_object_get_string(st), "ready"),
+		  "database, Redis and migrations are ready: %s", r.body);
 	json_object_put(o);
 	http_free(&r);
 }
