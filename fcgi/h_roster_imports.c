@@ -21,7 +21,9 @@
 #include "zipread.h"
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-#define IMPORT_COLS "i.id, i.filename, i.mode, i.dry_run, i.state, i.counts, i.job_id, i.size, i.error, " \
+#define IMPORT_COLS "i.id, i.filename, i.mode, i.dry_run, " \
+	"CASE WHEN i.state IN ('queued', 'running') AND j.state IN ('cancelled', 'failed') THEN 'failed' ELSE i.state END " \
+	"AS state, i.counts, i.job_id, i.size, i.error, " \
 	TS("i.created_at") " AS created_at, " TS("i.finished_at") " AS finished_at, j.state AS job_state, " \
 	"round(COALESCE(j.progress, 0)::numeric, 1)::float8 AS progress, j.message AS job_message, j.stats AS job_stats, " \
 	"u.email AS created_by_email, (i.path IS NOT NULL) AS can_rerun"

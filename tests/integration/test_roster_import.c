@@ -440,3 +440,88 @@ Test(roster_import, a_delta_export_carries_changes_and_tombstones_only)
 	unlink(f);
 	free(f);
 }
+
+Test(roster_import, a_cancelled_import_rolls_back_everything)
+{
+	baseline(111);
+	char *before = snapshot();
+	char *f = gen("clean", 60000, 112, NULL);
+	struct http_res r;
+	cr_assert_eq(http_do_file("POST", "/api/v1/roster/imports?filename=big.zip", auth(), f, &r), 0);
+	cr_assert_eq(r.status, 202, "%s", r.body);
+	json_object *o = json_tokener_parse(r.body);
+	http_free(&r);
+	long id = jlong(o, "import.id"), job = jlong(o, "import.job_id");
+	json_object_put(o);
+	/* wait until rows are flowing, then cancel in the middle of the transaction */
+	char q[160], path[96];
+	snprintf(q, sizeof q, "SELECT COALESCE((stats ->> 'rows')::bigint, 0) > 0 FROM jobs WHERE id = %ld", job);
+	for (int i = 0; i < 600; i++) {
+		char *v = t_db_value(q, 0, NULL);
+		int go = v && !strcmp(v, "t");
+		free(v);
+		if (go)
+			break;
+		usleep(50000);
+	}
+	snprintf(path, sizeof path, "/api/v1/jobs/%ld/cancel", job);
+	cr_assert_eq(http_do("POST", path, auth(), NULL, 0, &r), 0);
+	cr_assert_lt(r.status, 300, "cancel answered %d: %s", r.status, r.body);
+	http_free(&r);
+	const char *st = t_wait_job(job, 300);
+	cr_assert(!strcmp(st, "cancelled") || !strcmp(st, "failed"), "job ended %s", st);
+	snprintf(q, sizeof q, "SELECT state FROM roster_imports WHERE id = %ld", id);
+	char *ist = sql1(q);
+	cr_assert_str_neq(ist, "done");
+	free(ist);
+	char *after = snapshot();
+	cr_assert_str_eq(before, after, "a cancelled import must leave the previous data as it was");
+	free(before);
+	free(after);
+	unlink(f);
+	free(f);
+}
+
+Test(roster_import, the_admin_pages_render_and_start_an_export)
+{
+	char csrf[65];
+	char *cookie = t_browser_login(t_env("RSTREAM_TEST_ADMIN_EMAIL"), t_env("RSTREAM_TEST_ADMIN_PASSWORD"), csrf);
+	cr_assert_not_null(cookie);
+	char h[4096];
+	snprintf(h, sizeof h, "Cookie: %s\r\n", cookie);
+	struct http_res r;
+	cr_assert_eq(http_do("GET", "/admin/roster/imports", h, NULL, 0, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert(strstr(r.body, "data-testid=\"roster-imports\""));
+	http_free(&r);
+	cr_assert_eq(http_do("GET", "/admin/roster/imports/new", h, NULL, 0, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert(strstr(r.body, "roster-import.js"));
+	http_free(&r);
+	cr_assert_eq(http_do("GET", "/admin/roster/exports", h, NULL, 0, &r), 0);
+	cr_assert_eq(r.status, 200);
+	http_free(&r);
+	char *n0 = sql1("SELECT count(*) FROM roster_exports");
+	/* without the CSRF token the form post is refused */
+	char h2[4200];
+	snprintf(h2, sizeof h2, "%sContent-Type: application/x-www-form-urlencoded\r\n", h);
+	cr_assert_eq(http_do("POST", "/admin/roster/exports", h2, "mode=bulk", 9, &r), 0);
+	cr_assert_eq(r.status, 403);
+	http_free(&r);
+	char body[200];
+	int n = snprintf(body, sizeof body, "_csrf=%s&mode=bulk", csrf);
+	cr_assert_eq(http_do("POST", "/admin/roster/exports", h2, body, (size_t)n, &r), 0);
+	cr_assert_eq(r.status, 303, "%d %s", r.status, r.body);
+	http_free(&r);
+	/* a delta export without a valid time goes back with an error, nothing queued */
+	n = snprintf(body, sizeof body, "_csrf=%s&mode=delta&since=yesterday", csrf);
+	cr_assert_eq(http_do("POST", "/admin/roster/exports", h2, body, (size_t)n, &r), 0);
+	cr_assert_eq(r.status, 303);
+	cr_assert(strstr(http_header(&r, "Location"), "error=since"));
+	http_free(&r);
+	char *n1 = sql1("SELECT count(*) FROM roster_exports");
+	cr_assert_eq(atol(n1), atol(n0) + 1);
+	free(n0);
+	free(n1);
+	free(cookie);
+}
