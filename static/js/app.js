@@ -11,6 +11,20 @@
     });
   }
 
+  // one open menu group at a time; a click elsewhere or Escape closes it
+  var groups = document.querySelectorAll('#mainnav details');
+  groups.forEach(function (d) {
+    d.addEventListener('toggle', function () {
+      if (d.open) groups.forEach(function (o) { if (o !== d) o.open = false; });
+    });
+  });
+  document.addEventListener('click', function (e) {
+    groups.forEach(function (d) { if (d.open && !d.contains(e.target)) d.open = false; });
+  });
+  document.addEventListener('keydown', function (e) {
+    if (e.key === 'Escape') groups.forEach(function (d) { d.open = false; });
+  });
+
   function text(sel, value) {
     document.querySelectorAll(sel).forEach(function (el) { el.textContent = value; });
   }
