@@ -320,3 +320,45 @@ Test(zipread, rejects_duplicate_entry_names)
 	cr_assert(strstr(err, "duplicate") != NULL, "%s", err);
 	unlink(path);
 }
+
+Test(zipread, reads_zip64_entries)
+{
+	/* hand-built: one stored entry whose central directory sizes live in a zip64 extra field */
+	unsigned char zip[300];
+	size_t n = 0;
+	const char *name = "a.csv", *body = "x,y\n";
+	unsigned long crc = 0xffffffffUL;
+	for (const char *p = body; *p; p++) {
+		crc ^= (unsigned char)*p;
+		for (int k = 0; k < 8; k++)
+			crc = crc & 1 ? (crc >> 1) ^ 0xedb88320UL : crc >> 1;
+	}
+	crc ^= 0xffffffffUL;
+	P32(0x04034b50); P16(45); P16(0); P16(0); P16(0); P16(0); P32(crc); P32(4); P32(4); P16(5); P16(0);
+	memcpy(zip + n, name, 5); n += 5;
+	memcpy(zip + n, body, 4); n += 4;
+	size_t cd = n;
+	P32(0x02014b50); P16(45); P16(45); P16(0); P16(0); P16(0); P16(0); P32(crc); P32(0xffffffffUL); P32(0xffffffffUL);
+	P16(5); P16(20); P16(0); P16(0); P16(0); P32(0); P32(0);
+	memcpy(zip + n, name, 5); n += 5;
+	P16(1); P16(16); P32(4); P32(0); P32(4); P32(0);   /* usize, csize as 64-bit */
+	size_t cdlen = n - cd;
+	P32(0x06054b50); P16(0); P16(0); P16(1); P16(1); P32(cdlen); P32(cd); P16(0);
+	tmpname();
+	FILE *f = fopen(path, "wb");
+	fwrite(zip, 1, n, f);
+	fclose(f);
+	char err[256];
+	zipr *z = zipr_open(path, NULL, err, sizeof err);
+	cr_assert_not_null(z, "%s", err);
+	cr_assert_eq(zipr_entry(z, 0)->usize, 4u);
+	size_t len;
+	int rc;
+	char *out = read_all(z, 0, &len, &rc);
+	cr_assert_eq(rc, 0, "%s", zipr_error(z));
+	cr_assert_eq(len, 4u);
+	cr_assert_eq(memcmp(out, body, 4), 0);
+	free(out);
+	zipr_close(z);
+	unlink(path);
+}
