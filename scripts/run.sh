@@ -50,12 +50,21 @@ else
 fi
 chmod 600 "$pwfile"
 
+# Demo OneRoster bundles to try the roster hub with: upload the bulk one, then the delta.
+demo=$STACK_DIR/demo
+mkdir -p "$demo"
+[ -s "$demo/roster-demo.zip" ] || python3 "$ROOT/scripts/gen_roster_bundle.py" --users 200 --out "$demo/roster-demo.zip" >/dev/null
+[ -s "$demo/roster-demo-delta.zip" ] || python3 "$ROOT/scripts/gen_roster_bundle.py" --users 200 --variant delta --out "$demo/roster-demo-delta.zip" >/dev/null
+
 cat <<EOF
 
   R-Stream is running:  $RSTREAM_PUBLIC_URL/
 
   Admin login:          $ADMIN_EMAIL
   Password:             $password      (kept in ${pwfile#"$ROOT"/})
+
+  Demo roster bundles:  ${demo#"$ROOT"/}/roster-demo.zip, then roster-demo-delta.zip
+                        (名簿 → 名簿取込 / Roster → Roster imports)
 
   Logs:                 ${STACK_DIR#"$ROOT"/}/log/   (following fcgi and worker below)
   Stop:                 Ctrl-C here, or \`make stop\` from another terminal
