@@ -541,9 +541,10 @@ static const char *valid_since(req *r, const char *since)
 {
 	if (!since || !*since)
 		return NULL;
-	/* <input type="datetime-local"> sends 2026-05-01T09:30 (no zone): the admin means Japan time */
-	if (strlen(since) == 16 && since[10] == 'T')
-		since = arena_printf(r->a, "%s:00+09:00", since);
+	/* <input type="datetime-local"> sends 2026-05-01T09:30 or …T09:30:15 (no zone): the admin means Japan time */
+	size_t n = strlen(since);
+	if ((n == 16 || n == 19) && since[10] == 'T')
+		since = arena_printf(r->a, "%s%s+09:00", since, n == 16 ? ":00" : "");
 	return rr_datetime_ok(since) ? since : "";
 }
 
