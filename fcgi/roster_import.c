@@ -1003,6 +1003,12 @@ int roster_import_run(const struct roster_import_opts *o, struct roster_import_r
 			goto done;
 		}
 		in_tx = 1;
+		/* one import at a time: two bulk imports interleaving their upserts and tobedeleted marks would deadlock
+		 * or undo each other; the lock goes with the transaction (and with a killed worker's connection) */
+		if (icmd(im, "SELECT pg_advisory_xact_lock(7215, 1)", 0, NULL) < 0) {
+			fail(im, "database", im->dberr);
+			goto done;
+		}
 		PGresult *nr = ix(im, "SELECT now()::text", 0, NULL);
 		if (!nr) {
 			fail(im, "database", im->dberr);
