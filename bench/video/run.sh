@@ -127,16 +127,21 @@ done
 
 pipe_s=$(val pipeline_s) bare_s=$(val bare_s) rung_s=$(val per_rung_s)
 ratio_bare=$(val pipeline_over_bare) ratio_rung=$(val per_rung_over_pipeline)
+# best (least disturbed) round per mode: on a shared machine the minimum is the cleanest reading
+best() { awk -v m="$1" '$1 == "round" && $3 == m && $4 == "ok" { if (b == "" || $6 < b) b = $6 } END { print b }' "$WORK/transcode.out"; }
+best_pipe=$(best pipeline) best_bare=$(best bare) best_rung=$(best per-rung)
+best_ratio_bare=$(awk -v a="$best_pipe" -v b="$best_bare" 'BEGIN { printf "%.3f", a / b }')
+best_ratio_rung=$(awk -v a="$best_rung" -v b="$best_pipe" 'BEGIN { printf "%.2f", a / b }')
 verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == "le") ? v <= t : v >= t; print ok ? "meets" : "misses" }'; }
-table="| transcode (1080p, ${SECONDS_CLIP} s, preset $PRESET) | wall (s) | CPU (s) |
-|---|---:|---:|
-| R-Stream pipeline (one ffmpeg, -progress, checks, storyboard) | $pipe_s | $(val pipeline_cpu) |
-| the same bare one-pass ffmpeg command | $bare_s | $(val bare_cpu) |
-| one ffmpeg run per rung | $rung_s | $(val per_rung_cpu) |
+table="| transcode (1080p, ${SECONDS_CLIP} s, preset $PRESET) | wall, median (s) | wall, best round (s) | CPU, median (s) |
+|---|---:|---:|---:|
+| R-Stream pipeline (one ffmpeg, -progress, checks, storyboard) | $pipe_s | $best_pipe | $(val pipeline_cpu) |
+| the same bare one-pass ffmpeg command | $bare_s | $best_bare | $(val bare_cpu) |
+| one ffmpeg run per rung | $rung_s | $best_rung | $(val per_rung_cpu) |
 
-- pipeline / bare = **$ratio_bare** (target ≤ 1.05: $(verdict "$ratio_bare" 1.05 le))
-- per-rung / pipeline = **$ratio_rung** (target ≥ 1.25: $(verdict "$ratio_rung" 1.25 ge)); in CPU seconds
-  **$(val per_rung_over_pipeline_cpu)** (the three extra decodes and scalings the one-pass ladder saves)
+- pipeline / bare = **$ratio_bare** median, **$best_ratio_bare** best (target ≤ 1.05: $(verdict "$ratio_bare" 1.05 le) / $(verdict "$best_ratio_bare" 1.05 le))
+- per-rung / pipeline = **$ratio_rung** median, **$best_ratio_rung** best (target ≥ 1.25: $(verdict "$ratio_rung" 1.25 ge) / $(verdict "$best_ratio_rung" 1.25 ge));
+  in CPU seconds **$(val per_rung_over_pipeline_cpu)** (the three extra decodes and scalings the one-pass ladder saves)
 
 | connections | segment ($seg_bytes bytes) | req/s | transfer/s | p99 | non-2xx |
 |---:|---|---:|---:|---:|---:|"
