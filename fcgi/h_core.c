@@ -52,8 +52,11 @@ void h_metrics(req *r)
 
 static const char *safe_next(req *r, const char *next)
 {
-	/* only local absolute paths: no scheme, no //host, no backslash tricks */
-	if (!next || next[0] != '/' || next[1] == '/' || next[1] == '\\' || strpbrk(next, "\r\n")) return "/";
+	/* only local absolute paths: no scheme, no //host, no backslash tricks; no control characters either,
+	 * since browsers drop tabs and newlines from a URL ("/\t/evil.example" is "//evil.example") */
+	if (!next || next[0] != '/' || next[1] == '/' || next[1] == '\\') return "/";
+	for (const unsigned char *p = (const unsigned char *)next; *p; p++)
+		if (*p < 0x20 || *p == 0x7f) return "/";
 	return arena_strdup(r->a, next);
 }
 
