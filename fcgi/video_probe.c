@@ -98,6 +98,12 @@ void video_probe_parse(const char *json, double max_duration, struct video_probe
 		p->reason = cover ? "video_reject_cover_art" : audio ? "video_reject_audio_only" : "video_reject_no_video";
 		goto out;
 	}
+	/* playlists and lists of other files (an HLS .m3u8, an ffconcat list, a DASH manifest, an SDP description)
+	 * make ffmpeg read files on this server or open sockets: never a video we take */
+	if (fname && (!strcmp(fname, "hls") || !strcmp(fname, "concat") || !strcmp(fname, "dash") || !strcmp(fname, "sdp"))) {
+		p->reason = "video_reject_unreadable";
+		goto out;
+	}
 	/* a single picture (png, jpeg, …) read by an image demuxer is not a video either */
 	if (fname && (strstr(fname, "_pipe") || !strcmp(fname, "image2") || !strcmp(fname, "tty"))) {
 		p->reason = "video_reject_no_video";
