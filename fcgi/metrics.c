@@ -68,7 +68,12 @@ static void label_value(char *out, size_t n, const char *v)
 void metrics_request(const char *method, const char *route, int status, double seconds)
 {
 	char m[16], r[100], labels[160];
-	label_value(m, sizeof m, method);
+	/* the method comes from the client: an unknown one must not add a series (the table is fixed and shared) */
+	static const char *known[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
+	const char *mv = "OTHER";
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (method && !strcmp(method, known[i])) mv = known[i];
+	label_value(m, sizeof m, mv);
 	label_value(r, sizeof r, route);
 	snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\",status=\"%d\"", m, r, status);
 	struct series *s = find(K_COUNTER, "http_requests_total", labels);
