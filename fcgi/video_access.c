@@ -41,15 +41,16 @@ static int have_roster(void)
 
 void video_access_sql(buf *out, int uid_param, int role_param)
 {
+	/* guests see public videos only, as video_access_decide says */
 	buf_printf(out, "($%d = 'admin' OR v.visibility = 'public' OR (v.owner_id IS NOT NULL AND v.owner_id = $%d::bigint) "
-		   "OR (v.visibility = 'org' AND v.org_sourced_id IS NOT NULL AND v.org_sourced_id = "
+		   "OR ($%d <> 'guest' AND v.visibility = 'org' AND v.org_sourced_id IS NOT NULL AND v.org_sourced_id = "
 		   "(SELECT org_sourced_id FROM users WHERE id = $%d::bigint))",
-		   role_param, uid_param, uid_param);
+		   role_param, uid_param, role_param, uid_param);
 	if (have_roster())
-		buf_printf(out, " OR (v.visibility = 'class' AND EXISTS (SELECT 1 FROM roster_enrollments e "
+		buf_printf(out, " OR ($%d <> 'guest' AND v.visibility = 'class' AND EXISTS (SELECT 1 FROM roster_enrollments e "
 			   "JOIN users cu ON cu.sourced_id = e.user_sourced_id WHERE cu.id = $%d::bigint "
 			   "AND e.status = 'active' AND e.class_sourced_id = ANY (v.class_sourced_ids)))",
-			   uid_param);
+			   role_param, uid_param);
 	buf_puts(out, ")");
 }
 

@@ -33,3 +33,43 @@ Test(review_video, a_file_list_naming_another_videos_source_is_rejected)
 	http_free(&r);
 	free(m3u); free(list); free(creator); free(tok); free(victim); free(clip); free(admin);
 }
+
+/* The catalog's SQL let a guest account with an org see that org's videos (the watch check says no), and a listed
+ * video carries a signed poster URL whose token opens every file of the video. */
+Test(review_video, a_guest_in_an_org_does_not_see_the_orgs_videos_in_the_catalog)
+{
+	cr_assert_gt(t_make_user("review.guest@example.jp", "guest", "review-password-1"), 0);
+	cr_assert_gt(t_make_user("review.viewer@example.jp", "viewer", "review-password-1"), 0);
+	const char *p[1] = {"review.guest@example.jp"}, *p2[1] = {"review.viewer@example.jp"};
+	free(t_db_value("UPDATE users SET org_sourced_id = 'org-review-1' WHERE email = $1 RETURNING id", 1, p));
+	free(t_db_value("UPDATE users SET org_sourced_id = 'org-review-1' WHERE email = $1 RETURNING id", 1, p2));
+	char pid[17];
+	snprintf(pid, sizeof pid, "%016lx", (unsigned long)time(NULL) * 7919UL + (unsigned long)getpid());
+	const char *vp[1] = {pid};
+	char *row = t_db_value("INSERT INTO videos (public_id, title, status, visibility, org_sourced_id, poster) "
+			       "VALUES ($1, 'Org only ' || $1, 'ready', 'org', 'org-review-1', 'poster.jpg') RETURNING id", 1, vp);
+	cr_assert_not_null(row, "insert video");
+	free(row);
+	char path[256];
+	snprintf(path, sizeof path, "/api/v1/videos?q=%s", pid);
+
+	char *vt = t_login("review.viewer@example.jp", "review-password-1");
+	cr_assert_not_null(vt);
+	char *vh = vh_bearer(vt);
+	struct http_res r;
+	cr_assert_eq(http_do("GET", path, vh, NULL, 0, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert(strstr(r.body, pid), "a viewer of the org sees it: %.300s", r.body);
+	http_free(&r);
+
+	char *gt = t_login("review.guest@example.jp", "review-password-1");
+	cr_assert_not_null(gt);
+	char *gh = vh_bearer(gt);
+	cr_assert_eq(http_do("GET", path, gh, NULL, 0, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_null(strstr(r.body, pid), "a guest was shown an org video: %.400s", r.body);
+	http_free(&r);
+	snprintf(path, sizeof path, "/api/v1/videos/%s", pid);
+	cr_assert_eq(vh_status("GET", path, gh), 404);
+	free(gh); free(gt); free(vh); free(vt);
+}
