@@ -572,7 +572,12 @@ void h_api_upload_cancel(req *r)
 	if (!open_state) { res_error(r, 409, "upload_closed", tr(r, "video_upload_closed"), NULL); return; }
 	char part[4200];
 	video_part_path(part, sizeof part, id);
-	DB_CMD("UPDATE video_uploads SET state = 'cancelled', updated_at = now() WHERE id = $1", id);
+	/* still open once the row is ours: a complete may have taken it since the read above */
+	res = DB_EXEC("UPDATE video_uploads SET state = 'cancelled', updated_at = now() WHERE id = $1 AND state = 'open' "
+		      "RETURNING id", id);
+	int cancelled = res && PQntuples(res) == 1;
+	PQclear(res);
+	if (!cancelled) { res_error(r, 409, "upload_closed", tr(r, "video_upload_closed"), NULL); return; }
 	if (*pk) DB_CMD("DELETE FROM videos WHERE id = $1::bigint AND status = 'uploading'", pk);
 	unlink(part);
 	res_body(r, 204, NULL, NULL, 0);

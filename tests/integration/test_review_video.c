@@ -1,4 +1,5 @@
 /* Review findings in the video area, driven over HTTP: each test fails on the code before its fix. */
+#include <pthread.h>
 #include "video_helpers.h"
 
 /* A creator uploads an ffconcat list naming another user's stored source (uploads/videos/<id>.src sit side by side):
@@ -72,4 +73,48 @@ Test(review_video, a_guest_in_an_org_does_not_see_the_orgs_videos_in_the_catalog
 	snprintf(path, sizeof path, "/api/v1/videos/%s", pid);
 	cr_assert_eq(vh_status("GET", path, gh), 404);
 	free(gh); free(gt); free(vh); free(vt);
+}
+
+static void *commit_later(void *conn)
+{
+	sleep(1);
+	PQclear(PQexec(conn, "COMMIT"));
+	return NULL;
+}
+
+/* Cancel read the upload as open, then marked it cancelled and deleted its video without looking again: a complete
+ * that won the row lock meanwhile had its video deleted under it (the source orphaned on disk, a 500 for the client). */
+Test(review_video, cancel_after_a_concurrent_complete_leaves_the_video_alone)
+{
+	char *h = vh_admin(), hdr[1024];
+	const char *body = "{\"filename\":\"race.mp4\",\"size\":100,\"title\":\"Race\"}";
+	snprintf(hdr, sizeof hdr, "%sContent-Type: application/json\r\n", h);
+	struct http_res r;
+	cr_assert_eq(http_do("POST", "/api/v1/videos/uploads", hdr, body, strlen(body), &r), 0);
+	cr_assert_eq(r.status, 201, "%.300s", r.body);
+	json_object *o = vh_json(&r);
+	char *id = strdup(vh_str(o, "upload.id")), *vid = strdup(vh_str(o, "upload.video_id"));
+	json_object_put(o);
+	http_free(&r);
+
+	/* a complete in flight: it holds the upload row and has made it 'complete', not yet committed */
+	PGconn *c = t_db();
+	PQclear(PQexec(c, "BEGIN"));
+	const char *p[1] = {id};
+	PGresult *u = PQexecParams(c, "UPDATE video_uploads SET state = 'complete' WHERE id = $1", 1, NULL, p, NULL, NULL, 0);
+	cr_assert_eq(PQresultStatus(u), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+	PQclear(u);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, commit_later, c), 0);
+	char path[256];
+	snprintf(path, sizeof path, "/api/v1/videos/uploads/%s", id);
+	int st = vh_status("DELETE", path, h);
+	pthread_join(th, NULL);
+	cr_assert_eq(st, 409, "cancel of a completed upload answered %d", st);
+	const char *vp[1] = {vid};
+	char *still = t_db_value("SELECT count(*) FROM videos WHERE public_id = $1", 1, vp);
+	cr_assert_str_eq(still, "1", "the completed upload's video was deleted");
+	char *state = t_db_value("SELECT state FROM video_uploads WHERE id = $1", 1, p);
+	cr_assert_str_eq(state, "complete");
+	free(state); free(still); free(vid); free(id); free(h);
 }
