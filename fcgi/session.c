@@ -13,12 +13,14 @@
 #include "log.h"
 #include "router.h"
 
-struct user *session_user_by_id(arena *a, long id)
+/* jti set: the token must not be revoked in PostgreSQL either (Redis may have lost the key); same round trip */
+static struct user *user_load(arena *a, long id, const char *jti)
 {
 	char ids[24];
 	snprintf(ids, sizeof ids, "%ld", id);
 	PGresult *res = DB_EXEC("SELECT id, email, name, role, lang, sourced_id FROM users "
-				"WHERE id = $1::bigint AND NOT disabled", ids);
+				"WHERE id = $1::bigint AND NOT disabled "
+				"AND ($2::text IS NULL OR NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $2))", ids, jti);
 	if (!res || PQntuples(res) != 1) { PQclear(res); return NULL; }
 	struct user *u = arena_alloc(a, sizeof *u);
 	u->id = id;
@@ -30,6 +32,8 @@ struct user *session_user_by_id(arena *a, long id)
 	PQclear(res);
 	return u;
 }
+
+struct user *session_user_by_id(arena *a, long id) { return user_load(a, id, NULL); }
 
 int session_revoked(const char *jti)
 {
@@ -71,7 +75,7 @@ static struct user *user_from_token(req *r, const char *jwt, int bearer)
 	if (token_verify(cfg.secret, jwt, &t) != 0) return NULL;
 	if (strcmp(t.kind, "session") && strcmp(t.kind, "api")) return NULL;
 	if (session_revoked(t.jti)) return NULL;
-	struct user *u = session_user_by_id(r->a, strtol(t.sub, NULL, 10));
+	struct user *u = user_load(r->a, strtol(t.sub, NULL, 10), t.jti);
 	if (!u) return NULL;
 	u->jti = arena_strdup(r->a, t.jti);
 	u->exp = t.exp;
