@@ -84,6 +84,14 @@ void client_ip_resolve(const char *peer, const char *xff, const char *trusted, c
 	if (!xff || !*xff || !trusted || !*trusted || !cidr_list_match(peer, trusted)) return;
 	/* walk X-Forwarded-For right to left, skipping our own proxies; the first other hop is the client */
 	char tmp[1024];
+	/* the trusted hops are at the right end: an over-long header keeps its tail, minus the cut first item
+	 * (keeping the head let a client choose which of its own entries ended up last) */
+	size_t xl = strlen(xff);
+	if (xl >= sizeof tmp) {
+		const char *tail = strchr(xff + xl - (sizeof tmp - 1), ',');
+		if (!tail) return;
+		xff = tail + 1;
+	}
 	snprintf(tmp, sizeof tmp, "%s", xff);
 	for (;;) {
 		char *comma = strrchr(tmp, ',');

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "metrics.h"
+#include "netaddr.h"
 
 /* REQUEST_METHOD is whatever token the client sent; nginx passes unknown ones on. Each distinct one used to take
  * two of the 1024 shared series for good, so a few hundred junk requests left no room for real routes. */
@@ -22,4 +23,22 @@ Test(review_metrics, junk_methods_cannot_fill_the_series_table)
 		  "the GET /healthz series is missing");
 	cr_assert_null(strstr(b.p, "JUNK"), "client-chosen methods became label values");
 	buf_free(&b);
+}
+
+/* Behind a trusted proxy, a client sent an X-Forwarded-For longer than the copy buffer: the proxy's own entry (the real
+ * client) was cut off the end, and the client's last chosen address became "the client IP" (allowlists, rate limits). */
+Test(review_netaddr, an_over_long_forwarded_for_cannot_push_out_the_proxys_entry)
+{
+	char xff[2048], out[64];
+	size_t n = 1023 - strlen("6.6.6.6") - 2;
+	memset(xff, 'x', n);
+	xff[n] = 0;
+	strcat(xff, ", 6.6.6.6");           /* exactly where a 1023-byte copy ends */
+	strcat(xff, ", 203.0.113.7");       /* appended by the trusted proxy: the real client */
+	client_ip_resolve("10.0.0.2", xff, "10.0.0.0/8", out, sizeof out);
+	cr_assert_str_eq(out, "203.0.113.7");
+	/* trusted hops at the end are still skipped */
+	strcat(xff, ", 10.0.0.9");
+	client_ip_resolve("10.0.0.2", xff, "10.0.0.0/8", out, sizeof out);
+	cr_assert_str_eq(out, "203.0.113.7");
 }
