@@ -10,6 +10,7 @@
 #include "db.h"
 #include "roster_export.h"
 #include "roster_import.h"
+#include "zipread.h"
 
 static void print_finding(void *ud, const struct rr_finding *f)
 {
@@ -58,7 +59,7 @@ int roster_cli_import(int argc, char **argv)
 	o.progress = progress;
 	PGresult *r = DB_EXEC("INSERT INTO roster_imports (filename, path, mode, dry_run, state) VALUES ($1, $2, "
 			      "CASE WHEN $3 THEN 'zip' ELSE 'csv' END, $4, 'running') RETURNING id",
-			      o.filename, o.path, strstr(o.filename, ".csv") ? "false" : "true", o.dry_run ? "true" : "false");
+			      o.filename, o.path, zip_sniff(o.path) ? "true" : "false", o.dry_run ? "true" : "false");
 	if (r) {
 		o.import_id = atol(PQgetvalue(r, 0, 0));
 		PQclear(r);
