@@ -258,8 +258,12 @@ void h_dashboard(req *r)
 	json_object_object_add(ctx, "title", json_object_new_string(tr(r, "dashboard_title")));
 	json_object *counts = summary_counts();
 	json_object_object_add(ctx, "counts", counts);
-	PGresult *res = DB_EXEC0("SELECT id, kind, state, round(progress)::int AS progress, message, "
-				 "to_char(created_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI') AS created_at FROM jobs ORDER BY id DESC LIMIT 5");
+	/* as on /admin/jobs: creators see their own jobs, admins see all */
+	char uid[24];
+	snprintf(uid, sizeof uid, "%ld", strcmp(r->user->role, "admin") ? r->user->id : 0L);
+	PGresult *res = DB_EXEC("SELECT id, kind, state, round(progress)::int AS progress, message, "
+				"to_char(created_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI') AS created_at FROM jobs "
+				"WHERE $1::bigint = 0 OR created_by = $1::bigint ORDER BY id DESC LIMIT 5", uid);
 	if (res) {
 		json_object *jobs = db_rows_json(res);
 		for (size_t i = 0; i < json_object_array_length(jobs); i++) {

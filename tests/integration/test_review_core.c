@@ -100,3 +100,27 @@ Test(review_core, a_logged_out_token_stays_revoked_when_redis_forgets_it)
 	http_free(&r);
 	free(jti); free(hdr); free(tok);
 }
+
+/* Creators see their own jobs on /admin/jobs; the dashboard's "recent jobs" showed everyone's (roster imports,
+ * exports by admins: kind, state, progress, message in the page context). */
+Test(review_core, the_dashboard_shows_a_creator_only_their_own_recent_jobs)
+{
+	cr_assert_gt(t_make_user("review.dash@example.jp", "creator", "review-password-1"), 0);
+	char *jid = t_db_value("INSERT INTO jobs (kind, state, message, created_by, finished_at) "
+			       "SELECT 'review_other', 'done', 'someone else''s', id, now() FROM users WHERE role = 'admin' "
+			       "ORDER BY id LIMIT 1 RETURNING id", 0, NULL);
+	cr_assert_not_null(jid);
+	char csrf[65];
+	char *cookie = t_browser_login("review.dash@example.jp", "review-password-1", csrf);
+	cr_assert_not_null(cookie);
+	char *hdr, link[64];
+	cr_assert(asprintf(&hdr, "Cookie: %s\r\n", cookie) > 0);
+	snprintf(link, sizeof link, "/admin/jobs/%s\"", jid);
+	struct http_res r;
+	cr_assert_eq(http_do("GET", "/", hdr, NULL, 0, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_null(strstr(r.body, link), "another user's job is listed on a creator's dashboard");
+	cr_assert_null(strstr(r.body, "review_other"));
+	http_free(&r);
+	free(hdr); free(cookie); free(jid);
+}
