@@ -202,6 +202,13 @@ static void handle(req *r, FCGX_Request *fx)
 		else res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL);
 		return;
 	}
+	/* who may call the route is known before any body is read: nobody spools gigabytes just to hear 401 */
+	if (!perm_allows(r->route->perm, r->user)) {
+		if (r->user) { res_error(r, 403, "forbidden", tr(r, "error_forbidden"), NULL); return; }
+		if (req_wants_json(r)) { res_error(r, 401, "unauthorized", tr(r, "error_unauthorized"), NULL); return; }
+		res_redirect(r, arena_printf(r->a, "/login?next=%s", url_encode(r->a, r->path)));
+		return;
+	}
 	int flags = r->route->flags;
 	if (flags & RF_BODYFILE) {
 		const char *bf = FCGX_GetParam("RSTREAM_BODY_FILE", env);
@@ -228,12 +235,6 @@ static void handle(req *r, FCGX_Request *fx)
 				if (!r->json) { res_error(r, 400, "malformed_json", err, NULL); return; }
 			}
 		}
-	}
-	if (!perm_allows(r->route->perm, r->user)) {
-		if (r->user) { res_error(r, 403, "forbidden", tr(r, "error_forbidden"), NULL); return; }
-		if (req_wants_json(r)) { res_error(r, 401, "unauthorized", tr(r, "error_unauthorized"), NULL); return; }
-		res_redirect(r, arena_printf(r->a, "/login?next=%s", url_encode(r->a, r->path)));
-		return;
 	}
 	int safe = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
 	if (!safe && !(flags & RF_NOCSRF) && !(r->user && r->user->via_bearer) && !session_csrf_ok(r)) {

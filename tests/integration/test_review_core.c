@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <openssl/evp.h>
 #include "cache.h"
 #include "harness.h"
@@ -123,4 +127,60 @@ Test(review_core, the_dashboard_shows_a_creator_only_their_own_recent_jobs)
 	cr_assert_null(strstr(r.body, "review_other"));
 	http_free(&r);
 	free(hdr); free(cookie); free(jid);
+}
+
+/* ---- a bare FastCGI client: what Apache (mod_proxy_fcgi) sends, the body streamed and not spooled by a proxy ---- */
+static void fcgi_record(int fd, int type, const unsigned char *data, size_t n)
+{
+	unsigned char h[8] = {1, (unsigned char)type, 0, 1, (unsigned char)(n >> 8), (unsigned char)n, 0, 0};
+	cr_assert_eq(write(fd, h, 8), 8);
+	if (n) cr_assert_eq(write(fd, data, n), (ssize_t)n);
+}
+
+static size_t fcgi_pair(unsigned char *out, const char *k, const char *v)
+{
+	size_t kl = strlen(k), vl = strlen(v), o = 0;
+	out[o++] = (unsigned char)kl;
+	out[o++] = (unsigned char)vl;
+	memcpy(out + o, k, kl); o += kl;
+	memcpy(out + o, v, vl); o += vl;
+	return o;
+}
+
+/* Behind Apache the app spools RF_BODYFILE bodies itself (up to LimitRequestBody, 4 GiB). It read the whole body
+ * before looking at who was asking, so anyone could fill the data disk with uploads that end in 401. */
+Test(review_core, an_anonymous_upload_is_refused_before_its_body_is_read)
+{
+	const char *listen = t_env("RSTREAM_LISTEN");
+	cr_assert(!strncmp(listen, "unix:", 5), "RSTREAM_LISTEN=%s", listen);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", listen + 5);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	unsigned char begin[8] = {0, 1, 0, 0, 0, 0, 0, 0}, params[1024];
+	fcgi_record(fd, 1, begin, 8);
+	size_t n = 0;
+	n += fcgi_pair(params + n, "REQUEST_METHOD", "PUT");
+	n += fcgi_pair(params + n, "REQUEST_URI", "/api/v1/videos/uploads/0123456789abcdef0123456789abcdef?offset=0");
+	n += fcgi_pair(params + n, "QUERY_STRING", "offset=0");
+	n += fcgi_pair(params + n, "CONTENT_TYPE", "application/octet-stream");
+	n += fcgi_pair(params + n, "CONTENT_LENGTH", "1073741824");
+	n += fcgi_pair(params + n, "REMOTE_ADDR", "127.0.0.1");
+	fcgi_record(fd, 4, params, n);
+	fcgi_record(fd, 4, NULL, 0);
+	unsigned char chunk[4096];
+	memset(chunk, 'x', sizeof chunk);
+	fcgi_record(fd, 5, chunk, sizeof chunk);   /* the first 4 KiB of a 1 GiB body, and the client waits */
+
+	struct pollfd p = {fd, POLLIN, 0};
+	int ready = poll(&p, 1, 3000);
+	char reply[8192] = "";
+	if (ready > 0) {
+		ssize_t k = read(fd, reply, sizeof reply - 1);
+		if (k > 0) reply[k] = 0;
+	}
+	close(fd);
+	cr_assert_gt(ready, 0, "no answer within 3 s: the app is reading the anonymous body");
+	cr_assert(strstr(reply + 8, "Status: 401"), "expected 401, got %.200s", reply + 8);
 }
