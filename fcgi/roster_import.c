@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <libpq-fe.h>
 #include "cache.h"
 #include "config.h"
@@ -989,6 +990,12 @@ int roster_import_run(const struct roster_import_opts *o, struct roster_import_r
 		snprintf(set, sizeof set, "SET work_mem = '%ldMB'", config_get_int("roster_import_work_mem_mb", 64));
 		PQclear(PQexec(im->conn, set));
 		snprintf(set, sizeof set, "SET temp_buffers = '%ldMB'", config_get_int("roster_import_temp_buffers_mb", 64));
+		PQclear(PQexec(im->conn, set));
+		/* a killed importer's backend stops its long statements within a second (PostgreSQL >= 14) */
+		PQclear(PQexec(im->conn, "SET client_connection_check_interval = '1s'"));
+		/* visible in pg_stat_activity: which process holds the import transaction */
+		snprintf(set, sizeof set, "SET application_name = 'rstream roster_import pid=%ld id=%ld'", (long)getpid(),
+			 o->import_id);
 		PQclear(PQexec(im->conn, set));
 	}
 	if (o->import_id) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
 #include "harness.h"
 
@@ -524,4 +525,51 @@ Test(roster_import, the_admin_pages_render_and_start_an_export)
 	free(n0);
 	free(n1);
 	free(cookie);
+}
+
+Test(roster_import, a_killed_import_process_changes_nothing_and_the_retry_completes)
+{
+	baseline(113);
+	char *before = snapshot();
+	char *f = gen("clean", 60000, 114, NULL);
+	struct http_res r;
+	cr_assert_eq(http_do_file("POST", "/api/v1/roster/imports?filename=big.zip", auth(), f, &r), 0);
+	cr_assert_eq(r.status, 202, "%s", r.body);
+	json_object *o = json_tokener_parse(r.body);
+	http_free(&r);
+	long id = jlong(o, "import.id"), job = jlong(o, "import.job_id");
+	json_object_put(o);
+	/* the job process names itself in pg_stat_activity; kill it once rows are flowing into its transaction */
+	char q[256];
+	snprintf(q, sizeof q, "SELECT substring(a.application_name from 'pid=([0-9]+)') FROM pg_stat_activity a, jobs j "
+		 "WHERE a.application_name LIKE 'rstream roster_import pid=%% id=%ld' AND j.id = %ld "
+		 "AND COALESCE((j.stats ->> 'rows')::bigint, 0) > 0", id, job);
+	long pid = 0;
+	for (int i = 0; i < 1200 && pid <= 0; i++) {
+		char *v = t_db_value(q, 0, NULL);
+		pid = v ? atol(v) : 0;
+		free(v);
+		if (pid <= 0)
+			usleep(25000);
+	}
+	cr_assert_gt(pid, 1, "the import never showed up in pg_stat_activity");
+	cr_assert_eq(kill((pid_t)pid, SIGKILL), 0);
+	/* nothing of the killed attempt is visible */
+	char *mid = snapshot();
+	cr_assert_str_eq(before, mid);
+	free(mid);
+	/* the job system runs it again and this time it completes */
+	cr_assert_str_eq(t_wait_job(job, 600), "done");
+	snprintf(q, sizeof q, "SELECT attempts FROM jobs WHERE id = %ld", job);
+	char *attempts = sql1(q);
+	cr_assert_geq(atol(attempts), 2, "the job ran again");
+	free(attempts);
+	snprintf(q, sizeof q, "SELECT state FROM roster_imports WHERE id = %ld", id);
+	char *st = sql1(q);
+	cr_assert_str_eq(st, "done");
+	free(st);
+	cr_assert_str_eq(sql1("SELECT count(*) FROM roster_users WHERE status = 'active'"), "60000");
+	free(before);
+	unlink(f);
+	free(f);
 }
