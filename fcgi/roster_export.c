@@ -9,7 +9,6 @@
 #include "roster_rules.h"
 #include "roster_schema.h"
 
-#define PROTECT(x) "CASE WHEN " x " ~ '^([=+@-]|''[=+@''-])' THEN '''' || " x " ELSE " x " END"
 
 static void cell(buf *q, const struct rs_col *c)
 {
