@@ -11,10 +11,6 @@
 #include "log.h"
 #include "roster_import.h"
 
-/* main.c declares the CLI hooks weak; this strong reference makes the linker keep roster_cli.o in the binary */
-int roster_cli_import(int argc, char **argv);
-int roster_cli_export(int argc, char **argv);
-int (*const roster_cli_keep[])(int, char **) = {roster_cli_import, roster_cli_export};
 
 static int on_progress(void *ud, double pct, const char *phase, json_object *stats)
 {

@@ -13,11 +13,10 @@
 #include "server.h"
 #include "users.h"
 
-/* provided by area modules when linked in (weak so the core builds alone) */
-__attribute__((weak)) int roster_cli_import(int argc, char **argv);
-__attribute__((weak)) int roster_cli_export(int argc, char **argv);
-__attribute__((weak)) int video_seed_demo(void);
-__attribute__((weak)) int roster_seed_demo(void);
+/* entry points of the area modules */
+int roster_cli_import(int argc, char **argv);   /* roster_cli.c */
+int roster_cli_export(int argc, char **argv);
+int video_seed_demo(void);                       /* video_seed.c */
 
 static void usage(void)
 {
@@ -82,8 +81,7 @@ static int cmd_seed(void)
 	if (need_db() < 0) return 1;
 	cache_connect(cfg.redis_url);
 	int rc = users_seed_demo();
-	if (rc == 0 && roster_seed_demo) rc = roster_seed_demo();
-	if (rc == 0 && video_seed_demo) rc = video_seed_demo();
+	if (rc == 0) rc = video_seed_demo();
 	if (rc) fputs("rstream seed: failed (see log)\n", stderr);
 	return rc ? 1 : 0;
 }
@@ -124,7 +122,6 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "import") || !strcmp(cmd, "export")) {
 		int (*fn)(int, char **) = !strcmp(cmd, "import") ? roster_cli_import : roster_cli_export;
-		if (!fn) { fprintf(stderr, "rstream %s: roster module not built in\n", cmd); return 1; }
 		if (need_db() < 0) return 1;
 		cache_connect(cfg.redis_url);
 		return fn(argc - 1, argv + 1);
