@@ -11,7 +11,6 @@
 #include "log.h"
 #include "roster_import.h"
 
-
 static int on_progress(void *ud, double pct, const char *phase, json_object *stats)
 {
 	struct job *j = ud;
