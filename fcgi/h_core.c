@@ -23,7 +23,9 @@ void h_readyz(req *r)
 	PGresult *res = DB_EXEC0("SELECT 1");
 	int db_ok = res != NULL;
 	PQclear(res);
-	int pending = db_ok ? db_migrations_pending(config_path("sql")) : -1;
+	static const char *sql_dir;   /* config_path allocates: once per worker, not per probe */
+	if (!sql_dir) sql_dir = config_path("sql");
+	int pending = db_ok ? db_migrations_pending(sql_dir) : -1;
 	int redis_ok = cache_ok();
 	int ready = db_ok && redis_ok && pending == 0;
 	json_object *o = json_object_new_object();

@@ -107,7 +107,8 @@ static int read_body(req *r, FCGX_Request *fx)
 /* Behind a server that did not write the body to a file (Apache): spool it ourselves, never into memory. */
 static int spool_body(req *r, FCGX_Request *fx)
 {
-	const char *dir = config_data_path("tmp");
+	static const char *dir;   /* config_data_path allocates: once per worker */
+	if (!dir) dir = config_data_path("tmp");
 	mkdir(cfg.data_dir, 0755);
 	mkdir(dir, 0700);
 	char *path = arena_printf(r->a, "%s/body-XXXXXX", dir);

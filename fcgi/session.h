@@ -6,7 +6,6 @@
 
 void session_load(req *r);                 /* sets r->user (or NULL) and r->lang */
 int session_csrf_ok(req *r);               /* token from form _csrf or X-CSRF-Token header */
-int session_revoked(const char *jti);
 void session_revoke(const char *jti, long exp);
 /* Check credentials with lockout. 0 ok (*user_id set); -1 wrong (same for unknown user); -2 locked; -3 disabled/no
  * password is reported as -1 too. */
