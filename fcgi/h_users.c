@@ -4,6 +4,7 @@
 #include <string.h>
 #include "audit.h"
 #include "router.h"
+#include "session.h"
 #include "users.h"
 
 static long id_param(req *r)
@@ -135,6 +136,7 @@ void h_user_update(req *r)
 	if (rc == 0 && pw && *pw) rc = users_set_password(id, pw, err, sizeof err);
 	if (rc < 0) { form_page(r, 422, u, err); json_object_put(u); return; }
 	json_object_put(u);
+	session_invalidate_all();   /* a new role or password applies to open sessions at once */
 	audit_record(r, NULL, "user.update", arena_printf(r->a, "user:%ld", id), NULL, 200, 1);
 	res_redirect(r, arena_printf(r->a, "/admin/users/%ld", id));
 }
@@ -149,6 +151,7 @@ void h_user_disable(req *r)
 		res_error(r, 404, "not_found", err, NULL);
 		return;
 	}
+	session_invalidate_all();
 	audit_record(r, NULL, enable ? "user.enable" : "user.disable", arena_printf(r->a, "user:%ld", id), NULL, 200, 1);
 	res_redirect(r, arena_printf(r->a, "/admin/users/%ld", id));
 }

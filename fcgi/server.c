@@ -302,7 +302,7 @@ int server_main(void)
 {
 	listen_fd = open_listen();
 	if (listen_fd < 0) { log_error("cannot listen on %s: %s", cfg.listen, strerror(errno)); return 1; }
-	if (metrics_init() < 0) { log_error("cannot map shared metrics"); return 1; }
+	if (metrics_init() < 0 || session_cache_init() < 0) { log_error("cannot map shared memory"); return 1; }
 	struct sigaction sa = {0};
 	sa.sa_handler = on_master_signal;
 	sigaction(SIGTERM, &sa, NULL);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <time.h>
 #include "cache.h"
 #include "config.h"
@@ -45,6 +46,7 @@ void session_revoke(const char *jti, long exp)
 	snprintf(e, sizeof e, "%ld", exp);
 	DB_CMD("INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, to_timestamp($2::bigint)) "
 	       "ON CONFLICT DO NOTHING", jti, e);
+	session_invalidate_all();   /* after the insert: a worker re-checking now sees the revocation */
 	db_cmd("DELETE FROM revoked_tokens WHERE expires_at < now()", 0, NULL);
 }
 
@@ -55,15 +57,99 @@ void session_set_cookie(req *r, const char *name, const char *value, long max_ag
 	res_header(r, "Set-Cookie", c);
 }
 
+/* Checked sessions, per worker. A hit skips the database: the JWT signature and expiry are still verified on
+ * every request. Entries live SESSION_CACHE_TTL seconds and die at once when any worker of this host bumps the
+ * shared epoch (logout, role change, disable); on other hosts a logout takes effect within the TTL. */
+#define SESSION_CACHE_SLOTS 64
+#define SESSION_CACHE_TTL 1.0
+struct cached_session {
+	char jti[40];
+	unsigned long epoch;
+	double at;
+	long id;
+	char email[256], name[256], role[16], lang[8], sourced_id[256];
+	int has_lang, has_sourced_id;
+};
+static struct cached_session scache[SESSION_CACHE_SLOTS];
+static volatile unsigned long *shared_epoch;
+
+int session_cache_init(void)
+{
+	if (shared_epoch) return 0;
+	void *p = mmap(NULL, sizeof *shared_epoch, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) return -1;
+	shared_epoch = p;
+	return 0;
+}
+
+void session_invalidate_all(void)
+{
+	if (shared_epoch) __atomic_add_fetch(shared_epoch, 1, __ATOMIC_SEQ_CST);
+}
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static struct cached_session *scache_slot(const char *jti)
+{
+	unsigned h = 5381;
+	for (const char *p = jti; *p; p++) h = h * 33 + (unsigned char)*p;
+	return &scache[h % SESSION_CACHE_SLOTS];
+}
+
+static struct user *scache_get(arena *a, const char *jti)
+{
+	if (!shared_epoch) return NULL;   /* CLI, tests: no cache */
+	struct cached_session *c = scache_slot(jti);
+	if (strcmp(c->jti, jti) || c->epoch != __atomic_load_n(shared_epoch, __ATOMIC_SEQ_CST) ||
+	    mono_now() - c->at > SESSION_CACHE_TTL)
+		return NULL;
+	struct user *u = arena_alloc(a, sizeof *u);
+	u->id = c->id;
+	u->email = arena_strdup(a, c->email);
+	u->name = arena_strdup(a, c->name);
+	u->role = arena_strdup(a, c->role);
+	u->lang = c->has_lang ? arena_strdup(a, c->lang) : NULL;
+	u->sourced_id = c->has_sourced_id ? arena_strdup(a, c->sourced_id) : NULL;
+	return u;
+}
+
+static void scache_put(const char *jti, unsigned long epoch, const struct user *u)
+{
+	if (!shared_epoch || strlen(jti) >= sizeof scache[0].jti) return;
+	struct cached_session *c = scache_slot(jti);
+	snprintf(c->jti, sizeof c->jti, "%s", jti);
+	c->epoch = epoch;
+	c->at = mono_now();
+	c->id = u->id;
+	snprintf(c->email, sizeof c->email, "%s", u->email);
+	snprintf(c->name, sizeof c->name, "%s", u->name);
+	snprintf(c->role, sizeof c->role, "%s", u->role);
+	c->has_lang = u->lang != NULL;
+	snprintf(c->lang, sizeof c->lang, "%s", u->lang ? u->lang : "");
+	c->has_sourced_id = u->sourced_id != NULL;
+	snprintf(c->sourced_id, sizeof c->sourced_id, "%s", u->sourced_id ? u->sourced_id : "");
+}
+
 static struct user *user_from_token(req *r, const char *jwt, int bearer)
 {
 	struct token t;
 	if (token_verify(cfg.secret, jwt, &t) != 0) return NULL;
 	if (strcmp(t.kind, "session") && strcmp(t.kind, "api")) return NULL;
-	/* one round trip: the user query itself refuses a jti revoked in PostgreSQL (logout writes there and to
-	 * Redis; Redis is only a cache, so asking it too would add a round trip and no certainty) */
-	struct user *u = user_load(r->a, strtol(t.sub, NULL, 10), t.jti);
-	if (!u) return NULL;
+	struct user *u = scache_get(r->a, t.jti);
+	if (!u) {
+		/* read the epoch before the query: a bump during it leaves the entry already stale */
+		unsigned long epoch = shared_epoch ? __atomic_load_n(shared_epoch, __ATOMIC_SEQ_CST) : 0;
+		/* one round trip: the user query itself refuses a jti revoked in PostgreSQL (logout writes there and
+		 * to Redis; Redis is only a cache, so asking it too would add a round trip and no certainty) */
+		u = user_load(r->a, strtol(t.sub, NULL, 10), t.jti);
+		if (!u) return NULL;
+		scache_put(t.jti, epoch, u);
+	}
 	u->jti = arena_strdup(r->a, t.jti);
 	u->exp = t.exp;
 	u->via_bearer = bearer;

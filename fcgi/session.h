@@ -5,6 +5,10 @@
 #include "auth.h"
 
 void session_load(req *r);                 /* sets r->user (or NULL) and r->lang */
+/* Per-worker cache of checked sessions (a second at most), dropped on every host-wide epoch bump.
+ * session_cache_init maps the epoch shared by all workers: call it in the master before fork. */
+int session_cache_init(void);
+void session_invalidate_all(void);         /* logout, role change, disable: every worker re-checks */
 int session_csrf_ok(req *r);               /* token from form _csrf or X-CSRF-Token header */
 void session_revoke(const char *jti, long exp);
 /* Check credentials with lockout. 0 ok (*user_id set); -1 wrong (same for unknown user); -2 locked; -3 disabled/no
