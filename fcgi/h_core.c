@@ -11,6 +11,8 @@
 #include "router.h"
 #include "session.h"
 
+void job_labels(req *r, json_object *job);   /* h_jobs.c */
+
 void h_healthz(req *r)
 {
 	json_object *o = json_object_new_object();
@@ -268,12 +270,7 @@ void h_dashboard(req *r)
 				"WHERE $1::bigint = 0 OR created_by = $1::bigint ORDER BY id DESC LIMIT 5", uid);
 	if (res) {
 		json_object *jobs = db_rows_json(res);
-		for (size_t i = 0; i < json_object_array_length(jobs); i++) {
-			json_object *j = json_object_array_get_idx(jobs, i), *st;
-			if (json_object_object_get_ex(j, "state", &st))
-				json_object_object_add(j, "state_label", json_object_new_string(
-					tr(r, arena_printf(r->a, "job_state_%s", json_object_get_string(st)))));
-		}
+		for (size_t i = 0; i < json_object_array_length(jobs); i++) job_labels(r, json_object_array_get_idx(jobs, i));
 		json_object_object_add(ctx, "recent_jobs", jobs);
 		PQclear(res);
 	}

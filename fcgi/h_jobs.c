@@ -10,6 +10,20 @@
 	"to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS started_at, " \
 	"to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS finished_at, payload"
 
+/* Human labels for a job row: its state and its kind in the request's language (the kind itself if unknown). */
+void job_labels(req *r, json_object *job)
+{
+	json_object *v;
+	if (json_object_object_get_ex(job, "state", &v))
+		json_object_object_add(job, "state_label", json_object_new_string(
+			tr(r, arena_printf(r->a, "job_state_%s", json_object_get_string(v)))));
+	if (json_object_object_get_ex(job, "kind", &v)) {
+		const char *key = arena_printf(r->a, "job_kind_%s", json_object_get_string(v));
+		const char *label = tr(r, key);
+		json_object_object_add(job, "kind_label", json_object_new_string(strcmp(label, key) ? label : json_object_get_string(v)));
+	}
+}
+
 static json_object *job_get(req *r, long *owner)
 {
 	const char *id = req_param(r, "id");
@@ -63,6 +77,7 @@ void h_api_job(req *r)
 	long owner = 0;
 	json_object *j = job_get(r, &owner);
 	if (!j || !may_see(r, owner)) { json_object_put(j); res_error(r, 404, "not_found", "no such job", NULL); return; }
+	job_labels(r, j);   /* live progress bars show the state in the page's language */
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "job", j);
 	res_json(r, 200, o);
@@ -94,11 +109,7 @@ void h_jobs_list(req *r)
 	json_object *ctx = json_object_new_object();
 	json_object_object_add(ctx, "title", json_object_new_string(tr(r, "jobs_title")));
 	size_t n = json_object_array_length(a);
-	for (size_t i = 0; i < n; i++) {
-		json_object *j = json_object_array_get_idx(a, i), *st;
-		if (json_object_object_get_ex(j, "state", &st))
-			json_object_object_add(j, "state_label", json_object_new_string(tr(r, arena_printf(r->a, "job_state_%s", json_object_get_string(st)))));
-	}
+	for (size_t i = 0; i < n; i++) job_labels(r, json_object_array_get_idx(a, i));
 	json_object_object_add(ctx, "jobs", a);
 	if (n == 50) {
 		json_object *last = json_object_array_get_idx(a, n - 1), *id;
@@ -114,10 +125,9 @@ void h_job_show(req *r)
 	long owner = 0;
 	json_object *j = job_get(r, &owner);
 	if (!j || !may_see(r, owner)) { json_object_put(j); res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL); return; }
-	json_object *ctx = json_object_new_object(), *st;
+	json_object *ctx = json_object_new_object();
 	json_object_object_add(ctx, "title", json_object_new_string(tr(r, "jobs_detail")));
-	if (json_object_object_get_ex(j, "state", &st))
-		json_object_object_add(ctx, "state_label", json_object_new_string(tr(r, arena_printf(r->a, "job_state_%s", json_object_get_string(st)))));
+	job_labels(r, j);
 	json_object *stats;
 	if (json_object_object_get_ex(j, "stats", &stats) && stats)
 		json_object_object_add(ctx, "stats_text", json_object_new_string(json_object_to_json_string_ext(stats, JSON_C_TO_STRING_PRETTY)));

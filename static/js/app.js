@@ -38,7 +38,7 @@
         document.querySelectorAll('progress[data-job-id="' + id + '"]').forEach(function (p) { p.value = j.progress; });
         text('[data-job-pct="' + id + '"]', Math.round(j.progress) + '%');
         text('[data-job-message="' + id + '"]', j.message || '');
-        text('[data-job-state="' + id + '"]', j.state);
+        text('[data-job-state="' + id + '"]', j.state_label || j.state);
         if (j.stats) text('[data-job-stats="' + id + '"]', JSON.stringify(j.stats, null, 2));
         document.dispatchEvent(new CustomEvent('rstream:job', { detail: j }));
         if (j.state === 'queued' || j.state === 'running') setTimeout(function () { poll(id); }, 1000);
