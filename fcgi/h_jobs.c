@@ -26,9 +26,8 @@ void job_labels(req *r, json_object *job)
 
 static json_object *job_get(req *r, long *owner)
 {
+	if (!req_param_id(r, "id")) return NULL;
 	const char *id = req_param(r, "id");
-	char *end;
-	if (!id || strtol(id, &end, 10) <= 0 || *end) return NULL;
 	PGresult *res = DB_EXEC("SELECT " JOB_COLS " FROM jobs WHERE id = $1::bigint", id);
 	json_object *o = res && PQntuples(res) == 1 ? db_row_json(res, 0) : NULL;
 	if (o && owner) *owner = PQgetisnull(res, 0, 9) ? 0 : strtol(PQgetvalue(res, 0, 9), NULL, 10);

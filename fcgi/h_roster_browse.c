@@ -376,9 +376,7 @@ void h_client_create(req *r)
 void h_client_revoke(req *r)
 {
 	const char *id = req_param(r, "id");
-	char *end;
-	long n = id ? strtol(id, &end, 10) : 0;
-	if (!id || *end || n <= 0) { res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL); return; }
+	if (!req_param_id(r, "id")) { res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL); return; }
 	PGresult *res = DB_EXEC("UPDATE api_clients SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1::bigint "
 				"RETURNING client_id", id);
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {

@@ -35,11 +35,7 @@
 
 static const char *id_param(req *r)
 {
-	const char *id = req_param(r, "id");
-	char *end;
-	if (!id || strtol(id, &end, 10) <= 0 || *end || strlen(id) > 18)
-		return NULL;
-	return id;
+	return req_param_id(r, "id") ? req_param(r, "id") : NULL;
 }
 
 static void not_found(req *r)

@@ -7,14 +7,6 @@
 #include "session.h"
 #include "users.h"
 
-static long id_param(req *r)
-{
-	const char *s = req_param(r, "id");
-	char *end;
-	long id = s ? strtol(s, &end, 10) : 0;
-	return s && *s && !*end && id > 0 ? id : 0;
-}
-
 static json_object *role_options(req *r, const char *selected)
 {
 	static const char *roles[] = {"admin", "creator", "viewer", "guest"};
@@ -99,7 +91,7 @@ void h_user_create(req *r)
 
 void h_user_show(req *r)
 {
-	json_object *u = users_get(id_param(r));
+	json_object *u = users_get(req_param_id(r, "id"));
 	if (!u) { res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL); return; }
 	json_object *ctx = json_object_new_object();
 	json_object_object_add(ctx, "title", json_object_new_string(tr(r, "users_detail")));
@@ -113,7 +105,7 @@ void h_user_show(req *r)
 
 void h_user_edit(req *r)
 {
-	json_object *u = users_get(id_param(r));
+	json_object *u = users_get(req_param_id(r, "id"));
 	if (!u) { res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL); return; }
 	form_page(r, 200, u, NULL);
 	json_object_put(u);
@@ -121,7 +113,7 @@ void h_user_edit(req *r)
 
 void h_user_update(req *r)
 {
-	long id = id_param(r);
+	long id = req_param_id(r, "id");
 	json_object *u = users_get(id);
 	if (!u) { res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL); return; }
 	char err[256];
@@ -143,7 +135,7 @@ void h_user_update(req *r)
 
 void h_user_disable(req *r)
 {
-	long id = id_param(r);
+	long id = req_param_id(r, "id");
 	char err[256];
 	int enable = req_form(r, "enable") && !strcmp(req_form(r, "enable"), "1");
 	if (id == r->user->id) { res_error(r, 422, "self", tr(r, "users_cannot_disable_self"), NULL); return; }

@@ -1196,8 +1196,7 @@ void h_category_create(req *r)
 void h_category_delete(req *r)
 {
 	const char *id = req_param(r, "id");
-	char *end;
-	if (!id || strtol(id, &end, 10) <= 0 || *end) { res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL); return; }
+	if (!req_param_id(r, "id")) { res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL); return; }
 	DB_CMD("DELETE FROM categories WHERE id = $1::bigint", id);
 	audit_record(r, NULL, "category.delete", arena_printf(r->a, "category:%s", id), NULL, 200, 1);
 	res_redirect(r, "/admin/categories");
@@ -1219,8 +1218,7 @@ void h_tag_create(req *r)
 void h_tag_delete(req *r)
 {
 	const char *id = req_param(r, "id");
-	char *end;
-	if (!id || strtol(id, &end, 10) <= 0 || *end) { res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL); return; }
+	if (!req_param_id(r, "id")) { res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL); return; }
 	DB_CMD("DELETE FROM tags WHERE id = $1::bigint", id);
 	audit_record(r, NULL, "tag.delete", arena_printf(r->a, "tag:%s", id), NULL, 200, 1);
 	res_redirect(r, "/admin/categories");

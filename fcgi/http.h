@@ -53,6 +53,8 @@ const char *req_header(req *r, const char *name);   /* "X-Forwarded-For", "Autho
 const char *req_env(req *r, const char *cgi_name); /* raw FastCGI param, e.g. "RSTREAM_BODY_FILE" */
 int req_wants_json(req *r);                         /* /api/, /ims/, /oauth/ or Accept: application/json */
 long req_query_long(req *r, const char *name, long def, long min, long max, int *bad);
+/* A route :param that must be a database id: a positive decimal that fits a bigint. 0 when it is not. */
+long req_param_id(req *r, const char *name);
 
 /* pure parsers (unit-tested) */
 int parse_urlencoded(arena *a, const char *s, size_t len, kv **out, int *n);  /* -1 on too many pairs */

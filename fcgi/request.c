@@ -190,3 +190,11 @@ long req_query_long(req *r, const char *name, long def, long min, long max, int 
 	if (errno || *end || n < min || n > max) { if (bad) *bad = 1; return def; }
 	return n;
 }
+
+long req_param_id(req *r, const char *name)
+{
+	const char *v = req_param(r, name);
+	if (!v || !*v || strlen(v) > 18) return 0;
+	for (const char *p = v; *p; p++) if (*p < '0' || *p > '9') return 0;
+	return strtol(v, NULL, 10);
+}

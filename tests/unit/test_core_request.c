@@ -1,4 +1,5 @@
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 #include "http.h"
 #include "netaddr.h"
@@ -121,4 +122,18 @@ Test(netaddr, forwarded_for_only_from_trusted_proxies)
 	cr_assert_str_eq(out, "1.2.3.4");
 	client_ip_resolve("10.0.0.2", "not-an-ip", "10.0.0.0/8", out, sizeof out);
 	cr_assert_str_eq(out, "10.0.0.2");
+}
+
+Test(request, param_id_accepts_only_positive_bigints)
+{
+	req r = {0};
+	r.nparams = 1;
+	r.pnames[0] = "id";
+	const char *cases[][2] = {{"42", "42"}, {"0", "0"}, {"-1", "0"}, {"1x", "0"}, {"", "0"}, {" 7", "0"},
+				  {"1234567890123456789", "0"}, {"999999999999999999", "999999999999999999"}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		r.pvals[0] = cases[i][0];
+		cr_assert_eq(req_param_id(&r, "id"), strtol(cases[i][1], NULL, 10), "input '%s'", cases[i][0]);
+	}
+	cr_assert_eq(req_param_id(&r, "other"), 0);
 }
