@@ -11,6 +11,7 @@
 #include "log.h"
 #include "router.h"
 #include "session.h"
+#include "signin_cards.h"
 #include "signin_code.h"
 #include "users.h"
 #include "h_signin.h"
@@ -196,15 +197,9 @@ void h_cards_issue(req *r)
 		for (int k = 0; any && k < r->nform; k++)
 			if (!strcmp(r->form[k].k, "pupil") && !strcmp(r->form[k].v, uid)) chosen = 1;
 		if (!chosen) continue;
-		char code[10], canon[9], h[65];
-		if (signin_code_new(code) < 0 || signin_code_normalize(code, canon) < 0) { failed = 1; break; }
-		signin_hash(cfg.secret, "logincode", canon, h);
-		char ds[16];
-		snprintf(ds, sizeof ds, "%ld", days);
-		if (DB_CMD("UPDATE login_codes SET revoked_at = now() WHERE user_id = $1::bigint AND revoked_at IS NULL", uid) < 0 ||
-		    DB_CMD("INSERT INTO login_codes (user_id, code_hash, class_sourced_id, created_by, expires_at) "
-			   "VALUES ($1::bigint, $2, $3, $4::bigint, now() + make_interval(days => $5::int))",
-			   uid, h, sid, id_text(r, r->user->id), ds) < 0) { failed = 1; break; }
+		char code[10], canon[9];
+		if (signin_card_issue(strtol(uid, NULL, 10), sid, r->user->id, (int)days, code) < 0 ||
+		    signin_code_normalize(code, canon) < 0) { failed = 1; break; }
 		json_object *card = json_object_new_object();
 		json_object_object_add(card, "name", json_object_get(json_object_object_get(p, "name")));
 		json_object_object_add(card, "kana", json_object_get(json_object_object_get(p, "kana")));

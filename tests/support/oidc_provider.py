@@ -4,7 +4,8 @@
 Discovery, JWKS (RS256; POST /_rotate adds a new signing key so the app has to refetch), an authorization endpoint
 (a login form, or straight back with login_hint), and a token endpoint that checks the client secret and PKCE.
 Tests choose a misbehaviour per login with test_mode=: wrong_aud, expired, bad_sig, alg_none, hs256, wrong_nonce,
-wrong_iss. The identity: login_hint is the e-mail (email_verified true); sub= overrides the subject.
+wrong_iss. The identity: login_hint is the e-mail (email_verified true), or without "@" the subject; sub= overrides
+the subject.
 Usage: oidc_provider.py --port N [--client-id ID --client-secret S]"""
 import argparse, base64, hashlib, hmac, html, json, os, secrets, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -130,7 +131,7 @@ class H(BaseHTTPRequestHandler):
             code = secrets.token_urlsafe(24)
             CODES[code] = {"client_id": q["client_id"], "redirect_uri": q["redirect_uri"], "nonce": q["nonce"],
                            "challenge": q["code_challenge"], "email": q["login_hint"],
-                           "sub": q.get("sub") or "sub-" + q["login_hint"], "mode": q.get("test_mode", ""),
+                           "sub": q.get("sub") or (q["login_hint"] if "@" not in q["login_hint"] else "sub-" + q["login_hint"]), "mode": q.get("test_mode", ""),
                            "at": time.time()}
             return self.send(302, "", "text/plain",
                              {"Location": q["redirect_uri"] + "?" + urlencode({"code": code, "state": q["state"]})})
