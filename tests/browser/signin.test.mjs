@@ -9,18 +9,26 @@ import { assert, login, submitAndWait } from './helpers.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-// A small generated roster (a district, schools, classes, teachers, pupils), imported once per stack.
+// The same generated roster as roster_import.test.mjs (seed 77), so importing it again changes nothing another
+// test relies on. Returns the first pupil's userIds entry, e.g. "{mext:S000151}".
 function importRoster() {
   const dir = mkdtempSync(join(tmpdir(), 'rstream-signin-'));
   const zip = join(dir, 'roster.zip');
-  let r = spawnSync('python3', [join(root, 'scripts/gen_roster_bundle.py'), '--users', '40', '--out', zip], { encoding: 'utf8' });
+  let r = spawnSync('python3', [join(root, 'scripts/gen_roster_bundle.py'), '--users', '3000', '--seed', '77',
+    '--variant', 'clean', '--out', zip], { encoding: 'utf8' });
   assert(r.status === 0, `roster bundle: ${r.stderr}`);
   r = spawnSync(process.env.RSTREAM_BIN, ['import', zip], { encoding: 'utf8', env: process.env });
   assert(r.status === 0, `rstream import: ${r.stdout} ${r.stderr}`);
+  r = spawnSync('python3', ['-c', 'import csv, io, sys, zipfile\n' +
+    'rows = csv.DictReader(io.TextIOWrapper(zipfile.ZipFile(sys.argv[1]).open("users.csv"), "utf-8-sig"))\n' +
+    'print(next(u["userIds"] for u in rows if u["username"].startswith("s")))', zip], { encoding: 'utf8' });
+  assert(r.status === 0, `first pupil: ${r.stderr}`);
+  return r.stdout.trim();
 }
 
 export async function pupilSignsInThroughOpenIDConnect({ page, context, baseURL, adminEmail, adminPassword, screenshot }) {
-  importRoster();
+  const userId = importRoster();   // "{mext:S…}"
+  const [type, sub] = userId.slice(1, -1).split(':');
   const issuer = process.env.RSTREAM_TEST_OIDC_URL;
   assert(issuer, 'tests/run.sh starts the OIDC provider');
   await login(page, baseURL, adminEmail, adminPassword);
@@ -32,7 +40,7 @@ export async function pupilSignsInThroughOpenIDConnect({ page, context, baseURL,
   await page.fill('#client_id', 'rstream-test');
   await page.fill('#client_secret', 'test-client-secret');
   await page.check('input[name=match_rule][value=user_id]');
-  await page.fill('#user_id_type', 'mext');
+  await page.fill('#user_id_type', type);
   await screenshot('sso-form');
   await submitAndWait(page, 'form[action="/admin/sso"] button[type=submit]');
   await page.waitForSelector('[data-testid=sso-list]');
@@ -43,7 +51,7 @@ export async function pupilSignsInThroughOpenIDConnect({ page, context, baseURL,
   await page.waitForSelector('[data-testid=sso-buttons]');
   await screenshot('login-with-sso-375');
   await Promise.all([page.waitForURL((u) => u.href.startsWith(issuer)), page.click('.sso-button >> nth=-1')]);
-  await page.fill('#login_hint', 'S000011');   // the roster's userIds entry {mext:S000011}
+  await page.fill('#login_hint', sub);   // the provider's subject is the roster's userIds entry
   await Promise.all([page.waitForURL((u) => u.href.startsWith(baseURL) && !u.pathname.startsWith('/oidc')), page.click('#idp-submit')]);
   await page.waitForSelector('[data-testid=home-pupil]');
   assert(await page.locator('[data-testid=dashboard]').count() === 0, 'no admin dashboard for a pupil');
