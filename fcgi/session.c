@@ -215,8 +215,9 @@ int session_check_password(const char *email, const char *password, long *user_i
 	redisReply *rr = cache_cmd("GET %s", key);
 	long fails = rr && rr->type == REDIS_REPLY_STRING ? strtol(rr->str, NULL, 10) : 0;
 	if (rr) freeReplyObject(rr);
-	PGresult *res = DB_EXEC("SELECT id, password_hash, disabled, locked_until > now() FROM users WHERE lower(email) = lower($1)",
-				email);
+	/* pupils often have no e-mail: without an "@" the roster username names the account (when exactly one has it) */
+	PGresult *res = DB_EXEC("SELECT id, password_hash, disabled, locked_until > now() FROM users WHERE lower(email) = lower($1) "
+				"OR (strpos($1, '@') = 0 AND username = $1) LIMIT 2", email);
 	int found = res && PQntuples(res) == 1;
 	int locked = fails >= cfg.login_max_failures || (found && PQgetvalue(res, 0, 3)[0] == 't');
 	const char *stored = found && !PQgetisnull(res, 0, 1) ? PQgetvalue(res, 0, 1) : NULL;
