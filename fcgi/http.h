@@ -71,6 +71,9 @@ void res_json(req *r, int status, json_object *obj);   /* takes ownership of obj
 /* One error shape: {"error":{"code","message","details"}} for JSON clients, an HTML page otherwise. */
 void res_error(req *r, int status, const char *code, const char *message, json_object *details);
 void res_redirect(req *r, const char *location);        /* 303 See Other */
+/* A dependency (PostgreSQL) is unreachable: 503 + Retry-After in the error shape of the client. */
+#define RETRY_AFTER_OUTAGE "5"
+void res_unavailable(req *r);
 /* Render templates/<name>.html inside the layout. ctx is borrowed; t (messages), user, csrf, lang are added. */
 void res_html(req *r, int status, const char *tmpl, json_object *ctx);
 /* Streaming: send headers now, then write chunks (for exports). */

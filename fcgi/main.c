@@ -28,6 +28,7 @@ static void usage(void)
 	      "  user add --email E --name N --role R [--password P]\n"
 	      "  user passwd --email E [--password P]\n"
 	      "  user list\n"
+	      "  user exists --email E       exit 0 if the account exists, 1 if not, 2 on error\n"
 	      "  import FILE [--dry-run]    import a OneRoster CSV bundle (zip) or a single CSV\n"
 	      "  export [--since T] OUT.zip export a OneRoster bundle\n"
 	      "  enqueue KIND [JSON]        queue a job\n", stderr);
@@ -57,9 +58,16 @@ static int cmd_user(int argc, char **argv)
 		else if (c == 'p') password = optarg;
 		else { usage(); return 2; }
 	}
-	if (need_db() < 0) return 1;
+	int exists = !strcmp(sub, "exists");
+	if (need_db() < 0) return exists ? 2 : 1;
 	if (!strcmp(sub, "list")) return users_cli_list();
 	if (!email) { fputs("rstream user: --email is required\n", stderr); return 2; }
+	/* one indexed query: scripts ask this instead of scanning `user list` (SIGPIPE under pipefail) */
+	if (exists) {
+		int e = users_exists(email);
+		if (e < 0) fprintf(stderr, "rstream user exists: %s\n", db_error());
+		return e < 0 ? 2 : e ? 0 : 1;
+	}
 	char generated[33];
 	if (!password) { random_hex(generated, 8); password = generated; }
 	char err[256];

@@ -28,6 +28,8 @@ void h_api_videos(req *), h_api_video(req *), h_api_video_create(req *), h_api_v
 void h_api_upload_create(req *), h_api_upload_show(req *), h_api_upload_chunk(req *), h_api_upload_complete(req *),
 	h_api_upload_cancel(req *);
 void h_api_caption_put(req *), h_api_caption_delete(req *), h_api_poster_put(req *);
+/* hardening: login throttle unlock */
+void h_user_unlock(req *), h_api_user_unlock(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -114,5 +116,8 @@ const struct route routes[] = {
 	{"PUT",    "/api/v1/videos/:id/captions",          h_api_caption_put,     PERM_CREATOR, RF_RAWBODY, NULL},
 	{"DELETE", "/api/v1/videos/:id/captions/:lang",    h_api_caption_delete,  PERM_CREATOR, 0, NULL},
 	{"PUT",    "/api/v1/videos/:id/poster",            h_api_poster_put,      PERM_CREATOR, RF_RAWBODY, NULL},
+	/* hardening: an admin lifts the login throttle of an account */
+	{"POST",   "/admin/users/:id/unlock",              h_user_unlock,         PERM_ADMIN,   0, NULL},
+	{"POST",   "/api/v1/users/:id/unlock",             h_api_user_unlock,     PERM_ADMIN,   0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
