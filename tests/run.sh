@@ -84,14 +84,16 @@ run_criterion() {
 	fi
 }
 
-# binaries BUILD_SUBDIR: the test binaries there, filtered by name
+# binaries BUILD_SUBDIR: the test binaries there, filtered by name; *_faults last (they restart and kill parts of the
+# stack, and leave it healthy again for whatever follows)
 binaries() {
-	local f
+	local f late=()
 	for f in "$BUILD_DIR/tests/$1"/test_*; do
 		[ -x "$f" ] && [ -f "$f" ] || continue
 		[ -n "$FILTER" ] && [[ $(basename "$f") != *"$FILTER"* ]] && continue
-		echo "$f"
+		if [[ $(basename "$f") == *_faults ]]; then late+=("$f"); else echo "$f"; fi
 	done
+	[ ${#late[@]} -eq 0 ] || printf '%s\n' "${late[@]}"
 }
 
 start_stack() {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <json-c/json.h>
 #include "config.h"
@@ -306,4 +307,27 @@ Test(harden_auth, the_user_page_has_an_unlock_button_that_works, .timeout = 60)
 	cr_assert_eq(status_with("POST", path, hdr, body, NULL, 0), 303);
 	cr_assert_eq(api_login("harden.button@test.example", "Harden-pass-1234", NULL, 0, NULL), 200);
 	free(jar);
+}
+
+/* scripts/run.sh asks this instead of scanning `rstream user list` (SIGPIPE under pipefail on big rosters) */
+static int cli_exists(const char *email)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "'%s' user exists --email '%s' >/dev/null 2>&1", t_env("RSTREAM_BIN"), email);
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(harden_auth, rstream_user_exists_answers_with_its_exit_status)
+{
+	cr_assert(t_make_user("harden.exists@test.example", "viewer", "Harden-pass-1234") > 0);
+	cr_assert_eq(cli_exists("harden.exists@test.example"), 0);
+	cr_assert_eq(cli_exists("HARDEN.Exists@test.example"), 0, "e-mails compare case-insensitively");
+	cr_assert_eq(cli_exists("harden.missing@test.example"), 1);
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "DATABASE_URL=postgresql://nobody@127.0.0.1:1/none '%s' user exists --email x@y.z >/dev/null 2>&1",
+		 t_env("RSTREAM_BIN"));
+	int st = system(cmd);
+	cr_assert_eq(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 2, "a database error is neither yes nor no");
+	cr_assert(system("grep -q 'user list |' \"$RSTREAM_ROOT/scripts/run.sh\"") != 0, "run.sh still pipes the user list");
 }
