@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,8 @@
 #include "template.h"
 
 const char *res_status_text(int s);
+
+#define TRIM_AFTER_BYTES (256 * 1024)
 
 static volatile sig_atomic_t stopping, reload;
 static int listen_fd;
@@ -189,8 +192,10 @@ static void handle(req *r, FCGX_Request *fx)
 	r->client_ip = arena_strdup(r->a, ip);
 	r->lang = "ja";
 
-	if (parse_urlencoded(r->a, r->query_string, strlen(r->query_string), &r->query, &r->nquery) < 0) {
-		res_error(r, 400, "bad_query", "too many query parameters", NULL);
+	int qrc = parse_urlencoded(r->a, r->query_string, strlen(r->query_string), &r->query, &r->nquery);
+	if (qrc < 0) {
+		res_error(r, 400, "bad_query", qrc == -1 ? "too many query parameters"
+			  : "a query parameter holds a NUL byte or is not UTF-8", NULL);
 		return;
 	}
 	parse_cookies(r->a, FCGX_GetParam("HTTP_COOKIE", env), &r->cookies, &r->ncookies);
@@ -226,14 +231,22 @@ static void handle(req *r, FCGX_Request *fx)
 		const char *ct = r->content_type ? r->content_type : "";
 		if (!(flags & RF_RAWBODY)) {
 			if (!strncmp(ct, "application/x-www-form-urlencoded", 33)) {
-				if (parse_urlencoded(r->a, r->body, r->body_len, &r->form, &r->nform) < 0) {
-					res_error(r, 400, "bad_form", "too many form fields", NULL);
+				int frc = parse_urlencoded(r->a, r->body, r->body_len, &r->form, &r->nform);
+				if (frc == -1) { res_error(r, 400, "bad_form", "too many form fields", NULL); return; }
+				if (frc < 0) {
+					res_error(r, 422, "bad_text", "a form field holds a NUL byte or is not UTF-8", NULL);
 					return;
 				}
 			} else if (!strncmp(ct, "application/json", 16)) {
 				char err[200];
-				r->json = json_parse_limited(r->body, r->body_len, err, sizeof err);
-				if (!r->json) { res_error(r, 400, "malformed_json", err, NULL); return; }
+				int why, max = flags & RF_SMALLJSON ? JSON_SMALL_VALUES : JSON_MAX_VALUES;
+				r->json = json_parse_bounded(r->body, r->body_len, max, JSON_MAX_DEPTH, &why, err, sizeof err);
+				if (!r->json) {
+					if (why == JSON_NUL) res_error(r, 422, "nul_byte", err, NULL);
+					else if (why == JSON_TOO_BIG) res_error(r, 413, "json_too_complex", err, NULL);
+					else res_error(r, 400, "malformed_json", err, NULL);
+					return;
+				}
 			}
 		}
 	}
@@ -280,9 +293,13 @@ static void worker_loop(void)
 				r.status, secs);
 		if (r.json) json_object_put(r.json);
 		if (r.body_file && strstr(r.body_file, "/tmp/body-")) unlink(r.body_file);
+		/* a big request (a 1 MB body, a long export page) must not leave its peak as the worker's size:
+		 * glibc keeps freed heap pages mapped unless asked to give them back */
+		int big = arena_used(a) > TRIM_AFTER_BYTES || r.body_out.cap > TRIM_AFTER_BYTES;
 		buf_free(&r.headers);
 		buf_free(&r.body_out);
 		arena_reset(a);
+		if (big) malloc_trim(0);
 		served++;
 	}
 	arena_free(a);
