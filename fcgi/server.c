@@ -48,6 +48,20 @@ static void on_worker_term(int sig)
 	FCGX_ShutdownPending();   /* makes a blocked accept return */
 }
 
+/* The socket's accept queue is where requests wait while every worker is busy: an overflow makes nginx's
+ * connect() fail with EAGAIN, which clients see as 503 + Retry-After (nginx.conf.in), so the queue is as deep
+ * as the kernel allows (net.core.somaxconn) unless listen_backlog says otherwise. */
+static int listen_backlog(void)
+{
+	long n = config_get_int("listen_backlog", 0);
+	if (n <= 0) {
+		FILE *f = fopen("/proc/sys/net/core/somaxconn", "r");
+		if (!f || fscanf(f, "%ld", &n) != 1) n = 4096;
+		if (f) fclose(f);
+	}
+	return n < 128 ? 128 : n > 65535 ? 65535 : (int)n;
+}
+
 static int open_listen(void)
 {
 	const char *l = cfg.listen;
@@ -58,12 +72,12 @@ static int open_listen(void)
 	}
 	if (!strncmp(l, "unix:", 5)) {
 		unlink(l + 5);
-		int fd = FCGX_OpenSocket(l + 5, 1024);
+		int fd = FCGX_OpenSocket(l + 5, listen_backlog());
 		if (fd >= 0) chmod(l + 5, 0666);
 		return fd;
 	}
 	/* host:port → libfcgi wants ":port" or "host:port" */
-	return FCGX_OpenSocket(l, 1024);
+	return FCGX_OpenSocket(l, listen_backlog());
 }
 
 static void sanitize_id(const char *in, char *out, size_t n)
@@ -329,7 +343,7 @@ int server_main(void)
 	int n = cfg.workers;
 	pid_t *pids = calloc((size_t)n, sizeof *pids);
 	for (int i = 0; i < n; i++) pids[i] = spawn_worker();
-	log_info("fcgi master %d listening on %s with %d workers", getpid(), cfg.listen, n);
+	log_info("fcgi master %d listening on %s with %d workers (backlog %d)", getpid(), cfg.listen, n, listen_backlog());
 	while (!stopping) {
 		if (reload) {
 			reload = 0;

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,4 +216,89 @@ Test(harden_limits, the_upload_quota_is_enforced_before_any_byte, .timeout = 120
 	cr_assert_eq(headers_only_upload("POST", "/api/v1/videos?title=big", tok, 1000 * MB), 413);
 	cr_assert_eq(upload_dir_entries(), 0);
 	free(tok);
+}
+
+/* ---- finding 8 ---- */
+
+static long read_master_pid(void)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/run/fcgi.pid", t_env("STACK_DIR"));
+	FILE *f = fopen(path, "r");
+	long pid = 0;
+	if (f) { if (fscanf(f, "%ld", &pid) != 1) pid = 0; fclose(f); }
+	return pid;
+}
+
+static int alive(long pid)
+{
+	char path[64], st[512];
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f) return 0;
+	size_t n = fread(st, 1, sizeof st - 1, f);
+	fclose(f);
+	st[n] = 0;
+	const char *p = strrchr(st, ')');
+	return p && p[1] == ' ' && p[2] != 'Z';
+}
+
+/* the stack's way (scripts/stack.sh app_start_one): own session, log appended, pid in run/fcgi.pid */
+static void restart_master(void)
+{
+	char log[4096], pidf[4096];
+	snprintf(log, sizeof log, "%s/log/fcgi.log", t_env("STACK_DIR"));
+	snprintf(pidf, sizeof pidf, "%s/run/fcgi.pid", t_env("STACK_DIR"));
+	pid_t pid = fork();
+	if (pid == 0) {
+		setsid();
+		FILE *l = freopen(log, "a", stdout);
+		(void)l;
+		dup2(1, 2);
+		execl(t_env("RSTREAM_BIN"), "rstream", "fcgi", (char *)NULL);
+		_exit(127);
+	}
+	FILE *f = fopen(pidf, "w");
+	fprintf(f, "%d\n", (int)pid);
+	fclose(f);
+	for (int i = 0; i < 300; i++) {
+		struct http_res r;
+		if (http_do("GET", "/healthz", NULL, NULL, 0, &r) == 0) {
+			int st = r.status;
+			http_free(&r);
+			if (st == 200) return;
+		}
+		usleep(100 * 1000);
+	}
+	cr_assert_fail("the FastCGI master did not come back");
+}
+
+Test(harden_limits, with_the_fastcgi_master_down_every_api_path_answers_the_json_envelope, .timeout = 120)
+{
+	long master = read_master_pid();
+	cr_assert_gt(master, 0);
+	cr_assert_eq(kill((pid_t)master, SIGTERM), 0);
+	for (int i = 0; i < 600 && alive(master); i++) usleep(50 * 1000);
+	cr_assert(!alive(master), "the master did not stop");
+	static const char *const api[][2] = {
+		{"GET", "/api/v1/videos"}, {"POST", "/api/v1/videos"}, {"GET", "/api/v1/me"},
+		{"PUT", "/api/v1/videos/uploads/0123456789abcdef0123456789abcdef"}, {"POST", "/api/v1/roster/imports"},
+		{"GET", "/ims/oneroster/rostering/v1p2/users"}, {"POST", "/oauth/token"},
+	};
+	for (size_t i = 0; i < sizeof api / sizeof api[0]; i++) {
+		struct http_res r;
+		cr_assert_eq(http_do(api[i][0], api[i][1], "Content-Type: application/json\r\n", "{}", 2, &r), 0);
+		int ok = r.status == 503 && r.body && strstr(r.body, "\"error\"") && http_header(&r, "Retry-After");
+		char got[200];
+		snprintf(got, sizeof got, "%d %.150s", r.status, r.body ? r.body : "");
+		http_free(&r);
+		if (!ok) { restart_master(); cr_assert_fail("%s %s answered %s", api[i][0], api[i][1], got); }
+	}
+	struct http_res r;
+	cr_assert_eq(http_do("GET", "/", NULL, NULL, 0, &r), 0);
+	int page = r.status == 503 && http_header(&r, "Retry-After") != NULL;
+	int st = r.status;
+	http_free(&r);
+	restart_master();
+	cr_assert(page, "GET / answered %d, not 503 + Retry-After", st);
 }
