@@ -30,6 +30,8 @@ void h_api_upload_create(req *), h_api_upload_show(req *), h_api_upload_chunk(re
 void h_api_caption_put(req *), h_api_caption_delete(req *), h_api_poster_put(req *);
 /* hardening: login throttle unlock */
 void h_user_unlock(req *), h_api_user_unlock(req *);
+/* hardening: upload admission (nginx auth_request) */
+void h_upload_auth(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -50,7 +52,7 @@ const struct route routes[] = {
 	{"POST",   "/admin/users/:id/disable", h_user_disable,   PERM_ADMIN, 0, NULL},
 	{"GET",    "/admin/jobs",              h_jobs_list,      PERM_CREATOR, 0, NULL},
 	{"GET",    "/admin/jobs/:id",          h_job_show,       PERM_CREATOR, 0, NULL},
-	{"POST",   "/api/v1/auth/login",       h_api_login,      PERM_NONE,  RF_NOCSRF, NULL},
+	{"POST",   "/api/v1/auth/login",       h_api_login,      PERM_NONE,  RF_NOCSRF | RF_SMALLJSON, NULL},
 	{"POST",   "/api/v1/auth/logout",      h_api_logout,     PERM_LOGIN, 0, NULL},
 	{"GET",    "/api/v1/me",               h_api_me,         PERM_LOGIN, 0, NULL},
 	{"GET",    "/api/v1/users",            h_api_users,      PERM_ADMIN, 0, NULL},
@@ -119,5 +121,7 @@ const struct route routes[] = {
 	/* hardening: an admin lifts the login throttle of an account */
 	{"POST",   "/admin/users/:id/unlock",              h_user_unlock,         PERM_ADMIN,   0, NULL},
 	{"POST",   "/api/v1/users/:id/unlock",             h_api_user_unlock,     PERM_ADMIN,   0, NULL},
+	/* hardening: nginx asks this (internal location) before it stores an upload body */
+	{"GET",    "/_rstream/upload-auth",                h_upload_auth,         PERM_NONE,    0, "upload_auth"},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
