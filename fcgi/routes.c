@@ -28,6 +28,8 @@ void h_api_videos(req *), h_api_video(req *), h_api_video_create(req *), h_api_v
 void h_api_upload_create(req *), h_api_upload_show(req *), h_api_upload_chunk(req *), h_api_upload_complete(req *),
 	h_api_upload_cancel(req *);
 void h_api_caption_put(req *), h_api_caption_delete(req *), h_api_poster_put(req *);
+/* learn: viewing heartbeats, history, courses, assignments */
+void h_api_heartbeat(req *), h_api_my_history(req *), h_my_history(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -114,5 +116,9 @@ const struct route routes[] = {
 	{"PUT",    "/api/v1/videos/:id/captions",          h_api_caption_put,     PERM_CREATOR, RF_RAWBODY, NULL},
 	{"DELETE", "/api/v1/videos/:id/captions/:lang",    h_api_caption_delete,  PERM_CREATOR, 0, NULL},
 	{"PUT",    "/api/v1/videos/:id/poster",            h_api_poster_put,      PERM_CREATOR, RF_RAWBODY, NULL},
+	/* learn: viewing heartbeats, history, courses, assignments */
+	{"POST",   "/api/v1/views/heartbeat",              h_api_heartbeat,       PERM_LOGIN,   RF_NOCSRF | RF_RAWBODY, NULL},
+	{"GET",    "/api/v1/me/history",                   h_api_my_history,      PERM_LOGIN,   0, NULL},
+	{"GET",    "/my/history",                          h_my_history,          PERM_LOGIN,   0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
