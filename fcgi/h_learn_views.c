@@ -37,22 +37,6 @@ const char *learn_playback_session(req *r, const char *pk, const char *pid, doub
 	return learn_token_make(cfg.secret, &p, out, LEARN_TOKEN_MAX) == 0 ? out : NULL;
 }
 
-static void bad(req *r, int status, const char *code)
-{
-	res_error(r, status, code, tr(r, arena_printf(r->a, "learn_err_%s", code)), NULL);
-}
-
-static json_object *field(json_object *o, const char *k)
-{
-	json_object *v;
-	return json_object_object_get_ex(o, k, &v) ? v : NULL;
-}
-
-static const char *sfield(json_object *o, const char *k)
-{
-	json_object *v = field(o, k);
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
 
 /* The body named a video the session is not for: 404 when no such video exists, else 403. Cold path only. */
 static void wrong_video(req *r, const char *vid)
@@ -60,25 +44,25 @@ static void wrong_video(req *r, const char *vid)
 	PGresult *res = vid ? DB_EXEC("SELECT 1 FROM videos WHERE public_id = $1", vid) : NULL;
 	int exists = res && PQntuples(res) > 0;
 	PQclear(res);
-	if (!exists) bad(r, 404, "video_not_found");
-	else bad(r, 403, "session_video");
+	if (!exists) learn_fail(r, 404, "video_not_found");
+	else learn_fail(r, 403, "session_video");
 }
 
 /* POST /api/v1/views/heartbeat: JSON (any content type, so navigator.sendBeacon can send it as text/plain).
  * {"session","video","position","rate","ranges":[[s,e],...]} plus "csrf" on the cookie path. */
 void h_api_heartbeat(req *r)
 {
-	if (r->content_length > LEARN_BODY_MAX || r->body_len > LEARN_BODY_MAX) { bad(r, 413, "body_too_large"); return; }
+	if (r->content_length > LEARN_BODY_MAX || r->body_len > LEARN_BODY_MAX) { learn_fail(r, 413, "body_too_large"); return; }
 	char err[200];
 	json_object *j = r->body_len ? json_parse_limited(r->body, r->body_len, err, sizeof err) : NULL;
 	if (!j || !json_object_is_type(j, json_type_object)) {
 		if (j) json_object_put(j);
-		bad(r, 400, "malformed");
+		learn_fail(r, 400, "malformed");
 		return;
 	}
 	if (!r->user->via_bearer) {
 		const char *given = req_header(r, "X-CSRF-Token");
-		if (!given) given = sfield(j, "csrf");
+		if (!given) given = learn_str(j, "csrf");
 		if (!given || !r->user->jti || !csrf_check(cfg.secret, r->user->jti, given)) {
 			json_object_put(j);
 			res_error(r, 403, "csrf", tr(r, "error_csrf"), NULL);
@@ -86,35 +70,35 @@ void h_api_heartbeat(req *r)
 		}
 	}
 	struct learn_pb pb;
-	int tv = learn_token_parse(cfg.secret, sfield(j, "session"), (long)time(NULL), session_ttl(), &pb);
+	int tv = learn_token_parse(cfg.secret, learn_str(j, "session"), (long)time(NULL), session_ttl(), &pb);
 	if (tv < 0 || pb.uid != r->user->id) {
 		json_object_put(j);
-		bad(r, 403, tv == -2 ? "session_expired" : "bad_session");
+		learn_fail(r, 403, tv == -2 ? "session_expired" : "bad_session");
 		return;
 	}
-	const char *vid = sfield(j, "video");
+	const char *vid = learn_str(j, "video");
 	if (!vid || strcmp(vid, pb.vid)) {
 		wrong_video(r, vid);
 		json_object_put(j);
 		return;
 	}
 	long pos;
-	if (learn_seconds_ms(field(j, "position"), pb.dur_ms, &pos) < 0) { json_object_put(j); bad(r, 422, "position"); return; }
-	json_object *rv = field(j, "rate");
+	if (learn_seconds_ms(learn_field(j, "position"), pb.dur_ms, &pos) < 0) { json_object_put(j); learn_fail(r, 422, "position"); return; }
+	json_object *rv = learn_field(j, "rate");
 	double rate = rv && (json_object_is_type(rv, json_type_double) || json_object_is_type(rv, json_type_int))
 		? json_object_get_double(rv) : NAN;
-	if (!isfinite(rate) || rate < 0.0625 || rate > 16) { json_object_put(j); bad(r, 422, "rate"); return; }
+	if (!isfinite(rate) || rate < 0.0625 || rate > 16) { json_object_put(j); learn_fail(r, 422, "rate"); return; }
 	struct learn_range rg[LEARN_MAX_RANGES];
 	int n;
 	const char *code = NULL;
-	if (learn_ranges_parse(field(j, "ranges"), pb.dur_ms, rg, &n, &code) < 0) {
+	if (learn_ranges_parse(learn_field(j, "ranges"), pb.dur_ms, rg, &n, &code) < 0) {
 		json_object_put(j);
-		bad(r, 422, code);
+		learn_fail(r, 422, code);
 		return;
 	}
 	json_object_put(j);
 	char lit[LEARN_MAX_RANGES * 34 + 4];
-	if (learn_ranges_format(rg, n, lit, sizeof lit) < 0) { bad(r, 422, "too_many_ranges"); return; }
+	if (learn_ranges_format(rg, n, lit, sizeof lit) < 0) { learn_fail(r, 422, "too_many_ranges"); return; }
 	/* one field: "sid uid video pos_ms rate ranges"; the stream entry id is the beat's time */
 	char *entry = arena_printf(r->a, "%s %ld %ld %ld %.4g %s", pb.sid, pb.uid, pb.vpk, pos, rate, lit);
 	redisReply *rep = cache_cmd("XADD " LEARN_STREAM " * b %s", entry);
@@ -122,7 +106,7 @@ void h_api_heartbeat(req *r)
 	if (rep) freeReplyObject(rep);
 	if (!ok) {
 		res_header(r, "Retry-After", "5");
-		bad(r, 503, "buffer_unavailable");
+		learn_fail(r, 503, "buffer_unavailable");
 		return;
 	}
 	res_body(r, 204, NULL, NULL, 0);
@@ -163,11 +147,9 @@ void h_my_history(req *r)
 {
 	json_object *a = history_json(r, 500);
 	if (!a) { res_error(r, 500, "db", tr(r, "video_db_error"), NULL); return; }
-	json_object *ctx = json_object_new_object(), *styles = json_object_new_array();
-	json_object_array_add(styles, json_object_new_string("/static/css/learn.css"));
-	json_object_object_add(ctx, "styles", styles);
+	json_object *ctx = json_object_new_object();
 	json_object_object_add(ctx, "history", a);
 	json_object_object_add(ctx, "empty", json_object_new_boolean(json_object_array_length(a) == 0));
-	res_html(r, 200, "learn/history", ctx);
+	learn_page(r, 200, "history", ctx, "learn_history_title", NULL);
 	json_object_put(ctx);
 }
