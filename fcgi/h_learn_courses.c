@@ -169,7 +169,7 @@ static json_object *course_load(req *r, long id, int *status)
 	json_object_object_add(c, "can_edit", json_object_new_boolean(edit));
 	buf_puts(&q, "SELECT v.public_id AS id, v.title, v.duration::float8 AS duration, v.status, cv.position, "
 		 "COALESCE(p.watched_ms, 0)::int8 / 1000.0 AS watched_seconds, "
-		 "COALESCE(LEAST(100, round(100.0 * COALESCE(p.watched_ms, 0) / NULLIF(v.duration * 1000, 0))), 0)::int AS percent, "
+		 "COALESCE(LEAST(100, floor(100.0 * COALESCE(p.watched_ms, 0) / NULLIF(v.duration * 1000, 0))), 0)::int AS percent, "
 		 "p.completed_at IS NOT NULL AS completed, ");
 	video_access_sql(&q, 2, 3);
 	buf_puts(&q, " AS may_watch FROM course_videos cv JOIN videos v ON v.id = cv.video_id "

@@ -120,7 +120,7 @@ static json_object *history_json(req *r, int limit)
 	snprintf(lim, sizeof lim, "%d", limit);
 	PGresult *res = DB_EXEC(
 		"SELECT v.public_id AS video, v.title, v.duration::float8 AS duration, p.watched_ms::int8 / 1000.0 AS watched_seconds, "
-		"LEAST(100, round(100.0 * p.watched_ms / NULLIF(v.duration * 1000, 0)))::int AS percent, "
+		"LEAST(100, floor(100.0 * p.watched_ms / NULLIF(v.duration * 1000, 0)))::int AS percent, "
 		"p.position_ms::int8 / 1000.0 AS position, p.completed_at IS NOT NULL AS completed, "
 		"to_char(p.completed_at AT TIME ZONE $3, 'YYYY-MM-DD HH24:MI') AS completed_at, "
 		"to_char(p.last_at AT TIME ZONE $3, 'YYYY-MM-DD HH24:MI') AS last_at "

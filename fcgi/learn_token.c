@@ -49,11 +49,14 @@ static int pos_long(const char *s, long *out)
 int learn_token_parse(const char *secret, const char *tok, long now, long ttl, struct learn_pb *out)
 {
 	if (!tok || strlen(tok) >= LEARN_TOKEN_MAX) return -1;
+	int dots = 0;
+	for (const char *c = tok; *c; c++) dots += *c == '.';
+	if (dots != 6) return -1;
 	char copy[LEARN_TOKEN_MAX], *part[7], *save = NULL;
 	snprintf(copy, sizeof copy, "%s", tok);
 	int n = 0;
 	for (char *p = strtok_r(copy, ".", &save); p && n < 7; p = strtok_r(NULL, ".", &save)) part[n++] = p;
-	if (n != 7 || strtok_r(NULL, ".", &save)) return -1;
+	if (n != 7) return -1;
 	struct learn_pb p = {0};
 	if (!pos_long(part[0], &p.uid) || !pos_long(part[1], &p.vpk) || !all_hex(part[2], 16) ||
 	    !pos_long(part[3], &p.dur_ms) || !pos_long(part[4], &p.iat) || !all_hex(part[5], 16) || !all_hex(part[6], 32))
