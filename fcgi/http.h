@@ -34,6 +34,7 @@ struct req {
 	const char *pnames[8], *pvals[8]; int nparams; /* route :params */
 	struct user *user;                 /* NULL when not logged in */
 	const char *lang;                  /* "ja" or "en", always set */
+	const char *csrf;                  /* token for this page's forms, set by session_load; NULL for JSON */
 	const char *request_id, *traceparent, *client_ip;
 	const struct route *route;
 	/* response */
@@ -78,6 +79,5 @@ void res_stream_begin(req *r, int status, const char *content_type);
 void res_write(req *r, const char *data, size_t len);
 
 /* helpers for handlers */
-const char *tr(req *r, const char *key);              /* message in the request's language */
-const char *csrf_for(req *r);                         /* token to embed in forms */
+const char *tr(req *r, const char *key);              /* message in the request's language (i18n.c) */
 #endif

@@ -81,7 +81,7 @@ void res_html(req *r, int status, const char *name, json_object *ctx)
 	json_object_object_add(ctx, "t", json_object_get(i18n_catalog(r->lang)));
 	json_object_object_add(ctx, "lang", json_object_new_string(r->lang));
 	json_object_object_add(ctx, "lang_en", json_object_new_boolean(!strcmp(r->lang, "en")));
-	json_object_object_add(ctx, "csrf", json_object_new_string(csrf_for(r)));
+	json_object_object_add(ctx, "csrf", json_object_new_string(r->csrf ? r->csrf : ""));
 	json_object_object_add(ctx, "path", json_object_new_string(r->path ? r->path : "/"));
 	if (r->user) {
 		json_object *u = json_object_new_object();

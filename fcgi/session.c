@@ -156,6 +156,37 @@ static struct user *user_from_token(req *r, const char *jwt, int bearer)
 	return u;
 }
 
+/* Anonymous forms (login, language switch) are protected by a pre-session cookie: the token binds to it. */
+static const char *pre_session(req *r, int create)
+{
+	const char *pre = req_cookie(r, "rs_pre");
+	if (pre && strlen(pre) == 32) return pre;
+	if (!create) return NULL;
+	char *v = arena_alloc(r->a, 33);
+	random_hex(v, 16);
+	char *c = arena_printf(r->a, "rs_pre=%s; Path=/; HttpOnly; SameSite=Lax%s", v, cfg.secure_cookies ? "; Secure" : "");
+	res_header(r, "Set-Cookie", c);
+	/* later reads in this request see the new value; the other cookies stay */
+	kv *nc = arena_alloc(r->a, (size_t)(r->ncookies + 1) * sizeof(kv));
+	nc[0].k = "rs_pre";
+	nc[0].v = v;
+	for (int i = 0; i < r->ncookies; i++) nc[i + 1] = r->cookies[i];
+	r->cookies = nc;
+	r->ncookies++;
+	return v;
+}
+
+/* The token pages embed in their forms, made here so rendering never has to call back into sessions.
+ * JSON clients send tokens, they are never given one. */
+static void csrf_prepare(req *r)
+{
+	if (req_wants_json(r) || (r->user && r->user->via_bearer)) return;
+	char *out = arena_alloc(r->a, 65);
+	if (r->user && r->user->jti) csrf_make(cfg.secret, r->user->jti, out);
+	else csrf_make(cfg.secret, arena_printf(r->a, "pre:%s", pre_session(r, 1)), out);
+	r->csrf = out;
+}
+
 void session_load(req *r)
 {
 	const char *auth = req_header(r, "Authorization");
@@ -165,33 +196,7 @@ void session_load(req *r)
 	if (!choice && r->user) choice = r->user->lang;
 	r->lang = i18n_pick(choice, req_header(r, "Accept-Language"));
 	if (r->user) r->log_user = r->user->email;
-}
-
-/* Anonymous forms (login, language switch) are protected by a pre-session cookie: the token binds to it. */
-static const char *pre_session(req *r, int create)
-{
-	const char *pre = req_cookie(r, "rs_pre");
-	if (pre && strlen(pre) == 32) return pre;
-	if (!create) return NULL;
-	char *v = arena_alloc(r->a, 33);
-	random_hex(v, 16);
-	r->cookies = NULL;   /* not re-read in this request */
-	char *c = arena_printf(r->a, "rs_pre=%s; Path=/; HttpOnly; SameSite=Lax%s", v, cfg.secure_cookies ? "; Secure" : "");
-	res_header(r, "Set-Cookie", c);
-	kv *nc = arena_alloc(r->a, sizeof(kv));
-	nc->k = "rs_pre";
-	nc->v = v;
-	r->cookies = nc;
-	r->ncookies = 1;
-	return v;
-}
-
-const char *csrf_for(req *r)
-{
-	char *out = arena_alloc(r->a, 65);
-	if (r->user && r->user->jti) csrf_make(cfg.secret, r->user->jti, out);
-	else csrf_make(cfg.secret, arena_printf(r->a, "pre:%s", pre_session(r, 1)), out);
-	return out;
+	csrf_prepare(r);
 }
 
 int session_csrf_ok(req *r)
@@ -203,8 +208,6 @@ int session_csrf_ok(req *r)
 	const char *pre = pre_session(r, 0);
 	return pre && csrf_check(cfg.secret, arena_printf(r->a, "pre:%s", pre), given);
 }
-
-const char *tr(req *r, const char *key) { return i18n_get(r->lang, key); }
 
 int session_check_password(const char *email, const char *password, long *user_id)
 {
