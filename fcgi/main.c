@@ -18,6 +18,7 @@
 int roster_cli_import(int argc, char **argv);   /* roster_cli.c */
 int roster_cli_export(int argc, char **argv);
 int video_seed_demo(void);                       /* video_seed.c */
+int learn_seed_demo(void);                       /* learn_seed.c */
 
 static void usage(void)
 {
@@ -100,6 +101,7 @@ static int cmd_seed(void)
 	cache_connect(cfg.redis_url);
 	int rc = users_seed_demo();
 	if (rc == 0) rc = video_seed_demo();
+	if (rc == 0) rc = learn_seed_demo();
 	if (rc) fputs("rstream seed: failed (see log)\n", stderr);
 	return rc ? 1 : 0;
 }

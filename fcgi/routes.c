@@ -38,6 +38,14 @@ void h_login_code_form(req *), h_login_code_post(req *), h_cards_classes(req *),
 void h_reset_form(req *), h_reset_post(req *), h_reset_link_create(req *);
 void h_oidc_start(req *), h_oidc_callback(req *), h_oidc_providers(req *), h_oidc_provider_new(req *),
 	h_oidc_provider_create(req *), h_oidc_provider_edit(req *), h_oidc_provider_update(req *);
+/* learn: viewing heartbeats, history, courses, assignments */
+void h_api_heartbeat(req *), h_api_my_history(req *), h_my_history(req *);
+void h_api_courses(req *), h_api_course(req *), h_api_course_create(req *), h_api_course_update(req *),
+	h_api_course_delete(req *), h_courses_page(req *), h_course_page(req *), h_course_new_page(req *),
+	h_course_edit_page(req *);
+void h_api_my_assignments(req *), h_my_assignments(req *), h_api_assignments(req *), h_api_assignment_create(req *),
+	h_api_assignment(req *), h_api_assignment_delete(req *), h_assignment_page(req *), h_assignment_csv(req *),
+	h_assignments_page(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -146,5 +154,27 @@ const struct route routes[] = {
 	{"POST",   "/admin/sso",                           h_oidc_provider_create, PERM_ADMIN,  0, NULL},
 	{"GET",    "/admin/sso/:id/edit",                  h_oidc_provider_edit,  PERM_ADMIN,   0, NULL},
 	{"POST",   "/admin/sso/:id",                       h_oidc_provider_update, PERM_ADMIN,  0, NULL},
+	/* learn: viewing heartbeats, history, courses, assignments */
+	{"POST",   "/api/v1/views/heartbeat",              h_api_heartbeat,       PERM_LOGIN,   RF_NOCSRF | RF_RAWBODY, NULL},
+	{"GET",    "/api/v1/me/history",                   h_api_my_history,      PERM_LOGIN,   0, NULL},
+	{"GET",    "/my/history",                          h_my_history,          PERM_LOGIN,   0, NULL},
+	{"GET",    "/api/v1/courses",                      h_api_courses,         PERM_NONE,    0, NULL},
+	{"POST",   "/api/v1/courses",                      h_api_course_create,   PERM_CREATOR, 0, NULL},
+	{"GET",    "/api/v1/courses/:id",                  h_api_course,          PERM_NONE,    0, NULL},
+	{"PUT",    "/api/v1/courses/:id",                  h_api_course_update,   PERM_CREATOR, 0, NULL},
+	{"DELETE", "/api/v1/courses/:id",                  h_api_course_delete,   PERM_CREATOR, 0, NULL},
+	{"GET",    "/courses",                             h_courses_page,        PERM_LOGIN,   0, NULL},
+	{"GET",    "/courses/new",                         h_course_new_page,     PERM_CREATOR, 0, NULL},
+	{"GET",    "/courses/:id",                         h_course_page,         PERM_LOGIN,   0, NULL},
+	{"GET",    "/courses/:id/edit",                    h_course_edit_page,    PERM_CREATOR, 0, NULL},
+	{"GET",    "/api/v1/me/assignments",               h_api_my_assignments,  PERM_LOGIN,   0, NULL},
+	{"GET",    "/my/assignments",                      h_my_assignments,      PERM_LOGIN,   0, NULL},
+	{"GET",    "/api/v1/assignments",                  h_api_assignments,     PERM_CREATOR, 0, NULL},
+	{"POST",   "/api/v1/assignments",                  h_api_assignment_create, PERM_CREATOR, 0, NULL},
+	{"GET",    "/api/v1/assignments/:id",              h_api_assignment,      PERM_CREATOR, 0, NULL},
+	{"DELETE", "/api/v1/assignments/:id",              h_api_assignment_delete, PERM_CREATOR, 0, NULL},
+	{"GET",    "/assignments",                         h_assignments_page,    PERM_CREATOR, 0, NULL},
+	{"GET",    "/assignments/:id",                     h_assignment_page,     PERM_CREATOR, 0, NULL},
+	{"GET",    "/assignments/:id/export.csv",          h_assignment_csv,      PERM_CREATOR, 0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
