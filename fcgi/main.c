@@ -13,6 +13,7 @@
 #include "server.h"
 #include "signin_cards.h"
 #include "users.h"
+#include "video_hls_check.h"
 
 /* entry points of the area modules */
 int roster_cli_import(int argc, char **argv);   /* roster_cli.c */
@@ -34,7 +35,8 @@ static void usage(void)
 	      "  user code (--email E | --username U) [--days N]   print a new login-card code\n"
 	      "  import FILE [--dry-run]    import a OneRoster CSV bundle (zip) or a single CSV\n"
 	      "  export [--since T] OUT.zip export a OneRoster bundle\n"
-	      "  enqueue KIND [JSON]        queue a job\n", stderr);
+	      "  enqueue KIND [JSON]        queue a job\n"
+	      "  hls-check [--secret-file F] verdicts on signed HLS links, one per stdin line (Apache RewriteMap)\n", stderr);
 }
 
 static int need_db(void)
@@ -111,6 +113,8 @@ int main(int argc, char **argv)
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) { usage(); return argc < 2 ? 2 : 0; }
 	const char *cmd = argv[1];
 	log_init(cmd);
+	/* Apache starts this helper with its own environment: a secret file is all it needs */
+	if (!strcmp(cmd, "hls-check") && argc > 2) return video_hls_check_main(argc - 1, argv + 1);
 	char err[512];
 	if (config_load(NULL, err, sizeof err) < 0) {
 		fprintf(stderr, "rstream: configuration error: %s\n", err);
@@ -128,6 +132,7 @@ int main(int argc, char **argv)
 		return jobs_worker_main();
 	}
 	if (!strcmp(cmd, "seed")) return cmd_seed();
+	if (!strcmp(cmd, "hls-check")) return video_hls_check_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "user")) return cmd_user(argc - 1, argv + 1);
 	if (!strcmp(cmd, "enqueue")) {
 		if (argc < 3) { usage(); return 2; }
