@@ -340,7 +340,6 @@ void h_reset_post(req *r)
 		return;
 	}
 	audit_record(r, arena_printf(r->a, "user:%ld", uid), "user.password_reset", "/password/reset", NULL, 200, 1);
-	/* the user's other sessions end in users_set_password itself once "password change revokes sessions" (h-harden-a,
-	 * token generation) is merged; until then they run out at their expiry */
+	/* users_set_password bumped the token generation: every other session of this user has ended */
 	res_redirect(r, "/login?reset=1");
 }

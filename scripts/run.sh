@@ -32,8 +32,11 @@ eval "$(stack env)"
 
 # The admin password is generated once and kept in $STACK_DIR/admin-password (mode 600).
 pwfile=$STACK_DIR/admin-password
+# one query, exit 0/1 (2: database error, which stops us here instead of creating a duplicate)
 exists=0
-"$RSTREAM_BIN" user list | grep -qiF -- "$ADMIN_EMAIL" && exists=1
+rc=0
+"$RSTREAM_BIN" user exists --email "$ADMIN_EMAIL" || rc=$?
+case $rc in 0) exists=1 ;; 1) ;; *) echo "run: cannot look up $ADMIN_EMAIL (rstream user exists exited $rc)" >&2; exit 1 ;; esac
 if [ -s "$pwfile" ]; then
 	password=$(head -n 1 "$pwfile")
 	if [ "$exists" = 0 ]; then
@@ -60,7 +63,9 @@ mkdir -p "$demo"
 # password (kept like the admin's); the pupil gets a fresh login-card code each run (codes are stored hashed only).
 DEMO_TEACHER=t000001@sakura.example.jp
 DEMO_PUPIL=s000011
-if ! "$RSTREAM_BIN" user list | grep -qiF -- "$DEMO_TEACHER"; then
+rc=0
+"$RSTREAM_BIN" user exists --email "$DEMO_TEACHER" || rc=$?
+if [ "$rc" = 1 ]; then
 	"$RSTREAM_BIN" import "$demo/roster-demo.zip" >"$STACK_DIR/log/demo-import.log" 2>&1 ||
 		echo "run: importing the demo roster failed (${STACK_DIR#"$ROOT"/}/log/demo-import.log)" >&2
 fi
@@ -91,9 +96,11 @@ EOF
 # Follow the app logs until interrupted or until the stack is stopped from elsewhere.
 tail -n 0 -F "$STACK_DIR/log/fcgi.log" "$STACK_DIR/log/worker.log" 2>/dev/null &
 tailpid=$!
-fcgipid=$(cat "$STACK_DIR/run/fcgi.pid")
-while kill -0 "$fcgipid" 2>/dev/null; do
+# The stack supervises rstream fcgi and rstream worker (restart with backoff, logged in their logs); we stay
+# until their supervisor is gone, i.e. until the stack is stopped (Ctrl-C here or `make stop`).
+suppid=$(cat "$STACK_DIR/run/fcgi.supervisor.pid")
+while kill -0 "$suppid" 2>/dev/null; do
 	sleep 2 &
 	wait $! || true
 done
-echo "run: rstream fcgi is gone (make stop?)"
+echo "run: the stack was stopped (make stop?)"

@@ -38,7 +38,6 @@ CREATE TABLE IF NOT EXISTS login_codes (
 	user_id       bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
 	code_hash     text NOT NULL UNIQUE,
 	class_sourced_id text,
-	set_password  boolean NOT NULL DEFAULT false,   -- the first sign-in asks for a password, then the card is used up
 	created_by    bigint REFERENCES users(id) ON DELETE SET NULL,
 	created_at    timestamptz NOT NULL DEFAULT now(),
 	expires_at    timestamptz NOT NULL,

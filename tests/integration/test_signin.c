@@ -477,6 +477,8 @@ Test(signin, an_admin_reset_link_works_once)
 {
 	long uid = t_make_user("sig.reset@sig.example", "creator", "old-password-12");
 	cr_assert_gt(uid, 0);
+	char *before = t_login("sig.reset@sig.example", "old-password-12");   /* a session from before the reset */
+	cr_assert_not_null(before);
 	struct browser *a = b_login(t_env("RSTREAM_TEST_ADMIN_EMAIL"), t_env("RSTREAM_TEST_ADMIN_PASSWORD"));
 	struct page p;
 	char path[64], csrf[65], form[512];
@@ -518,6 +520,13 @@ Test(signin, an_admin_reset_link_works_once)
 	char *tok = t_login("sig.reset@sig.example", "new-password-12");
 	cr_assert_not_null(tok, "the new password works");
 	free(tok);
+	char hdr[2048];
+	snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", before);
+	struct http_res me;
+	cr_assert_eq(http_do("GET", "/api/v1/me", hdr, NULL, 0, &me), 0);
+	cr_assert_eq(me.status, 401, "the reset ended the session from before it");
+	http_free(&me);
+	free(before);
 	cr_assert_null(t_login("sig.reset@sig.example", "old-password-12"));
 }
 
