@@ -260,7 +260,9 @@ Test(zipread, rejects_encrypted_entries)
 	const char *names[] = {"users.csv"};
 	const char *data[] = {"secret"};
 	make_zip(1, names, data, NULL);
+	/* an encrypted entry says so in its local header and in the central directory */
 	unsigned char flags[2] = {0x09, 0x08};
+	patch(6, flags, 2);
 	patch(cd_offset() + 8, flags, 2);
 	char err[256] = "";
 	cr_assert_null(zipr_open(path, NULL, err, sizeof err));
@@ -285,7 +287,9 @@ Test(zipread, stops_an_entry_that_inflates_past_its_declared_size)
 	int rc;
 	char *out = read_all(z, 0, &len, &rc);
 	cr_assert_eq(rc, -1);
-	cr_assert(strstr(zipr_error(z), "beyond its declared size") != NULL, "%s", zipr_error(z));
+	/* stopped by our count or by libarchive's own size check, whichever sees it first */
+	cr_assert(strstr(zipr_error(z), "beyond its declared size") != NULL || strstr(zipr_error(z), "wrong size") != NULL,
+		  "%s", zipr_error(z));
 	free(out);
 	zipr_close(z);
 	unlink(path);
