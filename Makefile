@@ -63,9 +63,11 @@ FUZZ_TARGETS := csv zip filter template srt request json
 FUZZ_BUILD   := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 300
+# clang warns about things gcc does not; the gcc build is the one that holds -Werror
+FUZZ_WARN    := -Wall -Wextra -Wno-unknown-warning-option
 fuzz-bin:
-	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CWARN="-Wall -Wextra -Werror" OPT="-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_BUILD)/librstream.a
-	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CWARN="-Wall -Wextra -Werror" OPT="-O1 -g $(FUZZ_SAN)" $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CWARN="$(FUZZ_WARN)" OPT="-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_BUILD)/librstream.a
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CWARN="$(FUZZ_WARN)" OPT="-O1 -g $(FUZZ_SAN)" $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/librstream.a
 	clang $(CFLAGS) -fsanitize=fuzzer $< -o $@ $(FUZZ_BUILD)/librstream.a $(LDLIBS)
 fuzz: deps fuzz-bin
