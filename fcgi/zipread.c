@@ -81,22 +81,34 @@ int zip_sniff(const char *path)
 static uint16_t rd16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t rd32(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
-/* The entry count of the end-of-central-directory record, read before libarchive indexes the directory:
- * libarchive keeps every directory entry in memory, so a hostile upload with millions of them is refused here.
- * 0xffff (zip64) counts as too many: a bundle has at most 64 entries. -1 when there is no end record. */
+static uint64_t rd64(const unsigned char *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+
+/* The entry count of the end-of-central-directory record (and of the zip64 one when its locator is there), read
+ * before libarchive indexes the directory: libarchive keeps every directory entry in memory, so a hostile upload
+ * declaring millions of them is refused here. 0xffff counts as too many: a bundle has at most 64 entries.
+ * -1 when there is no end record. */
 static long declared_entries(FILE *f, uint64_t fsize)
 {
 	size_t tl = fsize < 65557 ? (size_t)fsize : 65557;
 	if (tl < 22)
 		return -1;
-	unsigned char *tail = malloc(tl);
-	long count = -1;
+	unsigned char *tail = malloc(tl), z64[56];
+	long count = -1, pos = -1;
 	if (tail && fseeko(f, (off_t)(fsize - tl), SEEK_SET) == 0 && fread(tail, 1, tl, f) == tl)
 		for (long i = (long)tl - 22; i >= 0; i--)
 			if (rd32(tail + i) == 0x06054b50 && (size_t)i + 22 + rd16(tail + i + 20) <= tl) {
 				count = rd16(tail + i + 10);
+				pos = i;
 				break;
 			}
+	if (pos >= 20 && rd32(tail + pos - 20) == 0x07064b50) {
+		uint64_t off = rd64(tail + pos - 20 + 8);
+		if (fsize < 56 || off > fsize - 56 || fseeko(f, (off_t)off, SEEK_SET) != 0 || fread(z64, 1, 56, f) != 56 ||
+		    rd32(z64) != 0x06064b50)
+			count = 0xffff;   /* a zip64 locator that points nowhere: refuse rather than let libarchive guess */
+		else if (rd64(z64 + 32) > (uint64_t)count)
+			count = rd64(z64 + 32) > 0xffff ? 0xffff : (long)rd64(z64 + 32);
+	}
 	free(tail);
 	return count;
 }

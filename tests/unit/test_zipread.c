@@ -366,3 +366,29 @@ Test(zipread, reads_zip64_entries)
 	zipr_close(z);
 	unlink(path);
 }
+
+Test(zipread, refuses_a_zip64_directory_declaring_too_many_entries)
+{
+	/* the classic end record says 1 entry, the zip64 one a million: libarchive would index them all */
+	unsigned char zip[400];
+	size_t n = 0;
+	P32(0x04034b50); P16(20); P16(0); P16(0); P16(0); P16(0); P32(0); P32(0); P32(0); P16(5); P16(0);
+	memcpy(zip + n, "a.csv", 5); n += 5;
+	size_t cd = n;
+	P32(0x02014b50); P16(20); P16(20); P16(0); P16(0); P16(0); P16(0); P32(0); P32(0); P32(0);
+	P16(5); P16(0); P16(0); P16(0); P16(0); P32(0); P32(0);
+	memcpy(zip + n, "a.csv", 5); n += 5;
+	size_t cdlen = n - cd, z64 = n;
+	P32(0x06064b50); P32(44); P32(0); P16(45); P16(45); P32(0); P32(0);
+	P32(1000000); P32(0); P32(1000000); P32(0); P32(cdlen); P32(0); P32(cd); P32(0);
+	P32(0x07064b50); P32(0); P32(z64); P32(0); P32(1);
+	P32(0x06054b50); P16(0); P16(0); P16(1); P16(1); P32(cdlen); P32(cd); P16(0);
+	tmpname();
+	FILE *f = fopen(path, "wb");
+	fwrite(zip, 1, n, f);
+	fclose(f);
+	char err[256] = "";
+	cr_assert_null(zipr_open(path, NULL, err, sizeof err));
+	cr_assert(strstr(err, "too many entries") != NULL, "%s", err);
+	unlink(path);
+}
