@@ -1,10 +1,11 @@
 # R-Stream build. `make run` starts the local stack with demo data; `make test` runs every test.
-PKGS     := fcgi libpq hiredis json-c libjwt libcrypto zlib libcurl libqrencode
+PKGS     := fcgi libpq hiredis json-c libjwt libcrypto zlib libcurl libqrencode libarchive
 CC       ?= cc
 BUILD    ?= build
 OPT      ?= -O2 -g
-CFLAGS   := $(OPT) -Wall -Wextra -Werror -Wno-format-truncation -std=c17 -D_GNU_SOURCE -Ifcgi $(shell pkg-config --cflags json-c libpq hiredis libjwt libcrypto libcurl libqrencode 2>/dev/null)
-LDLIBS   := -lfcgi -lcsv $(shell pkg-config --libs json-c libpq hiredis libjwt libcrypto zlib libcurl libqrencode 2>/dev/null) -lm
+CWARN    ?= -Wall -Wextra -Werror -Wno-format-truncation
+CFLAGS   := $(OPT) $(CWARN) -std=c17 -D_GNU_SOURCE -Ifcgi $(shell pkg-config --cflags json-c libpq hiredis libjwt libcrypto libcurl libqrencode libarchive 2>/dev/null)
+LDLIBS   := -lfcgi -lcsv $(shell pkg-config --libs json-c libpq hiredis libjwt libcrypto zlib libcurl libqrencode libarchive 2>/dev/null) -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 SKIP     ?=
@@ -14,7 +15,7 @@ SUPPORT  := $(wildcard tests/support/*.c)
 UNIT     := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 INTEG    := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wildcard tests/integration/test_*.c))
 
-.PHONY: all run stop test unit integration browser assets bench clean deps install
+.PHONY: all run stop test unit integration browser assets bench clean deps install fuzz fuzz-bin
 all: $(BUILD)/rstream assets
 
 $(BUILD)/obj/%.o: fcgi/%.c $(wildcard fcgi/*.h) | $(BUILD)/obj
@@ -52,8 +53,25 @@ stop:
 # Tests build with ASan+UBSan into build/test and run against a private stack on other ports.
 test: deps
 	$(MAKE) -j$(shell nproc) BUILD=build/test OPT="-O1 -g $(SAN)" build/test/rstream tests-bin assets
+	$(MAKE) -j$(shell nproc) fuzz-bin
 	bash tests/run.sh
 tests-bin: $(UNIT) $(INTEG)
+
+# Fuzzers (libFuzzer, clang only; the product build stays gcc): one harness per parser in tests/fuzz/fuzz_*.c,
+# seeds in tests/fuzz/<target>/. `make fuzz FUZZ_SECONDS=600` runs each that long; make test runs each 45 s.
+FUZZ_TARGETS := csv zip filter template srt request json
+FUZZ_BUILD   := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SECONDS ?= 300
+# clang warns about things gcc does not; the gcc build is the one that holds -Werror
+FUZZ_WARN    := -Wall -Wextra -Wno-unknown-warning-option
+fuzz-bin:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CWARN="$(FUZZ_WARN)" OPT="-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_BUILD)/librstream.a
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CWARN="$(FUZZ_WARN)" OPT="-O1 -g $(FUZZ_SAN)" $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/librstream.a
+	clang $(CFLAGS) -fsanitize=fuzzer $< -o $@ $(FUZZ_BUILD)/librstream.a $(LDLIBS)
+fuzz: deps fuzz-bin
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
 
 bench: all
 	bash bench/run.sh

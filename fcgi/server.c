@@ -27,6 +27,7 @@
 #include "router.h"
 #include "session.h"
 #include "template.h"
+#include "upload_guard.h"
 
 const char *res_status_text(int s);
 
@@ -236,6 +237,11 @@ static void handle(req *r, FCGX_Request *fx)
 	if (flags & RF_BODYFILE) {
 		const char *bf = FCGX_GetParam("RSTREAM_BODY_FILE", env);
 		if (bf && *bf) r->body_file = arena_strdup(r->a, bf);
+		/* no front end stored it (Apache, direct FastCGI): the disk floor and quota nginx asks for via
+		 * auth_request are checked here, before the app stores a byte */
+		else if (r->content_length > 0 &&
+			 upload_guard_check(r, r->content_length, !strncmp(r->route->pattern, "/api/v1/videos", 14)) != UG_OK)
+			return;
 		else if (r->content_length > 0 && spool_body(r, fx) < 0) {
 			res_error(r, 500, "spool_failed", "could not store the request body", NULL);
 			return;

@@ -85,6 +85,9 @@ static struct node *parse(const char *src, size_t *pos, const char *end, size_t 
 			if (!end || taglen != endlen || strncmp(tag, end, endlen)) {
 				snprintf(err, (size_t)errlen, "unexpected {{/%.*s}}", (int)taglen, tag);
 				*failed = 1;
+				/* found by tests/fuzz/fuzz_template: a stray close tag leaked what was parsed before it */
+				nodes_free(head.next);
+				return NULL;
 			}
 			return head.next;
 		}

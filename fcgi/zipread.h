@@ -1,5 +1,6 @@
-/* Streaming zip reader (stored + deflate via zlib) for uploaded roster bundles.
- * Untrusted input: every size, count, name and ratio is checked against limits before anything is inflated. */
+/* Zip reader for uploaded roster bundles, on libarchive (docs/architecture.md, "Zip bundles").
+ * Untrusted input: the entry count, names, sizes and ratio are checked against limits when the bundle is
+ * opened, before a byte is inflated; reading streams one entry at a time in constant memory. */
 #ifndef RS_ZIPREAD_H
 #define RS_ZIPREAD_H
 #include <stdint.h>
@@ -8,7 +9,7 @@
 struct zip_limits {
 	uint64_t max_total;      /* sum of uncompressed sizes */
 	uint64_t max_file;       /* uncompressed size of one entry */
-	unsigned max_ratio;      /* uncompressed / compressed, checked for entries above 1 MiB */
+	unsigned max_ratio;      /* uncompressed / compressed, checked when the bundle holds more than 1 MiB */
 	unsigned max_entries;
 	unsigned max_name;       /* bytes of an entry name */
 };
@@ -17,15 +18,13 @@ extern const struct zip_limits zip_default_limits;
 
 struct zip_entry {
 	char name[256];
-	uint64_t csize, usize, local_off;
-	uint32_t crc;
-	uint16_t method, flags;
+	uint64_t usize;          /* declared uncompressed size (central directory); reading never goes past it */
 	int is_dir;
 };
 
 typedef struct zipr zipr;
 
-/* Open and read the central directory. NULL on error with err filled (err may be NULL). */
+/* Open and check every entry. NULL on error with err filled (err may be NULL). */
 zipr *zipr_open(const char *path, const struct zip_limits *lim, char *err, size_t errlen);
 void zipr_close(zipr *z);
 int zipr_count(const zipr *z);

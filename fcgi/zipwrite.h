@@ -1,5 +1,5 @@
-/* Streaming zip writer (deflate, data descriptors) for roster exports: entries are written once, front to back,
- * to any sink (file, pipe, HTTP stream); the central directory is written by zipw_finish. No zip64 (< 4 GiB). */
+/* Streaming zip writer for roster exports, on libarchive: entries are written once, front to back (deflate,
+ * sizes in data descriptors), to any sink (file, pipe, HTTP stream); zipw_finish writes the central directory. */
 #ifndef RS_ZIPWRITE_H
 #define RS_ZIPWRITE_H
 #include <stddef.h>
@@ -15,5 +15,5 @@ int zipw_end(zipw *z);                                             /* finish the
 int zipw_finish(zipw *z);                                          /* central directory + end record */
 void zipw_free(zipw *z);
 const char *zipw_error(const zipw *z);
-unsigned long long zipw_bytes(const zipw *z);                      /* bytes written so far */
+unsigned long long zipw_bytes(const zipw *z);                      /* bytes handed to the sink so far */
 #endif

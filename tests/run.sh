@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Test runner: tests/run.sh [unit|integration|browser|all] [name-filter]
-# Unit binaries first (no stack), then a private stack under var/test on ports 18080/15433/16380 for the
+# Test runner: tests/run.sh [unit|fuzz|integration|browser|all] [name-filter]
+# Unit binaries first (no stack), then the fuzzers (FUZZ_SECONDS each, default 45), then a private stack under var/test on ports 18080/15433/16380 for the
 # integration binaries and the browser tests. Ends with one line "N passed, N failed"; non-zero exit on failure.
 set -uo pipefail
 
@@ -8,7 +8,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 SUITE=${1:-all}
 FILTER=${2:-}
-case $SUITE in unit|integration|browser|all) ;; *) echo "usage: $0 [unit|integration|browser|all] [name-filter]" >&2; exit 2 ;; esac
+case $SUITE in unit|fuzz|integration|browser|all) ;; *) echo "usage: $0 [unit|fuzz|integration|browser|all] [name-filter]" >&2; exit 2 ;; esac
 
 BUILD=${TEST_BUILD:-build/test}
 case $BUILD in /*) BUILD_DIR=$BUILD ;; *) BUILD_DIR=$ROOT/$BUILD ;; esac
@@ -160,8 +160,32 @@ if [ "$SUITE" = unit ] || [ "$SUITE" = all ]; then
 	done
 fi
 
+# ---- fuzz: each harness for FUZZ_SECONDS, one passed/failed entry per target ----
+fuzz_line=""
+if [ "$SUITE" = fuzz ] || [ "$SUITE" = all ]; then
+	targets=()
+	for f in "$ROOT"/tests/fuzz/fuzz_*.c; do
+		t=$(basename "$f" .c); t=${t#fuzz_}
+		[ -n "$FILTER" ] && [[ $t != *"$FILTER"* ]] && continue
+		targets+=("$t")
+	done
+	if [ ${#targets[@]} -gt 0 ]; then
+		echo "==> tests/fuzz (${FUZZ_SECONDS:-45} s each: ${targets[*]})"
+		FUZZ_SECONDS=${FUZZ_SECONDS:-45} bash tests/fuzz/run.sh "${targets[@]}" 2>&1 | tee "$OUT/fuzz.log"
+		line=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed' "$OUT/fuzz.log" | tail -n 1)
+		if [ -z "$line" ]; then
+			note_problem "tests/fuzz/run.sh: ended without a summary"
+		else
+			read -r p f e s < <(sed -E 's/^fuzz: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) executions in ([0-9]+) s.*/\1 \2 \3 \4/' <<<"$line")
+			passed=$((passed + p)); failed=$((failed + f))
+			[ "$f" -gt 0 ] && problems+=("tests/fuzz: $f target(s) failed: $(grep -E '^fuzz [a-z]+: FAILED' "$OUT/fuzz.log" | cut -d: -f1 | tr '\n' ' ')")
+			fuzz_line="fuzzing: ${#targets[@]} targets, $e executions in $s s"
+		fi
+	fi
+fi
+
 # ---- integration + browser, against one stack ----
-if [ "$SUITE" != unit ]; then
+if [ "$SUITE" != unit ] && [ "$SUITE" != fuzz ]; then
 	if start_stack; then
 		if [ "$SUITE" = integration ] || [ "$SUITE" = all ]; then
 			mapfile -t integs < <(binaries integration)
@@ -202,5 +226,6 @@ if [ ${#problems[@]} -gt 0 ]; then
 	printf '  - %s\n' "${problems[@]}"
 	echo
 fi
+[ -n "$fuzz_line" ] && echo "$fuzz_line"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -83,3 +83,13 @@ Test(template, comments_are_dropped)
 	cr_assert_str_eq(s, "ab");
 	free(s);
 }
+
+/* found by the template fuzzer: a stray or mismatched close tag must fail cleanly (run.sh leak-checks units) */
+Test(template, rejects_a_stray_close_tag_without_leaking)
+{
+	char err[256] = "";
+	cr_assert_null(tmpl_compile("t", "<p>{{a}}</p>{{/jobs}}<p>{{b}}</p>", err, sizeof err));
+	cr_assert(strstr(err, "unexpected {{/jobs}}"), "%s", err);
+	cr_assert_null(tmpl_compile("t", "{{#a}}x{{y}}{{#b}}z{{/a}}{{/b}}", err, sizeof err));
+	cr_assert(strstr(err, "unexpected"), "%s", err);
+}

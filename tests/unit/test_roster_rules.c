@@ -280,3 +280,12 @@ Test(roster_rules, value_checkers_accept_lenient_datetimes)
 	cr_assert(rr_is_kana("やまだ タロウ"));
 	cr_assert(!rr_is_kana("山田"));
 }
+
+/* every code the CSV reader reports is a registered rule (an unknown one was filed as CSV-IO-001) */
+Test(roster_rules, every_csv_reader_code_is_registered)
+{
+	const char *codes[] = {"CSV-ENC-001", "CSV-ENC-002", "CSV-ENC-003", "CSV-IO-001", "CSV-QUOTE-001",
+			       "CSV-QUOTE-002", "CSV-SIZE-001", "CSV-SIZE-002", "CSV-SIZE-003"};
+	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+		cr_assert_not_null(rr_rule(codes[i]), "%s is not in rr_rules", codes[i]);
+}
