@@ -32,7 +32,7 @@ export RSTREAM_UPLOAD_MIN_FREE_MB=${RSTREAM_UPLOAD_MIN_FREE_MB:-64}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0:print_summary=1:quarantine_size_mb=16}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
-INTEG_TIMEOUT=${INTEG_TIMEOUT:-900}
+INTEG_TIMEOUT=${INTEG_TIMEOUT:-1800}   # a loaded CI machine: roster_import took >900 s at load 15
 BROWSER_TIMEOUT=${BROWSER_TIMEOUT:-900}
 
 # One run at a time per stack dir: a second run would wipe the first one's stack under it.
