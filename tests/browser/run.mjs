@@ -16,7 +16,8 @@ const adminEmail = process.env.RSTREAM_TEST_ADMIN_EMAIL || 'admin@test.example';
 const adminPassword = process.env.RSTREAM_TEST_ADMIN_PASSWORD || '';
 const shotDir = join(process.env.STACK_DIR || join(root, 'var', 'test'), 'screenshots');
 const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const testTimeout = Number(process.env.BROWSER_TEST_TIMEOUT_MS || 90000);
+// generous: a test that walks every page takes minutes on a loaded 2-core machine
+const testTimeout = Number(process.env.BROWSER_TEST_TIMEOUT_MS || 300000);
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--disable-dev-shm-usage'];
