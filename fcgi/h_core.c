@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "router.h"
 #include "session.h"
+#include "h_signin.h"
 
 void job_labels(req *r, json_object *job);   /* h_jobs.c */
 
@@ -55,7 +56,7 @@ void h_metrics(req *r)
 	buf_free(&b);
 }
 
-static const char *safe_next(req *r, const char *next)
+const char *safe_next(req *r, const char *next)
 {
 	/* only local absolute paths: no scheme, no //host, no backslash tricks; no control characters either,
 	 * since browsers drop tabs and newlines from a URL ("/\t/evil.example" is "//evil.example") */
@@ -73,6 +74,10 @@ static void login_page(req *r, int status, const char *error, const char *email)
 	json_object_object_add(ctx, "email", json_object_new_string(email ? email : ""));
 	json_object_object_add(ctx, "next", json_object_new_string(safe_next(r, req_query(r, "next") ? req_query(r, "next") : req_form(r, "next"))));
 	json_object_object_add(ctx, "bare", json_object_new_boolean(1));
+	json_object *sso = oidc_login_buttons();
+	json_object_object_add(ctx, "has_sso", json_object_new_boolean(json_object_array_length(sso) > 0));
+	json_object_object_add(ctx, "sso", sso);
+	if (req_query(r, "reset")) json_object_object_add(ctx, "notice", json_object_new_string(tr(r, "reset_done")));
 	res_html(r, status, "login", ctx);
 	json_object_put(ctx);
 }

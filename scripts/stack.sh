@@ -366,6 +366,8 @@ cmd_start() {
 }
 
 cmd_stop() {
+	# an Apache started in front of this stack (scripts/apache.sh, the Apache test) goes first
+	bash "$ROOT/scripts/apache.sh" stop || true
 	app_stop
 	nginx_stop
 	redis_stop
