@@ -439,6 +439,8 @@ Test(signin, an_admin_reset_link_works_once)
 {
 	long uid = t_make_user("sig.reset@sig.example", "creator", "old-password-12");
 	cr_assert_gt(uid, 0);
+	char *old_tok = t_login("sig.reset@sig.example", "old-password-12");
+	cr_assert_not_null(old_tok);
 	struct browser *a = b_login(t_env("RSTREAM_TEST_ADMIN_EMAIL"), t_env("RSTREAM_TEST_ADMIN_PASSWORD"));
 	struct page p;
 	char path[64], csrf[65], form[512];
@@ -481,6 +483,14 @@ Test(signin, an_admin_reset_link_works_once)
 	cr_assert_not_null(tok, "the new password works");
 	free(tok);
 	cr_assert_null(t_login("sig.reset@sig.example", "old-password-12"));
+	/* the reset ended the sessions and tokens issued before it */
+	char hdr[1200];
+	snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\nAccept: application/json\r\n", old_tok);
+	struct http_res me;
+	cr_assert_eq(http_do("GET", "/api/v1/me", hdr, NULL, 0, &me), 0);
+	cr_assert_eq(me.status, 401, "a token from before the reset still works");
+	http_free(&me);
+	free(old_tok);
 }
 
 /* ---- homes and the logged-out header ---- */
