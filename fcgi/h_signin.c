@@ -340,6 +340,8 @@ void h_reset_post(req *r)
 		return;
 	}
 	audit_record(r, arena_printf(r->a, "user:%ld", uid), "user.password_reset", "/password/reset", NULL, 200, 1);
-	/* users_set_password bumped the token generation: every other session of this user has ended */
+	/* users_set_password bumped the token generation: every older session and token of the account is over;
+	 * the epoch drops what this host's workers cached in the last second */
+	session_invalidate_all();
 	res_redirect(r, "/login?reset=1");
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Keeps one process of the local stack running, as systemd's Restart=always does on a host: when it exits it is
+# Keeps one process of the local stack running, as systemd does on a host (Restart=on-failure): when it exits it is
 # started again after a backoff (1 s, doubling up to 30 s; back to 1 s after it stayed up 60 s), and each exit is
 # logged as one JSON line in the process's own log.
 # Usage: supervise.sh NAME PIDFILE COMMAND...   TERM/INT/HUP: passed on to the child, which is not restarted.

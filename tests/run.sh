@@ -45,6 +45,7 @@ fi
 
 passed=0 failed=0
 problems=()
+times=()   # "binary Ns" for the summary: the fault suite's (and any long binary's) share of the run
 OUT=$STACK_DIR-results   # one log per binary; kept apart from the stack dir, which each run wipes
 rm -rf "$OUT"; mkdir -p "$OUT"
 stack() { bash "$ROOT/scripts/stack.sh" "$@" 9>&-; }   # daemons must not inherit the lock
@@ -71,8 +72,10 @@ run_criterion() {
 	name=${bin#"$ROOT"/}
 	log=$OUT/$(basename "$bin").log
 	echo "==> $name"
+	local t0=$SECONDS
 	timeout --kill-after=10 "$tmo" "$bin" --jobs "$jobs" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
+	times+=("$(basename "$bin") $((SECONDS - t0))s")
 	line=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E 'Synthesis: Tested: [0-9]+ \| Passing: [0-9]+ \| Failing: [0-9]+ \| Crashing: [0-9]+' | tail -n 1)
 	if [ -z "$line" ]; then
 		if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then note_problem "$name: timed out after ${tmo}s"
@@ -221,6 +224,11 @@ if [ "$SUITE" != unit ] && [ "$SUITE" != fuzz ]; then
 fi
 
 echo
+# the slowest binaries and the fault suite, so the time a run takes is visible where its result is
+if [ ${#times[@]} -gt 0 ]; then
+	echo "Times (slowest first): $(printf '%s\n' "${times[@]}" | sort -k2 -rn | head -n 6 | paste -sd ',' | sed 's/,/, /g')"
+	printf '%s\n' "${times[@]}" | grep '_faults ' | sed 's/^/Fault suite: /'
+fi
 if [ ${#problems[@]} -gt 0 ]; then
 	echo "Problems:"
 	printf '  - %s\n' "${problems[@]}"

@@ -64,6 +64,8 @@ static int home_with_cookie(const char *jar, char *location, size_t loclen)
 
 /* every test starts from no throttle state: the suite logs in from one address (127.0.0.1) */
 static void reset_throttle(void) { free(t_db_value("DELETE FROM login_throttle RETURNING 1", 0, NULL)); }
+/* and leaves none behind for the binaries that follow */
+TestSuite(harden_auth, .fini = reset_throttle);
 
 static void lib_init(void)
 {
