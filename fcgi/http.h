@@ -34,6 +34,7 @@ struct req {
 	const char *pnames[8], *pvals[8]; int nparams; /* route :params */
 	struct user *user;                 /* NULL when not logged in */
 	const char *lang;                  /* "ja" or "en", always set */
+	const char *csrf;                  /* token for this page's forms, set by session_load; NULL for JSON */
 	const char *request_id, *traceparent, *client_ip;
 	const struct route *route;
 	/* response */
@@ -82,6 +83,9 @@ void res_json(req *r, int status, json_object *obj);   /* takes ownership of obj
 /* One error shape: {"error":{"code","message","details"}} for JSON clients, an HTML page otherwise. */
 void res_error(req *r, int status, const char *code, const char *message, json_object *details);
 void res_redirect(req *r, const char *location);        /* 303 See Other */
+/* A dependency (PostgreSQL) is unreachable: 503 + Retry-After in the error shape of the client. */
+#define RETRY_AFTER_OUTAGE "5"
+void res_unavailable(req *r);
 /* Render templates/<name>.html inside the layout. ctx is borrowed; t (messages), user, csrf, lang are added. */
 void res_html(req *r, int status, const char *tmpl, json_object *ctx);
 /* Streaming: send headers now, then write chunks (for exports). */
@@ -89,6 +93,5 @@ void res_stream_begin(req *r, int status, const char *content_type);
 void res_write(req *r, const char *data, size_t len);
 
 /* helpers for handlers */
-const char *tr(req *r, const char *key);              /* message in the request's language */
-const char *csrf_for(req *r);                         /* token to embed in forms */
+const char *tr(req *r, const char *key);              /* message in the request's language (i18n.c) */
 #endif

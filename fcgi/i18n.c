@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include "http.h"
 #include "log.h"
 
 static const char *langs[] = {"ja", "en"};
@@ -79,3 +80,5 @@ const char *i18n_pick(const char *choice, const char *accept)
 	}
 	return "ja";
 }
+
+const char *tr(req *r, const char *key) { return i18n_get(r->lang, key); }

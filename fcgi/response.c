@@ -69,6 +69,12 @@ void res_error(req *r, int status, const char *code, const char *message, json_o
 	json_object_put(ctx);
 }
 
+void res_unavailable(req *r)
+{
+	res_error(r, 503, "unavailable", tr(r, "error_unavailable"), NULL);
+	res_header(r, "Retry-After", RETRY_AFTER_OUTAGE);
+}
+
 void res_redirect(req *r, const char *location)
 {
 	r->status = 303;
@@ -81,7 +87,7 @@ void res_html(req *r, int status, const char *name, json_object *ctx)
 	json_object_object_add(ctx, "t", json_object_get(i18n_catalog(r->lang)));
 	json_object_object_add(ctx, "lang", json_object_new_string(r->lang));
 	json_object_object_add(ctx, "lang_en", json_object_new_boolean(!strcmp(r->lang, "en")));
-	json_object_object_add(ctx, "csrf", json_object_new_string(csrf_for(r)));
+	json_object_object_add(ctx, "csrf", json_object_new_string(r->csrf ? r->csrf : ""));
 	json_object_object_add(ctx, "path", json_object_new_string(r->path ? r->path : "/"));
 	if (r->user) {
 		json_object *u = json_object_new_object();

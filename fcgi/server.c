@@ -223,6 +223,9 @@ static void handle(req *r, FCGX_Request *fx)
 	int mismatch;
 	r->route = route_match(routes, nroutes, r, r->method, r->path, &mismatch);
 	session_load(r);
+	/* the session could not be checked because PostgreSQL is unreachable: that is not a logout, so no 401 and
+	 * no redirect to /login (the browser keeps its cookie); routes open to anyone go on as anonymous */
+	if (db_outage() && r->route && r->route->perm != PERM_NONE) { res_unavailable(r); return; }
 	if (!r->route) {
 		if (mismatch) res_error(r, 405, "method_not_allowed", tr(r, "error_method"), NULL);
 		else res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL);
@@ -280,6 +283,16 @@ static void handle(req *r, FCGX_Request *fx)
 	if (!r->status) res_error(r, 500, "no_response", "the handler produced no response", NULL);
 }
 
+/* A request that failed while PostgreSQL was unreachable answers 503 + Retry-After, whatever the handler made
+ * of the missing rows (a 401, 404 or 500 would be a lie the client acts on). Successful answers stay: /metrics
+ * and /readyz report the outage themselves. */
+static void outage_answer(req *r)
+{
+	if (!db_outage() || r->streamed || r->status < 400) return;
+	if (r->status != 503) res_unavailable(r);
+	else if (!r->headers.p || !strstr(r->headers.p, "Retry-After:")) res_header(r, "Retry-After", RETRY_AFTER_OUTAGE);
+}
+
 static void worker_loop(void)
 {
 	struct sigaction sa = {0};
@@ -304,7 +317,9 @@ static void worker_loop(void)
 		struct timeval t0, t1;
 		gettimeofday(&t0, NULL);
 		req r = {.a = a, .fcgx = &fx};
+		db_outage_clear();
 		handle(&r, &fx);
+		outage_answer(&r);
 		if (!r.streamed) send_response(&r, &fx);
 		FCGX_Finish_r(&fx);
 		gettimeofday(&t1, NULL);
