@@ -12,6 +12,7 @@ const struct rr_rule rr_rules[] = {
 	 "名簿ファイルが見つかりません（manifest.csv または users.csv などの既知のファイル名が必要です）"},
 	{"CSV-ENC-001", RR_ERROR, "the file is not UTF-8", "ファイルが UTF-8 ではありません"},
 	{"CSV-ENC-002", RR_ERROR, "the file is UTF-16", "ファイルが UTF-16 です"},
+	{"CSV-ENC-003", RR_ERROR, "a field contains a NUL byte (0x00)", "値に NUL バイト (0x00) が含まれています"},
 	{"CSV-QUOTE-001", RR_ERROR, "malformed quotes", "引用符の誤り"},
 	{"CSV-QUOTE-002", RR_ERROR, "unterminated quoted field", "引用符が閉じられていません"},
 	{"CSV-SIZE-001", RR_ERROR, "field too large", "値が大きすぎます"},
