@@ -35,7 +35,7 @@ int signin_throttled(req *r, const char *what, int count_this)
 {
 	char key[160];
 	snprintf(key, sizeof key, "signinfail:%s:%s", what, r->client_ip ? r->client_ip : "-");
-	long max = config_get_int("signin_max_guesses", 10);
+	long max = config_get_int("signin_max_guesses", 30);
 	if (!count_this) {
 		redisReply *rr = cache_cmd("GET %s", key);
 		long n = rr && rr->type == REDIS_REPLY_STRING ? strtol(rr->str, NULL, 10) : 0;
@@ -74,6 +74,36 @@ void h_login_code_form(req *r)
 	code_page(r, 200, NULL);
 }
 
+/* Cards printed with "set a password" (older pupils): the first sign-in asks for one, then the card is used up. */
+static void code_password_page(req *r, int status, const char *code, const char *error)
+{
+	json_object *ctx = json_object_new_object();
+	json_object_object_add(ctx, "code", json_object_new_string(code));
+	if (error) json_object_object_add(ctx, "error", json_object_new_string(error));
+	page(r, status, "signin/code_password", "signin_set_password_title", ctx, 1);
+}
+
+static void code_with_password(req *r, const char *code, const char *card_id, long uid)
+{
+	const char *pw = req_form(r, "password"), *pw2 = req_form(r, "password2");
+	char err[200] = "";
+	if (!pw) { code_password_page(r, 200, code, NULL); return; }
+	if (!pw2 || strcmp(pw, pw2)) { code_password_page(r, 400, code, tr(r, "reset_mismatch")); return; }
+	if (strlen(pw) < 10 || strlen(pw) > 256) { code_password_page(r, 400, code, tr(r, "reset_weak")); return; }
+	if (db_begin() < 0) { code_page(r, 500, tr(r, "signin_failed")); return; }
+	PGresult *res = DB_EXEC("UPDATE login_codes SET revoked_at = now(), first_used_at = COALESCE(first_used_at, now()) "
+				"WHERE id = $1::bigint AND revoked_at IS NULL RETURNING id", card_id);
+	int ok = res && PQntuples(res) == 1;
+	PQclear(res);
+	if (!ok || users_set_password(uid, pw, err, sizeof err) < 0 || db_commit() < 0) {
+		db_rollback();
+		if (*err) log_error("card password: %s", err);
+		code_page(r, ok ? 500 : 401, tr(r, ok ? "signin_failed" : "signin_code_wrong"));
+		return;
+	}
+	signin_finish(r, uid, "code", "/");
+}
+
 void h_login_code_post(req *r)
 {
 	if (signin_throttled(r, "code", 0)) { code_page(r, 429, tr(r, "signin_too_many")); return; }
@@ -84,18 +114,23 @@ void h_login_code_post(req *r)
 		return;
 	}
 	signin_hash(cfg.secret, "logincode", code, h);
-	PGresult *res = DB_EXEC("UPDATE login_codes lc SET first_used_at = COALESCE(lc.first_used_at, now()) FROM users u "
-				"WHERE lc.code_hash = $1 AND lc.revoked_at IS NULL AND lc.expires_at > now() "
-				"AND u.id = lc.user_id AND NOT u.disabled RETURNING lc.user_id", h);
+	PGresult *res = DB_EXEC("SELECT lc.id, lc.user_id, lc.set_password FROM login_codes lc JOIN users u ON u.id = lc.user_id "
+				"WHERE lc.code_hash = $1 AND lc.revoked_at IS NULL AND lc.expires_at > now() AND NOT u.disabled", h);
 	if (!res) { code_page(r, 500, tr(r, "signin_failed")); return; }
-	long uid = PQntuples(res) == 1 ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	int found = PQntuples(res) == 1;
+	char card_id[24] = "";
+	long uid = found ? strtol(PQgetvalue(res, 0, 1), NULL, 10) : 0;
+	int set_password = found && PQgetvalue(res, 0, 2)[0] == 't';
+	if (found) snprintf(card_id, sizeof card_id, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
-	if (!uid) {
+	if (!found) {
 		int over = signin_throttled(r, "code", 1);
 		audit_record(r, "anonymous", "signin.code", "/login/code", NULL, 401, 0);
 		code_page(r, over ? 429 : 401, tr(r, over ? "signin_too_many" : "signin_code_wrong"));
 		return;
 	}
+	if (set_password) { code_with_password(r, code, card_id, uid); return; }
+	DB_CMD("UPDATE login_codes SET first_used_at = COALESCE(first_used_at, now()) WHERE id = $1::bigint", card_id);
 	signin_finish(r, uid, "code", "/");
 }
 
@@ -121,7 +156,7 @@ static json_object *card_class(req *r, const char *sid)
 static json_object *card_pupils(const char *sid)
 {
 	PGresult *res = DB_EXEC(
-		"SELECT u.id, btrim(ru.family_name || ' ' || ru.given_name) AS name, "
+		"SELECT u.id, u.username, btrim(ru.family_name || ' ' || ru.given_name) AS name, "
 		" btrim(COALESCE(ru.metadata->>'jp.kanaFamilyName', '') || ' ' || COALESCE(ru.metadata->>'jp.kanaGivenName', '')) AS kana, "
 		" (SELECT to_char(max(lc.expires_at) AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM-DD') FROM login_codes lc "
 		"  WHERE lc.user_id = u.id AND lc.revoked_at IS NULL AND lc.expires_at > now()) AS code_expires "
@@ -183,6 +218,7 @@ void h_cards_issue(req *r)
 	if (days < 1 || days > 366) { json_object_put(c); res_error(r, 400, "bad_days", tr(r, "cards_bad_days"), NULL); return; }
 	json_object *all = card_pupils(sid);
 	if (!all) { json_object_put(c); res_error(r, 500, "db", tr(r, "signin_failed"), NULL); return; }
+	int set_password = req_form(r, "set_password") != NULL;
 	/* the selection may only name pupils of this class; none selected means the whole class */
 	int any = 0;
 	for (int i = 0; i < r->nform; i++) if (!strcmp(r->form[i].k, "pupil")) any = 1;
@@ -198,12 +234,13 @@ void h_cards_issue(req *r)
 			if (!strcmp(r->form[k].k, "pupil") && !strcmp(r->form[k].v, uid)) chosen = 1;
 		if (!chosen) continue;
 		char code[10], canon[9];
-		if (signin_card_issue(strtol(uid, NULL, 10), sid, r->user->id, (int)days, code) < 0 ||
+		if (signin_card_issue(strtol(uid, NULL, 10), sid, r->user->id, (int)days, set_password, code) < 0 ||
 		    signin_code_normalize(code, canon) < 0) { failed = 1; break; }
 		json_object *card = json_object_new_object();
 		json_object_object_add(card, "name", json_object_get(json_object_object_get(p, "name")));
 		json_object_object_add(card, "kana", json_object_get(json_object_object_get(p, "kana")));
 		json_object_object_add(card, "code", json_object_new_string(code));
+		json_object_object_add(card, "username", json_object_get(json_object_object_get(p, "username")));
 		/* the code rides in the fragment: browsers do not send it, so it reaches no server log */
 		char *url = arena_printf(r->a, "%s/login/code#%s", base, canon);
 		json_object_object_add(card, "qr", json_object_new_string(signin_qr_svg(r->a, url, tr(r, "cards_qr_label"))));
@@ -227,6 +264,7 @@ void h_cards_issue(req *r)
 	json_object_object_add(ctx, "cards", cards);
 	json_object_object_add(ctx, "sign_in_url", json_object_new_string(arena_printf(r->a, "%s/login/code", base)));
 	json_object_object_add(ctx, "expires_days", json_object_new_int64(days));
+	json_object_object_add(ctx, "set_password", json_object_new_boolean(set_password));
 	json_object_object_add(ctx, "print", json_object_new_boolean(1));
 	page(r, 200, "signin/cards_print", "cards_print_title", ctx, 1);
 }
@@ -302,6 +340,6 @@ void h_reset_post(req *r)
 		return;
 	}
 	audit_record(r, arena_printf(r->a, "user:%ld", uid), "user.password_reset", "/password/reset", NULL, 200, 1);
-	/* TODO(h-harden-a): revoke the user's other sessions here once "password change revokes sessions" lands */
+	/* users_set_password bumped the token generation: every other session of this user has ended */
 	res_redirect(r, "/login?reset=1");
 }
