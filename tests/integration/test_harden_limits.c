@@ -103,6 +103,9 @@ Test(harden_limits, the_worst_json_leaves_every_worker_under_the_memory_target, 
 		if (star) strcpy(star, "users/no-such-user");
 		/* logout would end the admin token; exports would queue jobs: those are sent anonymously (refused early) */
 		int anon = rt->perm == PERM_NONE || strstr(path, "logout") || strstr(path, "export");
+		/* anonymous on a protected route is refused before the body is read: nothing to measure, and the
+		 * unread body can make nginx's write fail (a 502/503 that says nothing about memory) */
+		if (anon && rt->perm != PERM_NONE) { free(body); continue; }
 		int st = send_json(rt->method, path, anon ? NULL : token, body, len);
 		cr_assert_lt(st, 500, "%s %s with its worst admissible body answered %d", rt->method, path, st);
 		free(body);
