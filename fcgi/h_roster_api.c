@@ -17,6 +17,7 @@
 #include "roster_filter.h"
 #include "roster_rules.h"
 #include "roster_schema.h"
+#include "video_srt.h"
 
 
 #define SC_READ (SC_CORE | SC_ROSTER)
@@ -143,7 +144,10 @@ static const struct endpoint *route_endpoint(req *r, const char **ids, int *nids
 		if (n == 8) return NULL;
 		size_t len = strcspn(p, "/");
 		if (len == 0) return NULL;
-		segs[n++] = url_decode(r->a, p, len);
+		segs[n] = url_decode(r->a, p, len);
+		/* a sourcedId is UTF-8 text: %FF or %00 would reach PostgreSQL as an invalid string (a 500) */
+		if (memmem(p, len, "%00", 3) || !video_utf8_valid(segs[n], strlen(segs[n]))) return NULL;
+		n++;
 		p += len;
 		if (*p == '/') { p++; if (!*p) break; }   /* tolerate one trailing slash */
 	}

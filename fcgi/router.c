@@ -54,6 +54,8 @@ static int match(req *r, const char *pat, const char *path)
 	}
 	if (*pat == '*' && !*path) { if (np < 8) { names[np] = "rest"; vals[np] = path; vlens[np] = 0; np++; } pat++; }
 	if (*pat || *path) return 0;
+	/* an encoded NUL would cut the param short ("1%00x" read as "1"); nginx refuses it, Apache may not */
+	for (int i = 0; i < np; i++) if (memmem(vals[i], vlens[i], "%00", 3)) return 0;
 	r->nparams = np;
 	for (int i = 0; i < np; i++) {
 		r->pnames[i] = names[i];

@@ -103,6 +103,8 @@ void h_upload_auth(req *r)
 		else res_error(r, 401, "unauthorized", tr(r, "error_unauthorized"), NULL);
 		return;
 	}
+	/* a route that reads its body into memory shares this location (GET/DELETE on the same path) */
+	if (!(rt->flags & RF_BODYFILE) && len > cfg.body_limit) { deny(r, "too_large"); return; }
 	if (rt->flags & RF_BODYFILE) {
 		long quota, used;
 		enum upload_verdict v = upload_guard_verdict(r->user, len, !strncmp(rt->pattern, "/api/v1/videos", 14),
