@@ -4,11 +4,51 @@
 #include <string.h>
 #include "db.h"
 #include "router.h"
+#include "timefmt.h"
 
 #define JOB_COLS "id, kind, state, round(progress::numeric, 1)::float8 AS progress, message, stats, error, attempts, " \
 	"max_attempts, created_by, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, " \
 	"to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS started_at, " \
 	"to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS finished_at, payload"
+
+static const char *const job_times[] = {"created_at", "started_at", "finished_at", NULL};
+
+/* Workers write progress messages in English ("ready", "1486 rows imported"). People read them through the
+ * catalog: the message with every number replaced by "#" is the key (job_msg:# rows imported), and the numbers go
+ * back into the translation's "#" in order. A message with no catalog entry (an ffmpeg error) stays as it is. */
+const char *job_message_label(req *r, const char *msg)
+{
+	if (!msg || !*msg) return "";
+	buf key = {0};
+	const char *nums[8];
+	size_t lens[8];
+	int n = 0;
+	buf_puts(&key, "job_msg:");
+	for (const char *p = msg; *p;) {
+		if (*p >= '0' && *p <= '9') {
+			size_t l = strspn(p, "0123456789");
+			if (n < 8) { nums[n] = p; lens[n] = l; n++; }
+			buf_puts(&key, "#");
+			p += l;
+		} else {
+			buf_append(&key, p, 1);
+			p++;
+		}
+	}
+	const char *k = arena_strdup(r->a, key.p);
+	buf_free(&key);
+	const char *t = tr(r, k);
+	if (!strcmp(t, k)) return msg;
+	buf out = {0};
+	int used = 0;
+	for (const char *p = t; *p; p++) {
+		if (*p == '#' && used < n) { buf_append(&out, nums[used], lens[used]); used++; }
+		else buf_append(&out, p, 1);
+	}
+	const char *res = arena_strdup(r->a, out.p ? out.p : "");
+	buf_free(&out);
+	return res;
+}
 
 /* Human labels for a job row: its state and its kind in the request's language (the kind itself if unknown). */
 void job_labels(req *r, json_object *job)
@@ -22,6 +62,8 @@ void job_labels(req *r, json_object *job)
 		const char *label = tr(r, key);
 		json_object_object_add(job, "kind_label", json_object_new_string(strcmp(label, key) ? label : json_object_get_string(v)));
 	}
+	if (json_object_object_get_ex(job, "message", &v))
+		json_object_object_add(job, "message_label", json_object_new_string(job_message_label(r, json_object_get_string(v))));
 }
 
 static json_object *job_get(req *r, long *owner)
@@ -110,6 +152,7 @@ void h_jobs_list(req *r)
 	size_t n = json_object_array_length(a);
 	for (size_t i = 0; i < n; i++) job_labels(r, json_object_array_get_idx(a, i));
 	json_object_object_add(ctx, "jobs", a);
+	time_localize(r, a, TIME_LIST, job_times);
 	if (n == 50) {
 		json_object *last = json_object_array_get_idx(a, n - 1), *id;
 		json_object_object_get_ex(last, "id", &id);
@@ -127,6 +170,7 @@ void h_job_show(req *r)
 	json_object *ctx = json_object_new_object();
 	json_object_object_add(ctx, "title", json_object_new_string(tr(r, "jobs_detail")));
 	job_labels(r, j);
+	time_localize(r, j, TIME_LIST, job_times);
 	json_object *stats;
 	if (json_object_object_get_ex(j, "stats", &stats) && stats)
 		json_object_object_add(ctx, "stats_text", json_object_new_string(json_object_to_json_string_ext(stats, JSON_C_TO_STRING_PRETTY)));
