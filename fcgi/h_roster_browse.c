@@ -308,9 +308,6 @@ static void clients_page(req *r, int status, const char *error, json_object *for
 	json_object_object_add(ctx, "form", form ? form : json_object_new_object());
 	if (created) json_object_object_add(ctx, "created", created);
 	add_str(ctx, "token_url", "/oauth/token");
-	json_object *scripts = json_object_new_array();
-	json_object_array_add(scripts, json_object_new_string("/static/js/roster-browse.js"));
-	json_object_object_add(ctx, "scripts", scripts);
 	res_html(r, status, created ? "clients/created" : "clients/list", ctx);
 	json_object_put(ctx);
 }

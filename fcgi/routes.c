@@ -28,6 +28,8 @@ void h_api_videos(req *), h_api_video(req *), h_api_video_create(req *), h_api_v
 void h_api_upload_create(req *), h_api_upload_show(req *), h_api_upload_chunk(req *), h_api_upload_complete(req *),
 	h_api_upload_cancel(req *);
 void h_api_caption_put(req *), h_api_caption_delete(req *), h_api_poster_put(req *);
+/* ui */
+void h_api_job_retry(req *), h_roster_person(req *), h_api_picker_orgs(req *), h_api_picker_classes(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -114,5 +116,11 @@ const struct route routes[] = {
 	{"PUT",    "/api/v1/videos/:id/captions",          h_api_caption_put,     PERM_CREATOR, RF_RAWBODY, NULL},
 	{"DELETE", "/api/v1/videos/:id/captions/:lang",    h_api_caption_delete,  PERM_CREATOR, 0, NULL},
 	{"PUT",    "/api/v1/videos/:id/poster",            h_api_poster_put,      PERM_CREATOR, RF_RAWBODY, NULL},
+
+	/* ui: job retry, a rostered person's page, pickers (search by name instead of typing ids) */
+	{"POST",   "/api/v1/jobs/:id/retry",               h_api_job_retry,       PERM_CREATOR, 0, NULL},
+	{"GET",    "/admin/roster/users/:id",              h_roster_person,       PERM_ADMIN,   0, NULL},
+	{"GET",    "/api/v1/pickers/orgs",                 h_api_picker_orgs,     PERM_CREATOR, 0, NULL},
+	{"GET",    "/api/v1/pickers/classes",              h_api_picker_classes,  PERM_CREATOR, 0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];

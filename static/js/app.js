@@ -51,9 +51,9 @@
         text('[data-job-pct="' + id + '"]', Math.round(j.progress) + '%');
         text('[data-job-message="' + id + '"]', j.message_label || j.message || '');
         text('[data-job-state="' + id + '"]', j.state_label || j.state);
-        if (j.stats) text('[data-job-stats="' + id + '"]', JSON.stringify(j.stats, null, 2));
         document.dispatchEvent(new CustomEvent('rstream:job', { detail: j }));
         if (j.state === 'queued' || j.state === 'running') setTimeout(function () { poll(id); }, 1000);
+        else if (document.querySelector('[data-job-reload="' + id + '"]')) window.location.reload();   // final stats, no Cancel
         else document.querySelectorAll('[data-job-state="' + id + '"]').forEach(function (el) {
           el.className = 'state s-' + j.state;
         });

@@ -75,3 +75,6 @@ export const japaneseFitsAPhone = (ctx) => overflowTest(ctx, 'ja', 375);
 export const japaneseFitsADesktop = (ctx) => overflowTest(ctx, 'ja', 1280);
 export const englishFitsAPhone = (ctx) => overflowTest(ctx, 'en', 375);
 export const englishFitsADesktop = (ctx) => overflowTest(ctx, 'en', 1280);
+// each walks every admin page (and the first also crawls them): more than one plain test's time on a busy machine
+for (const t of [japaneseFitsAPhone, japaneseFitsADesktop, englishFitsAPhone, englishFitsADesktop]) t.timeoutMs = 300000;
+everyPageIsTranslated.timeoutMs = 300000;
