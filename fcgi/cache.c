@@ -73,6 +73,18 @@ redisReply *cache_cmd(const char *fmt, ...)
 	return NULL;
 }
 
+redisReply *cache_cmd_argv(int argc, const char **argv, const size_t *lens)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!ctx && reconnect() < 0) return NULL;
+		redisReply *r = redisCommandArgv(ctx, argc, argv, lens);
+		if (r) return r;
+		redisFree(ctx);
+		ctx = NULL;
+	}
+	return NULL;
+}
+
 int cache_ok(void)
 {
 	redisReply *r = cache_cmd("PING");

@@ -7,6 +7,8 @@
 int cache_connect(const char *url);            /* 0 ok, -1 (logged; later calls retry) */
 /* Run a command (redisCommand format). NULL when Redis is unreachable. Caller freeReplyObject. */
 redisReply *cache_cmd(const char *fmt, ...);
+/* The same with an argument vector (commands with a variable number of arguments, e.g. XACK). */
+redisReply *cache_cmd_argv(int argc, const char **argv, const size_t *lens);
 int cache_ok(void);                            /* PING answered */
 void cache_close(void);
 void cache_after_fork(void);                   /* forget the parent's connection in a child */

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "db.h"
 #include "h_videos.h"
+#include "learn.h"
 #include "log.h"
 #include "router.h"
 #include "video_access.h"
@@ -54,6 +55,12 @@ static json_object *playback_json(req *r, const char *pk, const char *pid, json_
 		PQclear(res);
 	}
 	json_object_object_add(o, "position", json_object_new_double(pos));
+	json_object *dv;
+	double dur = json_object_object_get_ex(v, "duration", &dv) && !json_object_is_type(dv, json_type_null)
+		? json_object_get_double(dv) : 0;
+	/* the viewer may watch (checked by the caller): a signed playback session for the heartbeats */
+	const char *sess = learn_playback_session(r, pk, pid, dur);
+	if (sess) json_object_object_add(o, "session", json_object_new_string(sess));
 	return o;
 }
 

@@ -2,6 +2,7 @@
  * child so a crash (or kill -9) of the job never takes the worker down, and heartbeats the lease meanwhile.
  * A worker that dies itself stops heartbeating: any other worker re-queues its jobs after the lease expires. */
 #include "jobs.h"
+#include "learn.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -269,6 +270,8 @@ int jobs_worker_main(void)
 		if (t - last_beat > 5) { heartbeat(kids, nkids); last_beat = t; }
 		int started = 0;
 		while (nkids < concurrency && start_one(kids, &nkids) == 1) started = 1;
+		/* viewing heartbeats buffered in Redis; a full budget means more are waiting: no sleep */
+		if (learn_flush_tick(250) > 0) started = 1;
 		if (started) continue;
 		/* sleep until NOTIFY or a short timeout (also picks up delayed retries) */
 		PGconn *c = db_conn();

@@ -41,6 +41,20 @@ static int have_roster(void)
 
 void video_access_sql(buf *out, int uid_param, int role_param)
 {
+	buf_puts(out, "(");
+	video_access_sql_rule(out, uid_param, role_param);
+	/* an assignment to a class the viewer is enrolled in grants the video whatever its visibility */
+	if (have_roster())
+		buf_printf(out, " OR ($%d <> 'guest' AND EXISTS (SELECT 1 FROM assignment_videos av "
+			   "JOIN assignment_classes ac ON ac.assignment_id = av.assignment_id "
+			   "JOIN roster_enrollments e ON e.class_sourced_id = ac.class_sourced_id AND e.status = 'active' "
+			   "JOIN users cu ON cu.sourced_id = e.user_sourced_id WHERE cu.id = $%d::bigint AND av.video_id = v.id))",
+			   role_param, uid_param);
+	buf_puts(out, ")");
+}
+
+void video_access_sql_rule(buf *out, int uid_param, int role_param)
+{
 	/* guests see public videos only, as video_access_decide says */
 	buf_printf(out, "($%d = 'admin' OR v.visibility = 'public' OR (v.owner_id IS NOT NULL AND v.owner_id = $%d::bigint) "
 		   "OR ($%d <> 'guest' AND v.visibility = 'org' AND v.org_sourced_id IS NOT NULL AND v.org_sourced_id = "
@@ -77,5 +91,16 @@ int video_may_watch(req *r, const char *video_pk)
 		in_class = PQgetvalue(res, 0, 0)[0] == 't';
 		PQclear(res);
 	}
-	return video_access_decide(r->user ? r->user->role : NULL, r->user ? r->user->id : 0, owner, vis, in_org, in_class);
+	int ok = video_access_decide(r->user ? r->user->role : NULL, r->user ? r->user->id : 0, owner, vis, in_org, in_class);
+	if (ok || !r->user || !strcmp(r->user->role, "guest") || !have_roster()) return ok;
+	/* assigned to one of the viewer's classes (sql/050_learn.sql): watchable whatever the visibility */
+	res = DB_EXEC("SELECT EXISTS (SELECT 1 FROM assignment_videos av "
+		      "JOIN assignment_classes ac ON ac.assignment_id = av.assignment_id "
+		      "JOIN roster_enrollments e ON e.class_sourced_id = ac.class_sourced_id AND e.status = 'active' "
+		      "JOIN users u ON u.sourced_id = e.user_sourced_id WHERE u.id = $2::bigint AND av.video_id = $1::bigint)",
+		      video_pk, uid);
+	if (!res) { log_error("video_may_watch: %s", db_error()); return -1; }
+	ok = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return ok;
 }

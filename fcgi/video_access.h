@@ -1,5 +1,6 @@
 /* Who may watch a video: admin all; the owner; public for everyone including guests; org for users of that org;
- * class for users enrolled in one of the video's classes; private for the owner only. */
+ * class for users enrolled in one of the video's classes; private for the owner only. An assignment of the video
+ * (directly or in a course) to a class the user is enrolled in lets them watch it too (sql/050_learn.sql). */
 #ifndef RS_VIDEO_ACCESS_H
 #define RS_VIDEO_ACCESS_H
 #include "http.h"
@@ -13,4 +14,6 @@ int video_may_manage(req *r, long owner_id);
 /* SQL condition over alias v selecting videos the viewer may watch; $uid_param is the viewer's id as text
  * ("0" for guests) and $role_param the role. Written into out. */
 void video_access_sql(buf *out, int uid_param, int role_param);
+/* The visibility rule alone, without the assignment grant: for tables shaped like videos (courses). */
+void video_access_sql_rule(buf *out, int uid_param, int role_param);
 #endif

@@ -161,20 +161,70 @@
     if (handled) e.preventDefault();
   });
 
-  // resume position: saved every 10 s of playback, on pause and when leaving the page
-  var lastSaved = -1;
-  function save() {
-    if (!box.dataset.loggedIn || !isFinite(video.currentTime)) return;
-    var pos = Math.floor(video.currentTime);
-    if (pos === lastSaved) return;
-    lastSaved = pos;
-    fetch('/api/v1/videos/' + box.dataset.videoId + '/position', {
-      method: 'POST', credentials: 'same-origin', keepalive: true,
-      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf(), Accept: 'application/json' },
-      body: JSON.stringify({ position: pos })
+  // Viewing heartbeats: every 10 s of playback, on pause, seek and end, and when the page is hidden, the
+  // cumulative watched ranges of this playback session go to /api/v1/views/heartbeat (the resume position rides
+  // along). Each beat carries everything, so a lost beat is repaired by the next; on 503 (buffer down) or a
+  // network error the ranges simply stay here and go out with the next beat.
+  var session = box.dataset.session, ranges = [], cur = null, lastBeat = '', stopped = false;
+  function close() {
+    if (!cur) return;
+    cur[1] = video.currentTime;
+    if (cur[1] > cur[0]) merge(cur);
+    cur = null;
+  }
+  function merge(r) {
+    var out = [], a = r[0], b = r[1];
+    ranges.forEach(function (x) {
+      if (x[1] < a || x[0] > b) out.push(x);
+      else { a = Math.min(a, x[0]); b = Math.max(b, x[1]); }
+    });
+    out.push([a, b]);
+    out.sort(function (x, y) { return x[0] - y[0]; });
+    ranges = out;
+  }
+  function snapshot() {
+    var all = ranges.slice();
+    if (cur && video.currentTime > cur[0]) {
+      var save = ranges; merge([cur[0], video.currentTime]); all = ranges; ranges = save;
+    }
+    var d = Number(box.dataset.duration) || video.duration || 0;
+    var clamp = function (t) { return Math.round(Math.max(0, Math.min(d || t, t)) * 1000) / 1000; };
+    return all.map(function (x) { return [clamp(x[0]), clamp(x[1])]; }).filter(function (x) { return x[1] > x[0]; });
+  }
+  function body() {
+    var d = Number(box.dataset.duration) || video.duration || 0;
+    return JSON.stringify({ session: session, video: box.dataset.videoId, csrf: csrf(),
+      position: Math.round(Math.max(0, Math.min(d || video.currentTime, video.currentTime || 0)) * 1000) / 1000,
+      rate: video.playbackRate || 1, ranges: snapshot() });
+  }
+  function beat(useBeacon) {
+    if (!session || stopped) return;
+    var b = body();
+    if (b === lastBeat) return;
+    if (useBeacon && navigator.sendBeacon) {
+      // text/plain: the one content type a beacon may carry without CORS preflight rules getting in the way
+      if (navigator.sendBeacon('/api/v1/views/heartbeat', new Blob([b], { type: 'text/plain' }))) lastBeat = b;
+      return;
+    }
+    fetch('/api/v1/views/heartbeat', { method: 'POST', credentials: 'same-origin', keepalive: true,
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf(), Accept: 'application/json' }, body: b
+    }).then(function (r) {
+      if (r.ok) { lastBeat = b; box.dataset.beats = String(Number(box.dataset.beats || 0) + 1); }
+      else if (r.status === 403 || r.status === 404 || r.status === 422) stopped = true;   // will not get better
     }).catch(function () {});
   }
-  setInterval(function () { if (!video.paused) save(); }, 10000);
-  video.addEventListener('pause', save);
-  window.addEventListener('pagehide', save);
+  if (session) {
+    video.addEventListener('playing', function () { if (!cur) cur = [video.currentTime, video.currentTime]; });
+    video.addEventListener('seeking', function () { if (cur) { cur[1] = lastTime; if (cur[1] > cur[0]) merge(cur); cur = null; } });
+    video.addEventListener('seeked', function () { if (!video.paused) cur = [video.currentTime, video.currentTime]; beat(false); });
+    video.addEventListener('pause', function () { close(); beat(false); });
+    video.addEventListener('ended', function () { close(); beat(false); });
+    // the time before a seek: timeupdate keeps it, because currentTime already moved when "seeking" fires
+    var lastTime = 0;
+    video.addEventListener('timeupdate', function () { if (!video.seeking) lastTime = video.currentTime; });
+    setInterval(function () { if (!video.paused) beat(false); }, 10000);
+    document.addEventListener('visibilitychange', function () { if (document.visibilityState === 'hidden') beat(true); });
+    window.addEventListener('pagehide', function () { beat(true); });
+    window.rstreamPlayer.beat = function () { beat(false); };
+  }
 })();

@@ -73,7 +73,7 @@ async function runOne(test) {
       adminPassword,
       screenshot: async (name) => {
         const file = join(shotDir, `${safe(test.name)}-${safe(name)}.png`);
-        await page.screenshot({ path: file, fullPage: true });
+        await page.screenshot({ path: file, fullPage: true, timeout: 60000 }); // a loaded machine renders slowly
         return file;
       },
     };

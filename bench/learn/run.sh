@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Heartbeat benchmark (bash bench/learn/run.sh; part of make bench): wrk posts viewing heartbeats with real bodies
+# and valid signed playback sessions through nginx → FastCGI → Redis stream, beside the bare libfcgi hello-world
+# ceiling; the worker flushes into PostgreSQL meanwhile; then the run waits for the stream to drain and checks that
+# PostgreSQL holds every accepted beat exactly once. A second pass with the worker stopped measures the flush rate
+# alone. Prints a table and regenerates the "learn" section of docs/benchmarks.md.
+# Env: BENCH_DURATION (10s), BENCH_CONNS (64), BENCH_THREADS (2), BENCH_USERS (100), BENCH_NO_DOCS=1,
+#      BENCH_STACK_DIR / BENCH_HTTP_PORT / BENCH_PG_PORT / BENCH_REDIS_PORT.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+export STACK_DIR=${BENCH_STACK_DIR:-$ROOT/var/bench}
+export HTTP_PORT=${BENCH_HTTP_PORT:-19080}
+export PG_PORT=${BENCH_PG_PORT:-19433}
+export REDIS_PORT=${BENCH_REDIS_PORT:-19380}
+export RSTREAM_BIN=${RSTREAM_BIN:-$ROOT/build/rstream}
+DURATION=${BENCH_DURATION:-10s}
+CONNS=${BENCH_CONNS:-64}
+THREADS=${BENCH_THREADS:-2}
+USERS=${BENCH_USERS:-100}
+WORKERS=${RSTREAM_WORKERS:-$(nproc)}
+export RSTREAM_WORKERS=$WORKERS
+BASE="http://127.0.0.1:$HTTP_PORT"
+DOC=$ROOT/docs/benchmarks.md
+WORK=$STACK_DIR/bench-learn
+
+command -v wrk >/dev/null || { echo "bench: wrk is missing (scripts/deps.sh)" >&2; exit 1; }
+[ -x "$RSTREAM_BIN" ] || { echo "bench: $RSTREAM_BIN is missing (make)" >&2; exit 1; }
+
+stack() { bash "$ROOT/scripts/stack.sh" "$@"; }
+hello_pid=
+cleanup() {
+	[ -n "$hello_pid" ] && kill "$hello_pid" 2>/dev/null && wait "$hello_pid" 2>/dev/null
+	stack stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkdir -p "$WORK" "$STACK_DIR/nginx/conf.d" "$STACK_DIR/run"
+cc -O2 -std=c17 -D_GNU_SOURCE bench/http/hello_fcgi.c -lfcgi -o "$WORK/hello_fcgi"
+cat >"$STACK_DIR/nginx/conf.d/bench.conf" <<CONF
+location = /__bench/hello {
+    fastcgi_pass unix:$STACK_DIR/run/hello.sock;
+    include /etc/nginx/fastcgi_params;
+}
+CONF
+stack stop >/dev/null 2>&1 || true
+"$WORK/hello_fcgi" "$STACK_DIR/run/hello.sock" "$WORKERS" &
+hello_pid=$!
+stack start
+eval "$(stack env)"
+psql() { command psql -qtAX "$DATABASE_URL" "$@"; }
+rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+
+# viewers, one long public video, a bearer token per viewer
+pw="Bench-$(openssl rand -hex 12)"
+vid=$(printf 'be%014x' "$RANDOM$RANDOM")
+psql -c "INSERT INTO videos (public_id, title, status, visibility, duration) VALUES ('$vid', 'bench', 'ready', 'public', 3600)" >/dev/null
+vpk=$(psql -c "SELECT id FROM videos WHERE public_id = '$vid'")
+: >"$WORK/users.txt"
+for i in $(seq 1 "$USERS"); do
+	email="viewer$i@bench-learn.example"
+	if "$RSTREAM_BIN" user passwd --email "$email" --password "$pw" >/dev/null 2>&1; then :; else
+		"$RSTREAM_BIN" user add --email "$email" --name "Viewer $i" --role viewer --password "$pw" >/dev/null
+	fi
+	tok=$(curl -s -H 'Content-Type: application/json' -d "{\"email\":\"$email\",\"password\":\"$pw\"}" "$BASE/api/v1/auth/login" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+	uid=$(psql -c "SELECT id FROM users WHERE email = '$email'")
+	echo "$tok $uid" >>"$WORK/users.txt"
+done
+cut -d' ' -f1 "$WORK/users.txt" >"$WORK/tokens.txt"
+# a valid session from the real API first: the format below must be what the app issues
+sample=$(curl -s -H "Authorization: Bearer $(head -n 1 "$WORK/users.txt" | cut -d' ' -f1)" "$BASE/api/v1/videos/$vid/playback" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["playback"]["session"])')
+
+# make_sessions N FILE: N signed playback sessions (fcgi/learn_token.c's format), round robin over the viewers
+make_sessions() {
+	python3 - "$1" "$2" "$WORK/users.txt" "$vpk" "$vid" "$sample" <<'PY'
+import hmac, hashlib, os, sys, time
+n, out, users, vpk, vid, sample = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+key = os.environ["RSTREAM_SECRET"].encode()
+def sign(payload): return hmac.new(key, b"pb1:" + payload.encode(), hashlib.sha256).hexdigest()[:32]
+p = sample.rsplit(".", 1)
+assert sign(p[0]) == p[1], "the session format differs from fcgi/learn_token.c"
+us = [l.split() for l in open(users)]
+iat = int(time.time())
+with open(out, "w") as f:
+    for i in range(n):
+        uid = us[i % len(us)][1]
+        payload = f"{uid}.{vpk}.{vid}.3600000.{iat}.{os.urandom(8).hex()}"
+        f.write(f"{i % len(us)} {payload}.{sign(payload)} {vid}\n")
+PY
+}
+
+# how many beats wrk can send in the run, with room to spare (run.sh then needs no second file)
+secs=${DURATION%s}
+make_sessions $((secs * 25000 + 20000)) "$WORK/sessions.txt"
+make_sessions 4000 "$WORK/warm.txt"
+
+pending() { rcli XPENDING learn:beats learn 2>/dev/null | head -n 1; }
+backlog() { echo $(( $(rcli XLEN learn:beats) )); }
+wait_drained() {   # seconds it took until the stream is empty and nothing is pending
+	local t0 t1
+	t0=$(date +%s.%N)
+	for _ in $(seq 1 1200); do
+		[ "$(backlog)" = 0 ] && [ "$(pending)" = 0 ] && break
+		sleep 0.1
+	done
+	t1=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }'
+}
+
+wrk_run() {   # wrk_run LUA_FILE_ARGS...: prints wrk's output
+	wrk -t"$THREADS" -c"$CONNS" -d"$1" --latency --timeout 5s -s bench/learn/heartbeat.lua "$BASE/api/v1/views/heartbeat" -- "$THREADS" "$2" "$WORK/tokens.txt" 2>&1 || true
+}
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+wrk -t"$THREADS" -c"$CONNS" -d2s "$BASE/__bench/hello" >/dev/null 2>&1 || true
+hello=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$BASE/__bench/hello" 2>&1 | awk '/^Requests\/sec:/ {print $2}')
+healthz=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$BASE/healthz" 2>&1 | awk '/^Requests\/sec:/ {print $2}')
+wrk_run 2s "$WORK/warm.txt" >/dev/null
+wait_drained >/dev/null
+psql -c "TRUNCATE view_sessions, view_progress, watch_positions" >/dev/null
+
+# pass 1: the worker flushes while wrk sends
+out=$(wrk_run "$DURATION" "$WORK/sessions.txt")
+rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+read -r gen acc rej < <(sed -n 's/^BEATS generated=\([0-9]*\) accepted=\([0-9]*\) rejected=\([0-9]*\)/\1 \2 \3/p' <<<"$out")
+sockerr=$(awk '/Socket errors:/ {sub(/.*Socket errors: /, ""); print}' <<<"$out")
+lag=$(backlog)
+drain=$(wait_drained)
+read -r rows total bad < <(psql -F' ' -c "SELECT count(*), COALESCE(sum(watched_ms), 0), count(*) FILTER (WHERE watched_ms <> 11000) FROM view_sessions")
+check="ok"
+[ "$rows" -ge "$acc" ] && [ "$rows" -le "$gen" ] && [ "$bad" = 0 ] && [ "$total" = $((rows * 11000)) ] || check="FAILED"
+
+# pass 2: the worker stopped while wrk fills the stream; then it alone drains it (the flush rate)
+stack_worker_pid=$(cat "$STACK_DIR/run/worker.pid")
+kill -TERM "$stack_worker_pid"
+while kill -0 "$stack_worker_pid" 2>/dev/null; do sleep 0.1; done
+psql -c "TRUNCATE view_sessions, view_progress, watch_positions" >/dev/null
+make_sessions $((secs * 25000 + 20000)) "$WORK/sessions2.txt"
+out2=$(wrk_run "$DURATION" "$WORK/sessions2.txt")
+rps2=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out2")
+read -r gen2 acc2 rej2 < <(sed -n 's/^BEATS generated=\([0-9]*\) accepted=\([0-9]*\) rejected=\([0-9]*\)/\1 \2 \3/p' <<<"$out2")
+queued=$(backlog)
+# the worker again, started the way scripts/stack.sh starts it; the clock runs from its start to an empty stream
+setsid "$RSTREAM_BIN" worker </dev/null >>"$STACK_DIR/log/worker.log" 2>&1 &
+echo $! >"$STACK_DIR/run/worker.pid"
+t0=$(date +%s.%N)
+drain2=$(wait_drained)
+t1=$(date +%s.%N)
+read -r rows2 total2 bad2 < <(psql -F' ' -c "SELECT count(*), COALESCE(sum(watched_ms), 0), count(*) FILTER (WHERE watched_ms <> 11000) FROM view_sessions")
+flush_rate=$(awk -v n="$rows2" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+check2="ok"
+[ "$rows2" -ge "$acc2" ] && [ "$rows2" -le "$gen2" ] && [ "$bad2" = 0 ] && [ "$total2" = $((rows2 * 11000)) ] || check2="FAILED"
+
+pct=$(awk -v a="$rps" -v b="$hello" 'BEGIN { printf "%.0f %%", 100 * a / b }')
+cpu=$(awk -F: '/model name/ {gsub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo)
+section="Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB; wrk -t$THREADS -c$CONNS -d$DURATION
+on loopback; rstream fcgi with $WORKERS workers and one \`rstream worker\` (build: $(basename "$(dirname "$RSTREAM_BIN")")); $USERS viewers.
+wrk, nginx, the FastCGI workers, Redis, PostgreSQL and the flusher all share the same $(nproc) cores.
+Load average before the run: $LOAD_BEFORE (the machine is shared: other processes skew single runs).
+
+| what | result |
+|---|---:|
+| hello-world FastCGI ceiling (GET, same wrk settings) | $(printf '%.0f' "$hello") req/s |
+| GET /healthz (the app's request path with no I/O) | $(printf '%.0f' "$healthz") req/s |
+| heartbeats accepted, worker flushing meanwhile (pass 1) | $(printf '%.0f' "$rps") /s ($pct of hello-world), p99 $p99 |
+| beats sent / accepted (204) / rejected; socket errors | $gen / $acc / $rej; ${sockerr:-none} |
+| stream backlog when wrk stopped; drained after | $lag beats; ${drain} s |
+| PostgreSQL after the drain: sessions, all 11 s each, sum | $rows, $([ "$bad" = 0 ] && echo yes || echo "no: $bad differ"), $total ms — **$check** (accepted ≤ rows ≤ sent) |
+| heartbeats accepted with the worker stopped (pass 2) | $(printf '%.0f' "$rps2") /s; $queued beats queued in Redis |
+| flush rate of one worker draining that backlog alone | $flush_rate beats/s ($rows2 beats in ${drain2} s) — **$check2** |
+
+\"accepted ≤ rows ≤ sent\": a beat answered 204 is in PostgreSQL exactly once; rows above the accepted count are beats
+that were in flight when wrk stopped (their answers were never read, at most one per connection)."
+
+echo
+echo "$section"
+if [ "${BENCH_NO_DOCS:-0}" != 1 ]; then
+	begin='<!-- bench:learn:begin -->' end='<!-- bench:learn:end -->'
+	grep -qF "$begin" "$DOC" || printf '\n## Viewing heartbeats (bench/learn/run.sh)\n\n%s\n%s\n' "$begin" "$end" >>"$DOC"
+	SECTION=$section python3 - "$DOC" "$begin" "$end" <<'PY'
+import os, sys
+path, begin, end = sys.argv[1:4]
+text = open(path, encoding="utf-8").read()
+a = text.index(begin) + len(begin)
+b = text.index(end, a)
+open(path, "w", encoding="utf-8").write(text[:a] + "\n" + os.environ["SECTION"] + "\n" + text[b:])
+PY
+	echo "bench: wrote ${DOC#"$ROOT"/}"
+fi
+[ "$check" = ok ] && [ "$check2" = ok ]

@@ -1,0 +1,147 @@
+/* Viewing heartbeats through the whole stack: nginx → FastCGI → Redis stream → worker → PostgreSQL.
+ * Cumulative ranges merge as a union, completion follows the share rule, bad input changes nothing. */
+#include "learn_helpers.h"
+
+static char *name(const char *prefix)
+{
+	char *s;
+	cr_assert(asprintf(&s, "%s-%s", prefix, lh_tag()) > 0);
+	return s;
+}
+
+Test(learn_views, cumulative_beats_merge_into_one_union_and_complete_at_ninety_percent)
+{
+	long tid, uid;
+	char *tname = name("lvt"), *sname = name("lvs");
+	char *th = lh_user("creator", tname, &tid), *sh = lh_user("viewer", sname, &uid);
+	char *pid = lh_video(tid, "public", 100, "Union");
+	char *s = lh_session(sh, pid);
+	/* the second beat repeats the first one's ranges (cumulative); a stale third one changes nothing */
+	cr_assert_eq(lh_beat(sh, s, pid, 10, "[[0,10]]"), 204);
+	cr_assert_eq(lh_beat(sh, s, pid, 40, "[[0,20],[30,40]]"), 204);
+	cr_assert_eq(lh_beat(sh, s, pid, 10, "[[0,10]]"), 204);
+	cr_assert_eq(lh_wait_watched(uid, pid, 30000, 20), 30000);
+	char *done = lh_sql("SELECT completed_at IS NOT NULL FROM view_progress p JOIN videos v ON v.id = p.video_id "
+			    "WHERE p.user_id = %ld AND v.public_id = '%s'", uid, pid);
+	cr_assert_str_eq(done, "f");
+	free(done);
+	/* a second playback session of the same video: its ranges join the first's */
+	char *s2 = lh_session(sh, pid);
+	cr_assert_eq(lh_beat(sh, s2, pid, 89.5, "[[15,35],[40,89.5]]"), 204);
+	cr_assert_eq(lh_wait_watched(uid, pid, 89500, 20), 89500);
+	done = lh_sql("SELECT completed_at IS NOT NULL FROM view_progress p JOIN videos v ON v.id = p.video_id "
+		      "WHERE p.user_id = %ld AND v.public_id = '%s'", uid, pid);
+	cr_assert_str_eq(done, "f", "89.5 %% is not complete");
+	free(done);
+	cr_assert_eq(lh_beat(sh, s2, pid, 90.5, "[[15,35],[40,90.5]]"), 204);
+	cr_assert_eq(lh_wait_watched(uid, pid, 90500, 20), 90500);
+	done = lh_sql("SELECT completed_at IS NOT NULL FROM view_progress p JOIN videos v ON v.id = p.video_id "
+		      "WHERE p.user_id = %ld AND v.public_id = '%s'", uid, pid);
+	cr_assert_str_eq(done, "t", "90.5 %% is complete");
+	free(done);
+	/* the resume position follows the newest beat, and the playback API hands it out */
+	char path[128];
+	snprintf(path, sizeof path, "/api/v1/videos/%s/playback", pid);
+	json_object *o = lh_json("GET", path, sh, NULL, 200);
+	cr_assert_eq(atof(lh_get(o, "playback.position")), 90.5);
+	json_object_put(o);
+	/* the history shows it */
+	o = lh_json("GET", "/api/v1/me/history", sh, NULL, 200);
+	cr_assert_str_eq(lh_get(o, "history.0.video"), pid);
+	cr_assert_str_eq(lh_get(o, "history.0.completed"), "true");
+	cr_assert_eq(atoi(lh_get(o, "history.0.percent")), 90);
+	json_object_put(o);
+	char *n = lh_sql("SELECT count(*) FROM view_sessions vs JOIN videos v ON v.id = vs.video_id WHERE v.public_id = '%s'", pid);
+	cr_assert_str_eq(n, "2", "one row per playback session");
+	free(n);
+	free(s); free(s2); free(pid); free(th); free(sh); free(tname); free(sname);
+}
+
+static void expect(const char *h, const char *body, int status, const char *code)
+{
+	char hdr[4096];
+	snprintf(hdr, sizeof hdr, "%sContent-Type: application/json\r\n", h);
+	struct http_res r;
+	cr_assert_eq(http_do("POST", "/api/v1/views/heartbeat", hdr, body, strlen(body), &r), 0);
+	cr_assert_eq(r.status, status, "%s → %d %.300s", body, r.status, r.body);
+	if (code) {
+		char want[96];
+		snprintf(want, sizeof want, "\"code\":\"%s\"", code);
+		cr_assert(strstr(r.body, want), "%s: wanted %s, got %.300s", body, code, r.body);
+	}
+	http_free(&r);
+}
+
+Test(learn_views, bad_heartbeats_get_a_clear_error_and_change_nothing)
+{
+	long tid, uid, oid;
+	char *tname = name("lbt"), *sname = name("lbs"), *oname = name("lbo");
+	char *th = lh_user("creator", tname, &tid), *sh = lh_user("viewer", sname, &uid), *oh = lh_user("viewer", oname, &oid);
+	char *pid = lh_video(tid, "public", 60, "Bad input"), *priv = lh_video(tid, "private", 60, "Private");
+	char *s = lh_session(sh, pid), *other = lh_session(oh, pid);
+	char b[20000];
+#define BEAT(sess, vid, pos, ranges) (snprintf(b, sizeof b, "{\"session\":\"%s\",\"video\":\"%s\",\"position\":%s,\"rate\":1,\"ranges\":%s}", sess, vid, pos, ranges), b)
+	expect(sh, BEAT(s, pid, "10", "[[0,61.5]]"), 422, "range_value");
+	expect(sh, BEAT(s, pid, "10", "[[20,10]]"), 422, "range_reversed");
+	expect(sh, BEAT(s, pid, "10", "[[0,20],[10,30]]"), 422, "range_overlap");
+	expect(sh, BEAT(s, pid, "-1", "[[0,10]]"), 422, "position");
+	expect(sh, BEAT(s, pid, "\"10\"", "[[0,10]]"), 422, "position");
+	expect(sh, BEAT(s, pid, "NaN", "[[0,10]]"), 422, "position");
+	expect(sh, BEAT(s, pid, "10", "[[0,NaN]]"), 422, "range_value");
+	expect(sh, BEAT(s, pid, "10", "[[0,Infinity]]"), 422, "range_value");
+	expect(sh, BEAT(s, pid, "10", "\"0-10\""), 422, "ranges_type");
+	expect(sh, BEAT(s, pid, "10", "[[0,1],[2,3],[4,5],[6,7],[8,9],[10,11],[12,13],[14,15],[16,17],[18,19],[20,21]]"), 204, NULL);
+	char big[20000];
+	/* 210 ranges inside [0, 53] that overlap nothing: refused for their number */
+	snprintf(big, sizeof big, "[");
+	for (int i = 0; i < 210; i++) snprintf(big + strlen(big), sizeof big - strlen(big), "%s[%d.%03d,%d.%03d]", i ? "," : "", i / 4, (i % 4) * 200, i / 4, (i % 4) * 200 + 100);
+	strcat(big, "]");
+	expect(sh, BEAT(s, pid, "10", big), 422, "too_many_ranges");
+	/* a forged session id, another user's session, the session of another video */
+	char forged[256];
+	snprintf(forged, sizeof forged, "%s", s);
+	forged[strlen(forged) - 1] = forged[strlen(forged) - 1] == '0' ? '1' : '0';
+	expect(sh, BEAT(forged, pid, "10", "[[0,10]]"), 403, "bad_session");
+	expect(sh, BEAT(other, pid, "10", "[[0,10]]"), 403, "bad_session");
+	expect(sh, BEAT(s, priv, "10", "[[0,10]]"), 403, "session_video");
+	expect(sh, BEAT(s, "ffffffffffffffff", "10", "[[0,10]]"), 404, "video_not_found");
+	/* nobody hands out a session for a video one may not watch */
+	char path[128];
+	snprintf(path, sizeof path, "/api/v1/videos/%s/playback", priv);
+	json_object_put(lh_json("GET", path, sh, NULL, 403));
+	/* a huge body: 413 before anything is parsed */
+	char *huge = malloc(40000);
+	memset(huge, ' ', 39999);
+	huge[39999] = 0;
+	memcpy(huge, "{\"pad\":\"", 8);
+	memset(huge + 8, 'x', 39980);
+	memcpy(huge + 39988, "\"}", 3);
+	expect(sh, huge, 413, NULL);
+	free(huge);
+	expect(sh, "not json", 400, "malformed");
+	expect(sh, "[1,2]", 400, "malformed");
+	/* cookie path: without the CSRF token refused, with it (in the body, as a beacon sends it) accepted */
+	char csrf[65], email[128];
+	snprintf(email, sizeof email, "%s@learn.test", sname);
+	char *cookie = t_browser_login(email, LH_PASSWORD, csrf);
+	cr_assert_not_null(cookie);
+	char ch[1024];
+	snprintf(ch, sizeof ch, "Cookie: %s\r\n", cookie);
+	expect(ch, BEAT(s, pid, "12", "[[0,12]]"), 403, "csrf");
+	snprintf(b, sizeof b, "{\"session\":\"%s\",\"video\":\"%s\",\"position\":12,\"rate\":1,\"ranges\":[[0,12]],\"csrf\":\"%s\"}", s, pid, csrf);
+	struct http_res r;
+	snprintf(ch, sizeof ch, "Cookie: %s\r\nContent-Type: text/plain;charset=UTF-8\r\n", cookie);
+	cr_assert_eq(http_do("POST", "/api/v1/views/heartbeat", ch, b, strlen(b), &r), 0);
+	cr_assert_eq(r.status, 204, "beacon-style beat: %d %.200s", r.status, r.body);
+	http_free(&r);
+	/* only the two good beats arrived: [0,12] ∪ the eleven one-second ranges = 12 s + [12,13] … [20,21] = 17 s */
+	cr_assert_eq(lh_wait_watched(uid, pid, 17000, 20), 17000);
+	char *n = lh_sql("SELECT count(*) FROM view_progress p JOIN videos v ON v.id = p.video_id WHERE v.public_id = '%s'", priv);
+	cr_assert_str_eq(n, "0");
+	free(n);
+	n = lh_sql("SELECT count(*) FROM view_progress WHERE user_id = %ld", oid);
+	cr_assert_str_eq(n, "0");
+	free(n);
+#undef BEAT
+	free(cookie); free(s); free(other); free(pid); free(priv); free(th); free(sh); free(oh); free(tname); free(sname); free(oname);
+}
