@@ -24,7 +24,7 @@ const char *time_zone_default(void)
 {
 	static char zone[65];
 	if (!zone[0]) {
-		const char *z = config_get("time_zone", TIME_ZONE_DEFAULT);
+		const char *z = config_get("timezone", TIME_ZONE_DEFAULT);
 		snprintf(zone, sizeof zone, "%s", time_zone_valid(z) ? z : TIME_ZONE_DEFAULT);
 	}
 	return zone;

@@ -1,5 +1,5 @@
 /* Times for people: instants stored in UTC, shown in a zone (the user's override, else the deployment's
- * time_zone, default Asia/Tokyo), in one format per context. Never raw UTC without a zone. */
+ * timezone setting, default Asia/Tokyo), in one format per context. Never raw UTC without a zone. */
 #ifndef RS_TIMEFMT_H
 #define RS_TIMEFMT_H
 #include <time.h>
@@ -15,7 +15,7 @@ enum time_style {
 #define TIME_ZONE_DEFAULT "Asia/Tokyo"
 /* An IANA zone name that exists in the system's zoneinfo (e.g. Asia/Tokyo, UTC). Strict: no paths. */
 int time_zone_valid(const char *zone);
-/* The deployment zone: config time_zone, checked; the default when unset or unknown. */
+/* The deployment zone: config timezone, checked; the default when unset or unknown. */
 const char *time_zone_default(void);
 /* Parse what PostgreSQL or an API gives: YYYY-MM-DD[T ]HH:MM[:SS[.frac]] followed by Z, +HH[:MM] or -HH[:MM]
  * (no designator = UTC). 0 ok, -1 not a time. */
