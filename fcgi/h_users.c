@@ -9,6 +9,7 @@
 #include "session.h"
 #include "users.h"
 #include "timefmt.h"
+#include "ui.h"
 
 static const char *const user_times[] = {"created_at", "last_login_at", NULL};
 
@@ -28,24 +29,29 @@ static json_object *role_options(req *r, const char *selected)
 
 void h_users_list(req *r)
 {
+	static const char *const sorts[] = {"name", "email", "role", "last_login", NULL};
 	int bad = 0;
-	long after = req_query_long(r, "after", 0, 0, 1L << 62, &bad);
-	const char *q = req_query(r, "q"), *role = req_query(r, "role");
+	long page = req_query_long(r, "page", 1, 1, 1000000, &bad);
+	const char *q = req_query(r, "q"), *role = req_query(r, "role"), *sort = req_query(r, "sort"), *dir = req_query(r, "dir");
 	if (role && *role && !users_valid_role(role)) bad = 1;
 	if (q && strlen(q) > 200) bad = 1;
+	int sort_ok = !sort || !*sort;
+	for (int i = 0; sorts[i]; i++) if (sort && !strcmp(sort, sorts[i])) sort_ok = 1;
+	if (!sort_ok || (dir && *dir && strcmp(dir, "asc") && strcmp(dir, "desc"))) bad = 1;
 	if (bad) { res_error(r, 400, "bad_query", tr(r, "error_bad_query"), NULL); return; }
-	json_object *ctx = users_search(q, role, after, 50);
+	if (!sort || !*sort) sort = "name";
+	int desc = dir && !strcmp(dir, "desc");
+	json_object *ctx = users_page(q, role, sort, desc, page, 50);
+	if (!ctx) { res_error(r, 500, "internal", tr(r, "users_err_internal"), NULL); return; }
 	json_object_object_add(ctx, "title", json_object_new_string(tr(r, "users_title")));
 	json_object_object_add(ctx, "q", json_object_new_string(q ? q : ""));
 	json_object_object_add(ctx, "roles", role_options(r, role));
-	json_object *next;
-	if (json_object_object_get_ex(ctx, "next_after", &next) && next)
-		json_object_object_add(ctx, "next_url", json_object_new_string(arena_printf(r->a, "/admin/users?after=%lld&q=%s&role=%s",
-			(long long)json_object_get_int64(next), url_encode(r->a, q ? q : ""), url_encode(r->a, role ? role : ""))));
-	if (after) json_object_object_add(ctx, "first_url", json_object_new_string(arena_printf(r->a, "/admin/users?q=%s&role=%s",
-			url_encode(r->a, q ? q : ""), url_encode(r->a, role ? role : ""))));
 	time_localize(r, json_object_object_get(ctx, "users"), TIME_LIST, user_times);
 	tr_codes(r, json_object_object_get(ctx, "users"), "role_", (const char *const[]){"role", NULL});
+	const char *filters = arena_printf(r->a, "/admin/users?q=%s&role=%s", url_encode(r->a, q ? q : ""), url_encode(r->a, role ? role : ""));
+	ui_sort_links(r, ctx, filters, sorts, sort, desc);
+	json_object_object_add(ctx, "pager", ui_pager(r, arena_printf(r->a, "%s&sort=%s&dir=%s", filters, sort, desc ? "desc" : "asc"),
+						      page, 50, json_object_get_int64(json_object_object_get(ctx, "total"))));
 	res_html(r, 200, "users/list", ctx);
 	json_object_put(ctx);
 }

@@ -130,6 +130,40 @@ json_object *users_search(const char *q, const char *role, long after, int limit
 	return out;
 }
 
+/* q: prefix of the e-mail or the name (LIKE metacharacters escaped); role: exact */
+#define USERS_FILTER "($1::text IS NULL OR lower(email) LIKE lower(replace(replace(replace($1, '\\', '\\\\'), '%', '\\%'), '_', '\\_')) || '%' " \
+	"OR lower(name) LIKE lower(replace(replace(replace($1, '\\', '\\\\'), '%', '\\%'), '_', '\\_')) || '%') " \
+	"AND ($2::text IS NULL OR role = $2)"
+
+json_object *users_page(const char *q, const char *role, const char *sort, int desc, long page, int per_page)
+{
+	/* the ORDER BY comes from this fixed list, never from the request */
+	static const char *const cols[][2] = {{"name", "lower(name)"}, {"email", "lower(email)"}, {"role", "role"},
+					      {"last_login", "last_login_at"}};
+	const char *col = cols[0][1];
+	for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) if (sort && !strcmp(sort, cols[i][0])) col = cols[i][1];
+	const char *qq = q && *q ? q : NULL, *rr = role && *role ? role : NULL;
+	char off[24], lim[16];
+	snprintf(off, sizeof off, "%ld", (page - 1) * per_page);
+	snprintf(lim, sizeof lim, "%d", per_page);
+	char *sql = NULL;
+	if (asprintf(&sql, "SELECT id, email, name, role, disabled, sourced_id, org_sourced_id, "
+		     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, "
+		     "to_char(last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_login_at "
+		     "FROM users WHERE %s ORDER BY %s %s NULLS LAST, id LIMIT $3::int OFFSET $4::bigint",
+		     USERS_FILTER, col, desc ? "DESC" : "ASC") < 0)
+		return NULL;
+	PGresult *r = DB_EXEC(sql, qq, rr, lim, off);
+	free(sql);
+	PGresult *c = DB_EXEC("SELECT count(*) FROM users WHERE " USERS_FILTER, qq, rr);
+	json_object *out = json_object_new_object();
+	json_object_object_add(out, "users", r ? db_rows_json(r) : json_object_new_array());
+	json_object_object_add(out, "total", json_object_new_int64(c && PQntuples(c) ? strtoll(PQgetvalue(c, 0, 0), NULL, 10) : 0));
+	PQclear(r);
+	PQclear(c);
+	return out;
+}
+
 json_object *users_get(long id)
 {
 	char ids[24];

@@ -16,6 +16,9 @@ int users_update(long id, const char *name, const char *role, const char *lang, 
 /* Search: q matches e-mail or name prefix (case-insensitive); role filter; keyset after id (ascending).
  * Returns {"users":[…], "next_after": id|null}. */
 json_object *users_search(const char *q, const char *role, long after, int limit);
+/* The admin list: same filters, numbered pages sorted by a column. sort: name | email | role | last_login
+ * (anything else = name); desc for the reverse order; page from 1. Returns {"users":[…], "total": n}. */
+json_object *users_page(const char *q, const char *role, const char *sort, int desc, long page, int per_page);
 json_object *users_get(long id);
 int users_exists(const char *email);   /* 1 yes, 0 no, -1 database error */
 int users_cli_list(void);

@@ -233,3 +233,36 @@ Test(ui, a_new_user_needs_a_password_or_sso_and_keeps_the_new_title)
 	free(hdr);
 	free(cookie);
 }
+
+Test(ui, the_user_list_has_numbered_pages_a_total_and_sorts_by_name)
+{
+	char email[64], name[64];
+	for (int i = 0; i < 55; i++) {
+		snprintf(email, sizeof email, "ui.page%02d@example.jp", i);
+		snprintf(name, sizeof name, "UIページ %02d", 54 - i);
+		const char *p[] = {email, name};
+		PGresult *r = PQexecParams(t_db(), "INSERT INTO users (email, name, role) VALUES ($1, $2, 'viewer') "
+					   "ON CONFLICT DO NOTHING", 2, NULL, p, NULL, NULL, 0);
+		PQclear(r);
+	}
+	char csrf[65];
+	char *cookie = t_browser_login(t_env("RSTREAM_TEST_ADMIN_EMAIL"), t_env("RSTREAM_TEST_ADMIN_PASSWORD"), csrf);
+	cr_assert_not_null(cookie);
+	struct http_res r = page("/admin/users?q=ui.page&sort=name", cookie);
+	cr_assert_eq(r.status, 200);
+	cr_assert(strstr(r.body, "全 55 件"), "the total: %.3000s", r.body);
+	cr_assert(strstr(r.body, "aria-current=\"page\">1<"), "page 1 is current");
+	cr_assert(strstr(r.body, "&amp;page&#61;2"), "a link to page 2");
+	/* by name: "UIページ 00" (the last e-mail) comes first */
+	char *first = strstr(r.body, "UIページ 00"), *second = strstr(r.body, "UIページ 01");
+	cr_assert(first && second && first < second, "sorted by name");
+	http_free(&r);
+	r = page("/admin/users?q=ui.page&sort=name&dir=desc&page=2", cookie);
+	cr_assert_eq(r.status, 200);
+	cr_assert(strstr(r.body, "UIページ 00") && !strstr(r.body, "UIページ 54"), "page 2 of the reverse order ends with 00");
+	http_free(&r);
+	r = page("/admin/users?sort=password_hash", cookie);
+	cr_assert_eq(r.status, 400, "only listed columns sort");
+	http_free(&r);
+	free(cookie);
+}
