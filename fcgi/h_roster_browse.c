@@ -12,6 +12,7 @@
 #include "oauth.h"
 #include "roster_schema.h"
 #include "timefmt.h"
+#include "ui.h"
 
 #define PAGE 50
 
@@ -231,18 +232,30 @@ void h_roster_users(req *r)
 						 "principal", "siteAdministrator", "districtAdministrator", "counselor",
 						 "proctor", "relative", "systemAdministrator", NULL};
 	const char *q = qv(r, "q"), *org = qv(r, "org"), *role = qv(r, "role"), *grade = qv(r, "grade");
-	const char *after = qv(r, "after");
-	int ok = q_ok(q, 200) && q_ok(org, 255) && q_ok(after, 255) && q_ok(grade, 8);
+	/* people are found by name: numbered pages sorted by a column from this list (never from the request) */
+	static const char *const sorts[] = {"name", "kana", "username", "org", NULL};
+	static const char *const order[] = {"u.family_name || ' ' || u.given_name",
+		"(u.metadata ->> 'jp.kanaFamilyName') || ' ' || (u.metadata ->> 'jp.kanaGivenName')", "u.username", "o.name"};
+	const char *sort = qv(r, "sort"), *dir = qv(r, "dir");
+	int bad = 0;
+	long page = req_query_long(r, "page", 1, 1, 1000000, &bad);
+	int si = *sort ? -1 : 0;
+	for (int i = 0; sorts[i]; i++) if (!strcmp(sort, sorts[i])) si = i;
+	if (si < 0 || (*dir && strcmp(dir, "asc") && strcmp(dir, "desc"))) bad = 1;
+	int desc = !strcmp(dir, "desc");
+	int ok = !bad && q_ok(q, 200) && q_ok(org, 255) && q_ok(grade, 8);
 	int role_ok = !*role;
 	for (int i = 0; role_codes[i]; i++) if (!strcmp(role, role_codes[i])) role_ok = 1;
 	if (!ok || !role_ok) { page_error(r, 400, "error_bad_query"); return; }
-	PGresult *res = DB_EXEC("SELECT u.sourced_id, u.family_name, u.given_name, u.username, u.status, "
+	char off[24];
+	snprintf(off, sizeof off, "%ld", (page - 1) * PAGE);
+	char *sql = arena_printf(r->a, "SELECT count(*) OVER () AS total, u.sourced_id, u.family_name, u.given_name, u.username, u.status, "
 				"u.metadata ->> 'jp.kanaFamilyName' AS kana_family, u.metadata ->> 'jp.kanaGivenName' AS kana_given, "
 				"array_to_string(u.grades, ', ') AS grades, u.primary_org_sourced_id, o.name AS org_name, "
 				"(SELECT string_agg(DISTINCT ro.role, ', ') FROM roster_roles ro "
 				" WHERE ro.user_sourced_id = u.sourced_id AND ro.status = 'active') AS roles "
 				"FROM roster_users u LEFT JOIN roster_orgs o ON o.sourced_id = u.primary_org_sourced_id "
-				"WHERE ($1 = '' OR u.sourced_id > $1) "
+				"WHERE true "
 				"AND ($2 = '' OR u.primary_org_sourced_id = $2 OR EXISTS (SELECT 1 FROM roster_roles ro "
 				" WHERE ro.user_sourced_id = u.sourced_id AND ro.org_sourced_id = $2 AND ro.status = 'active')) "
 				"AND ($3 = '' OR EXISTS (SELECT 1 FROM roster_roles ro WHERE ro.user_sourced_id = u.sourced_id "
@@ -251,7 +264,8 @@ void h_roster_users(req *r)
 				"AND ($5 = '' OR strpos(lower(u.family_name || ' ' || u.given_name || ' ' || u.username || ' ' || "
 				" coalesce(u.metadata ->> 'jp.kanaFamilyName', '') || coalesce(u.metadata ->> 'jp.kanaGivenName', '')), "
 				" lower($5)) > 0 OR u.sourced_id = $5) "
-				"ORDER BY u.sourced_id LIMIT 51", after, org, role, grade, q);
+				"ORDER BY %s %s NULLS LAST, u.sourced_id LIMIT %d OFFSET $1::bigint", order[si], desc ? "DESC" : "ASC", PAGE);
+	PGresult *res = DB_EXEC(sql, off, org, role, grade, q);
 	json_object *ctx = json_object_new_object();
 	add_str(ctx, "title", tr(r, "rosterapi_users_title"));
 	add_str(ctx, "q", q);
@@ -259,7 +273,19 @@ void h_roster_users(req *r)
 	json_object_object_add(ctx, "grades", options(r, rs_jp_grades, grade, NULL));
 	const char *base = arena_printf(r->a, "/admin/roster/users?q=%s&org=%s&role=%s&grade=%s", url_encode(r->a, q),
 					url_encode(r->a, org), url_encode(r->a, role), url_encode(r->a, grade));
-	json_object_object_add(ctx, "users", keyset_page(r, res, "sourced_id", base, ctx));
+	json_object *users = rows_or_empty(res);
+	long total = json_object_array_length(users) ? json_object_get_int64(json_object_object_get(json_object_array_get_idx(users, 0), "total")) : 0;
+	if (!total && page > 1) {   /* past the last page (the roster shrank): back to the first */
+		json_object_put(users);
+		json_object_put(ctx);
+		if (res) PQclear(res);
+		res_redirect(r, arena_printf(r->a, "%s&sort=%s&dir=%s", base, sorts[si], desc ? "desc" : "asc"));
+		return;
+	}
+	json_object_object_add(ctx, "users", users);
+	ui_sort_links(r, ctx, base, sorts, sorts[si], desc);
+	json_object_object_add(ctx, "pager", ui_pager(r, arena_printf(r->a, "%s&sort=%s&dir=%s", base, sorts[si], desc ? "desc" : "asc"),
+						      page, PAGE, total));
 	tr_codes(r, json_object_object_get(ctx, "users"), "rosterapi_role_", person_roles);
 	tr_codes(r, json_object_object_get(ctx, "users"), "code_", status_code);
 	if (res) PQclear(res);

@@ -266,3 +266,28 @@ Test(ui, the_user_list_has_numbered_pages_a_total_and_sorts_by_name)
 	http_free(&r);
 	free(cookie);
 }
+
+Test(ui, roster_people_are_listed_by_name_with_pages)
+{
+	roster();
+	char csrf[65];
+	char *cookie = t_browser_login(t_env("RSTREAM_TEST_ADMIN_EMAIL"), t_env("RSTREAM_TEST_ADMIN_PASSWORD"), csrf);
+	cr_assert_not_null(cookie);
+	struct http_res r = page("/admin/roster/users?org=ui-org-1", cookie);
+	cr_assert_eq(r.status, 200);
+	cr_assert(strstr(r.body, "UI児童") && strstr(r.body, "UI先生"), "both people listed");
+	cr_assert(strstr(r.body, "全 2 件"), "the total: %.200s", strstr(r.body, "pager") ? strstr(r.body, "pager") : "");
+	http_free(&r);
+	r = page("/admin/roster/users?org=ui-org-1&sort=username&dir=desc", cookie);
+	cr_assert_eq(r.status, 200);
+	char *t = strstr(r.body, "uiteacher"), *p = strstr(r.body, "uipupil");
+	cr_assert(t && p && t < p, "username, reversed: uiteacher first");
+	http_free(&r);
+	r = page("/admin/roster/users?sort=sourced_id%3Bdrop", cookie);
+	cr_assert_eq(r.status, 400);
+	http_free(&r);
+	r = page("/admin/roster/users?org=ui-org-1&page=9", cookie);
+	cr_assert_eq(r.status, 303, "past the end goes back to page 1");
+	http_free(&r);
+	free(cookie);
+}
