@@ -11,6 +11,7 @@
 #include "router.h"
 #include "session.h"
 #include "h_signin.h"
+#include "timefmt.h"
 
 void job_labels(req *r, json_object *job);   /* h_jobs.c */
 
@@ -285,11 +286,12 @@ void h_dashboard(req *r)
 	char uid[24];
 	snprintf(uid, sizeof uid, "%ld", strcmp(r->user->role, "admin") ? r->user->id : 0L);
 	PGresult *res = DB_EXEC("SELECT id, kind, state, round(progress)::int AS progress, message, "
-				"to_char(created_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI') AS created_at FROM jobs "
+				"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at FROM jobs "
 				"WHERE $1::bigint = 0 OR created_by = $1::bigint ORDER BY id DESC LIMIT 5", uid);
 	if (res) {
 		json_object *jobs = db_rows_json(res);
 		for (size_t i = 0; i < json_object_array_length(jobs); i++) job_labels(r, json_object_array_get_idx(jobs, i));
+		time_localize(r, jobs, TIME_LIST, (const char *const[]){"created_at", NULL});
 		json_object_object_add(ctx, "recent_jobs", jobs);
 		PQclear(res);
 	}

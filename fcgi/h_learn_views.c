@@ -15,8 +15,9 @@
 #include "learn_token.h"
 #include "log.h"
 #include "router.h"
+#include "timefmt.h"
 
-const char *learn_tz(void) { return config_get("timezone", "Asia/Tokyo"); }
+const char *learn_tz(void) { return time_zone_default(); }   /* validated; timefmt.h */
 
 static long session_ttl(void) { return config_get_int("learn_session_ttl", 86400); }
 

@@ -11,6 +11,8 @@
 #include "netaddr.h"
 #include "oauth.h"
 #include "roster_schema.h"
+#include "timefmt.h"
+#include "ui.h"
 
 #define PAGE 50
 
@@ -74,6 +76,13 @@ static json_object *options(req *r, const char *const *values, const char *selec
 
 /* ---- orgs ---- */
 
+static const char *const modified_time[] = {"modified", NULL};
+/* code values people see as words: OneRoster types, statuses, roles, booleans */
+static const char *const org_codes[] = {"type", "status", NULL};
+static const char *const class_codes[] = {"class_type", "status", "special_needs", NULL};
+static const char *const person_roles[] = {"role", "roles", NULL};
+static const char *const status_code[] = {"status", NULL};
+
 void h_roster_orgs(req *r)
 {
 	const char *q = qv(r, "q"), *type = qv(r, "type"), *after = qv(r, "after");
@@ -85,7 +94,7 @@ void h_roster_orgs(req *r)
 				"p.name AS parent_name, "
 				"(SELECT count(*) FROM roster_classes c WHERE c.school_sourced_id = o.sourced_id "
 				" AND c.status = 'active') AS classes, "
-				"to_char(o.date_last_modified AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS modified "
+				"to_char(o.date_last_modified AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS modified "
 				"FROM roster_orgs o LEFT JOIN roster_orgs p ON p.sourced_id = o.parent_sourced_id "
 				"WHERE ($1 = '' OR o.sourced_id > $1) AND ($2 = '' OR o.type = $2) "
 				"AND ($3 = '' OR strpos(lower(o.name), lower($3)) > 0 OR o.identifier = $3 OR o.sourced_id = $3) "
@@ -93,10 +102,12 @@ void h_roster_orgs(req *r)
 	json_object *ctx = json_object_new_object();
 	add_str(ctx, "title", tr(r, "rosterapi_orgs_title"));
 	add_str(ctx, "q", q);
-	json_object_object_add(ctx, "types", options(r, types, type, NULL));
+	json_object_object_add(ctx, "types", options(r, types, type, "code_"));
 	const char *base = arena_printf(r->a, "/admin/roster/orgs?q=%s&type=%s", url_encode(r->a, q), url_encode(r->a, type));
 	json_object_object_add(ctx, "orgs", keyset_page(r, res, "sourced_id", base, ctx));
 	if (res) PQclear(res);
+	time_localize(r, json_object_object_get(ctx, "orgs"), TIME_LIST, modified_time);
+	tr_codes(r, json_object_object_get(ctx, "orgs"), "code_", org_codes);
 	res_html(r, 200, "roster/orgs", ctx);
 	json_object_put(ctx);
 }
@@ -106,7 +117,7 @@ void h_roster_org(req *r)
 	const char *id = req_param(r, "id");
 	PGresult *res = DB_EXEC("SELECT o.sourced_id, o.name, o.type, o.identifier, o.status, o.parent_sourced_id, "
 				"p.name AS parent_name, o.metadata::text AS metadata_text, "
-				"to_char(o.date_last_modified AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS modified, "
+				"to_char(o.date_last_modified AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS modified, "
 				"(SELECT count(*) FROM roster_roles ro WHERE ro.org_sourced_id = o.sourced_id "
 				" AND ro.role = 'student' AND ro.status = 'active') AS students, "
 				"(SELECT count(*) FROM roster_roles ro WHERE ro.org_sourced_id = o.sourced_id "
@@ -122,16 +133,20 @@ void h_roster_org(req *r)
 	json_object *org = db_row_json(res, 0);
 	PQclear(res);
 	add_str(ctx, "title", json_object_get_string(json_object_object_get(org, "name")));
+	time_localize(r, org, TIME_LIST, modified_time);
+	tr_codes(r, org, "code_", org_codes);
 	json_object_object_add(ctx, "org", org);
 	res = DB_EXEC("SELECT sourced_id, name, type, status FROM roster_orgs WHERE parent_sourced_id = $1 "
 		      "ORDER BY name LIMIT 500", id);
 	json_object_object_add(ctx, "children", rows_or_empty(res));
+	tr_codes(r, json_object_object_get(ctx, "children"), "code_", org_codes);
 	if (res) PQclear(res);
 	res = DB_EXEC("SELECT c.sourced_id, c.title, c.class_type, array_to_string(c.grades, ', ') AS grades, c.status, "
 		      "(SELECT count(*) FROM roster_enrollments e WHERE e.class_sourced_id = c.sourced_id "
 		      " AND e.status = 'active') AS enrollments "
 		      "FROM roster_classes c WHERE c.school_sourced_id = $1 ORDER BY c.title, c.sourced_id LIMIT 500", id);
 	json_object_object_add(ctx, "classes", rows_or_empty(res));
+	tr_codes(r, json_object_object_get(ctx, "classes"), "code_", class_codes);
 	if (res) PQclear(res);
 	res_html(r, 200, "roster/org", ctx);
 	json_object_put(ctx);
@@ -159,6 +174,7 @@ void h_roster_classes(req *r)
 	const char *base = arena_printf(r->a, "/admin/roster/classes?q=%s&school=%s", url_encode(r->a, q),
 					url_encode(r->a, school));
 	json_object_object_add(ctx, "classes", keyset_page(r, res, "sourced_id", base, ctx));
+	tr_codes(r, json_object_object_get(ctx, "classes"), "code_", class_codes);
 	if (res) PQclear(res);
 	PGresult *sr = DB_EXEC("SELECT sourced_id, name, sourced_id = $1 AS selected FROM roster_orgs "
 			       "WHERE type = 'school' AND status = 'active' ORDER BY name LIMIT 1000", school);
@@ -176,7 +192,7 @@ void h_roster_class(req *r)
 				"array_to_string(c.term_sourced_ids, ', ') AS terms, c.school_sourced_id, "
 				"s.name AS school_name, c.course_sourced_id, co.title AS course_title, "
 				"c.metadata ->> 'jp.specialNeeds' AS special_needs, "
-				"to_char(c.date_last_modified AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS modified "
+				"to_char(c.date_last_modified AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS modified "
 				"FROM roster_classes c LEFT JOIN roster_orgs s ON s.sourced_id = c.school_sourced_id "
 				"LEFT JOIN roster_courses co ON co.sourced_id = c.course_sourced_id WHERE c.sourced_id = $1", id);
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
@@ -188,6 +204,8 @@ void h_roster_class(req *r)
 	json_object *cls = db_row_json(res, 0);
 	PQclear(res);
 	add_str(ctx, "title", json_object_get_string(json_object_object_get(cls, "title")));
+	time_localize(r, cls, TIME_LIST, modified_time);
+	tr_codes(r, cls, "code_", class_codes);
 	json_object_object_add(ctx, "class", cls);
 	/* enrollments: teachers first, then by attendance number (出席番号) when the Japan Profile gives one */
 	res = DB_EXEC("SELECT e.sourced_id, e.role, e.is_primary, e.status, e.user_sourced_id, u.family_name, "
@@ -199,6 +217,8 @@ void h_roster_class(req *r)
 		      "NULLIF(regexp_replace(coalesce(e.metadata ->> 'jp.ShussekiNo', e.metadata ->> 'jp.shussekiNo', ''), "
 		      "'[^0-9]', '', 'g'), '')::bigint NULLS LAST, u.family_name, e.sourced_id LIMIT 2000", id);
 	json_object_object_add(ctx, "enrollments", rows_or_empty(res));
+	tr_codes(r, json_object_object_get(ctx, "enrollments"), "rosterapi_role_", person_roles);
+	tr_codes(r, json_object_object_get(ctx, "enrollments"), "code_", status_code);
 	if (res) PQclear(res);
 	res_html(r, 200, "roster/class", ctx);
 	json_object_put(ctx);
@@ -212,18 +232,30 @@ void h_roster_users(req *r)
 						 "principal", "siteAdministrator", "districtAdministrator", "counselor",
 						 "proctor", "relative", "systemAdministrator", NULL};
 	const char *q = qv(r, "q"), *org = qv(r, "org"), *role = qv(r, "role"), *grade = qv(r, "grade");
-	const char *after = qv(r, "after");
-	int ok = q_ok(q, 200) && q_ok(org, 255) && q_ok(after, 255) && q_ok(grade, 8);
+	/* people are found by name: numbered pages sorted by a column from this list (never from the request) */
+	static const char *const sorts[] = {"name", "kana", "username", "org", NULL};
+	static const char *const order[] = {"u.family_name || ' ' || u.given_name",
+		"(u.metadata ->> 'jp.kanaFamilyName') || ' ' || (u.metadata ->> 'jp.kanaGivenName')", "u.username", "o.name"};
+	const char *sort = qv(r, "sort"), *dir = qv(r, "dir");
+	int bad = 0;
+	long page = req_query_long(r, "page", 1, 1, 1000000, &bad);
+	int si = *sort ? -1 : 0;
+	for (int i = 0; sorts[i]; i++) if (!strcmp(sort, sorts[i])) si = i;
+	if (si < 0 || (*dir && strcmp(dir, "asc") && strcmp(dir, "desc"))) bad = 1;
+	int desc = !strcmp(dir, "desc");
+	int ok = !bad && q_ok(q, 200) && q_ok(org, 255) && q_ok(grade, 8);
 	int role_ok = !*role;
 	for (int i = 0; role_codes[i]; i++) if (!strcmp(role, role_codes[i])) role_ok = 1;
 	if (!ok || !role_ok) { page_error(r, 400, "error_bad_query"); return; }
-	PGresult *res = DB_EXEC("SELECT u.sourced_id, u.family_name, u.given_name, u.username, u.status, "
+	char off[24];
+	snprintf(off, sizeof off, "%ld", (page - 1) * PAGE);
+	char *sql = arena_printf(r->a, "SELECT count(*) OVER () AS total, u.sourced_id, u.family_name, u.given_name, u.username, u.status, "
 				"u.metadata ->> 'jp.kanaFamilyName' AS kana_family, u.metadata ->> 'jp.kanaGivenName' AS kana_given, "
 				"array_to_string(u.grades, ', ') AS grades, u.primary_org_sourced_id, o.name AS org_name, "
 				"(SELECT string_agg(DISTINCT ro.role, ', ') FROM roster_roles ro "
 				" WHERE ro.user_sourced_id = u.sourced_id AND ro.status = 'active') AS roles "
 				"FROM roster_users u LEFT JOIN roster_orgs o ON o.sourced_id = u.primary_org_sourced_id "
-				"WHERE ($1 = '' OR u.sourced_id > $1) "
+				"WHERE true "
 				"AND ($2 = '' OR u.primary_org_sourced_id = $2 OR EXISTS (SELECT 1 FROM roster_roles ro "
 				" WHERE ro.user_sourced_id = u.sourced_id AND ro.org_sourced_id = $2 AND ro.status = 'active')) "
 				"AND ($3 = '' OR EXISTS (SELECT 1 FROM roster_roles ro WHERE ro.user_sourced_id = u.sourced_id "
@@ -232,7 +264,8 @@ void h_roster_users(req *r)
 				"AND ($5 = '' OR strpos(lower(u.family_name || ' ' || u.given_name || ' ' || u.username || ' ' || "
 				" coalesce(u.metadata ->> 'jp.kanaFamilyName', '') || coalesce(u.metadata ->> 'jp.kanaGivenName', '')), "
 				" lower($5)) > 0 OR u.sourced_id = $5) "
-				"ORDER BY u.sourced_id LIMIT 51", after, org, role, grade, q);
+				"ORDER BY %s %s NULLS LAST, u.sourced_id LIMIT %d OFFSET $1::bigint", order[si], desc ? "DESC" : "ASC", PAGE);
+	PGresult *res = DB_EXEC(sql, off, org, role, grade, q);
 	json_object *ctx = json_object_new_object();
 	add_str(ctx, "title", tr(r, "rosterapi_users_title"));
 	add_str(ctx, "q", q);
@@ -240,7 +273,21 @@ void h_roster_users(req *r)
 	json_object_object_add(ctx, "grades", options(r, rs_jp_grades, grade, NULL));
 	const char *base = arena_printf(r->a, "/admin/roster/users?q=%s&org=%s&role=%s&grade=%s", url_encode(r->a, q),
 					url_encode(r->a, org), url_encode(r->a, role), url_encode(r->a, grade));
-	json_object_object_add(ctx, "users", keyset_page(r, res, "sourced_id", base, ctx));
+	json_object *users = rows_or_empty(res);
+	long total = json_object_array_length(users) ? json_object_get_int64(json_object_object_get(json_object_array_get_idx(users, 0), "total")) : 0;
+	if (!total && page > 1) {   /* past the last page (the roster shrank): back to the first */
+		json_object_put(users);
+		json_object_put(ctx);
+		if (res) PQclear(res);
+		res_redirect(r, arena_printf(r->a, "%s&sort=%s&dir=%s", base, sorts[si], desc ? "desc" : "asc"));
+		return;
+	}
+	json_object_object_add(ctx, "users", users);
+	ui_sort_links(r, ctx, base, sorts, sorts[si], desc);
+	json_object_object_add(ctx, "pager", ui_pager(r, arena_printf(r->a, "%s&sort=%s&dir=%s", base, sorts[si], desc ? "desc" : "asc"),
+						      page, PAGE, total));
+	tr_codes(r, json_object_object_get(ctx, "users"), "rosterapi_role_", person_roles);
+	tr_codes(r, json_object_object_get(ctx, "users"), "code_", status_code);
 	if (res) PQclear(res);
 	PGresult *sr = DB_EXEC("SELECT sourced_id, name, sourced_id = $1 AS selected FROM roster_orgs "
 			       "WHERE status = 'active' ORDER BY type <> 'district', name LIMIT 1000", org);
@@ -270,13 +317,14 @@ static void clients_page(req *r, int status, const char *error, json_object *for
 	PGresult *res = DB_EXEC0("SELECT c.id, c.name, c.client_id, array_to_string(c.scopes, ' ') AS scopes, "
 				 "array_to_string(c.ip_allowlist, ', ') AS allowlist, c.rate_limit_per_min, "
 				 "c.revoked_at IS NOT NULL AS revoked, "
-				 "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS created, "
-				 "to_char(c.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS last_used, "
+				 "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created, "
+				 "to_char(c.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_used, "
 				 "u.email AS created_by FROM api_clients c LEFT JOIN users u ON u.id = c.created_by "
 				 "ORDER BY c.revoked_at IS NOT NULL, c.id DESC LIMIT 500");
 	json_object *ctx = json_object_new_object();
 	add_str(ctx, "title", tr(r, "rosterapi_clients_title"));
 	json_object_object_add(ctx, "clients", rows_or_empty(res));
+	time_localize(r, json_object_object_get(ctx, "clients"), TIME_LIST, (const char *const[]){"created", "last_used", NULL});
 	if (res) PQclear(res);
 	if (error) add_str(ctx, "error", error);
 	int sel = SC_CORE | SC_ROSTER;
@@ -286,9 +334,6 @@ static void clients_page(req *r, int status, const char *error, json_object *for
 	json_object_object_add(ctx, "form", form ? form : json_object_new_object());
 	if (created) json_object_object_add(ctx, "created", created);
 	add_str(ctx, "token_url", "/oauth/token");
-	json_object *scripts = json_object_new_array();
-	json_object_array_add(scripts, json_object_new_string("/static/js/roster-browse.js"));
-	json_object_object_add(ctx, "scripts", scripts);
 	res_html(r, status, created ? "clients/created" : "clients/list", ctx);
 	json_object_put(ctx);
 }
@@ -429,7 +474,7 @@ void h_audit_list(req *r)
 	if (bad || !audit_filter_read(r, &f)) { page_error(r, 400, "error_bad_query"); return; }
 	char bs[24];
 	snprintf(bs, sizeof bs, "%ld", before);
-	PGresult *res = DB_EXEC("SELECT a.id, to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS at, a.actor, "
+	PGresult *res = DB_EXEC("SELECT a.id, to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS at, a.actor, "
 				"a.action, a.target, a.ip, a.status, a.result_count, a.detail::text AS detail_text "
 				"FROM audit_log a WHERE ($5::bigint = 0 OR a.id < $5::bigint) AND " AUDIT_WHERE
 				" ORDER BY a.id DESC LIMIT 51", f.actor, f.action, f.from, f.to, bs);
@@ -451,10 +496,13 @@ void h_audit_list(req *r)
 		add_str(ctx, "next_url", arena_printf(r->a, "/admin/audit?%s&before=%s", qs, json_object_get_string(id)));
 	}
 	if (before) add_str(ctx, "first_url", arena_printf(r->a, "/admin/audit?%s", qs));
+	time_localize(r, rows, TIME_LIST, (const char *const[]){"at", NULL});
+	tr_codes(r, rows, "audit_action_", (const char *const[]){"action", NULL});
 	json_object_object_add(ctx, "rows", rows);
 	PGresult *ar = DB_EXEC("SELECT action, action = $1 AS selected FROM (SELECT DISTINCT action FROM audit_log "
 			       "WHERE at > now() - interval '90 days') s ORDER BY action LIMIT 100", f.action);
 	json_object_object_add(ctx, "actions", rows_or_empty(ar));
+	tr_codes(r, json_object_object_get(ctx, "actions"), "audit_action_", (const char *const[]){"action", NULL});
 	if (ar) PQclear(ar);
 	PGresult *rr = DB_EXEC0("SELECT value FROM settings WHERE key = 'audit_retention_days'");
 	add_str(ctx, "retention_days", rr && PQresultStatus(rr) == PGRES_TUPLES_OK && PQntuples(rr) ? PQgetvalue(rr, 0, 0) : "1095");

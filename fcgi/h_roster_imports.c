@@ -20,7 +20,9 @@
 #include "video_store.h"
 #include "upload_guard.h"
 #include "zipread.h"
+#include "timefmt.h"
 
+const char *job_message_label(req *r, const char *msg);   /* h_jobs.c */
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 #define IMPORT_COLS "i.id, i.filename, i.mode, i.dry_run, " \
 	"CASE WHEN i.state IN ('queued', 'running') AND j.state IN ('cancelled', 'failed') THEN 'failed' ELSE i.state END " \
@@ -185,6 +187,9 @@ void h_api_roster_import(req *r)
 		not_found(r);
 		return;
 	}
+	json_object *v;
+	if (json_object_object_get_ex(imp, "job_message", &v) && v)   /* the live page shows it */
+		json_object_object_add(imp, "job_message_label", json_object_new_string(job_message_label(r, json_object_get_string(v))));
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "import", imp);
 	res_json(r, 200, o);
@@ -340,6 +345,8 @@ static json_object *page_ctx(req *r, const char *title_key, const char *script)
 static void decorate_import(req *r, json_object *imp)
 {
 	json_object *v, *counts = NULL;
+	if (json_object_object_get_ex(imp, "job_message", &v) && v)
+		json_object_object_add(imp, "job_message_label", json_object_new_string(job_message_label(r, json_object_get_string(v))));
 	const char *state = json_object_object_get_ex(imp, "state", &v) ? json_object_get_string(v) : "queued";
 	json_object_object_add(imp, "state_label", json_object_new_string(tr(r, arena_printf(r->a, "roster_state_%s", state))));
 	json_object_object_add(imp, "live", json_object_new_boolean(!strcmp(state, "queued") || !strcmp(state, "running")));
@@ -373,6 +380,8 @@ static void decorate_import(req *r, json_object *imp)
 	json_object_object_add(imp, "files", files);
 }
 
+static const char *const import_times[] = {"created_at", "finished_at", NULL};
+
 void h_roster_imports_list(req *r)
 {
 	PGresult *res = DB_EXEC0("SELECT " IMPORT_COLS IMPORT_FROM "ORDER BY i.id DESC LIMIT 100");
@@ -381,6 +390,7 @@ void h_roster_imports_list(req *r)
 	for (size_t i = 0; i < json_object_array_length(a); i++)
 		decorate_import(r, json_object_array_get_idx(a, i));
 	json_object *ctx = page_ctx(r, "roster_imports_title", "/static/js/roster-import.js");
+	time_localize(r, a, TIME_LIST, import_times);
 	json_object_object_add(ctx, "imports", a);
 	json_object_object_add(ctx, "empty", json_object_new_boolean(json_object_array_length(a) == 0));
 	res_html(r, 200, "roster/imports", ctx);
@@ -454,6 +464,7 @@ void h_roster_import_show(req *r)
 		json_object_object_add(ctx, "filter", flt);
 	}
 	json_object_object_add(ctx, "page", page);
+	time_localize(r, imp, TIME_LIST, import_times);
 	json_object_object_add(ctx, "import", imp);
 	res_html(r, 200, "roster/imports_show", ctx);
 	json_object_put(ctx);
@@ -632,6 +643,7 @@ void h_roster_exports_list(req *r)
 										     ? "roster_exports_delta" : "roster_exports_bulk")));
 	}
 	json_object *ctx = page_ctx(r, "roster_exports_title", "/static/js/roster-import.js");
+	time_localize(r, a, TIME_LIST, import_times);
 	json_object_object_add(ctx, "exports", a);
 	json_object_object_add(ctx, "empty", json_object_new_boolean(json_object_array_length(a) == 0));
 	const char *err = req_query(r, "error");

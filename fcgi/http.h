@@ -12,6 +12,7 @@ struct user {
 	long id;
 	const char *email, *name, *role;   /* role: admin | creator | viewer | guest */
 	const char *lang;                  /* ja | en | NULL (=Accept-Language) */
+	const char *time_zone;             /* IANA zone, NULL = the deployment's (timefmt.h) */
 	const char *sourced_id;            /* OneRoster sourcedId, may be NULL */
 	const char *jti;                   /* session token id (for CSRF + logout) */
 	long exp;                          /* token expiry, unix seconds */
@@ -94,4 +95,9 @@ void res_write(req *r, const char *data, size_t len);
 
 /* helpers for handlers */
 const char *tr(req *r, const char *key);              /* message in the request's language (i18n.c) */
+/* A code value shown to people (OneRoster type or status, role, job state, audit action, true/false): the
+ * catalog's prefix+value, else the value itself. tr_codes adds "<field>_label" for each field of an object or
+ * of every object in an array; "a, b" lists are labelled item by item. */
+const char *tr_code(req *r, const char *prefix, const char *value);
+void tr_codes(req *r, json_object *obj, const char *prefix, const char *const *fields);
 #endif

@@ -82,3 +82,43 @@ const char *i18n_pick(const char *choice, const char *accept)
 }
 
 const char *tr(req *r, const char *key) { return i18n_get(r->lang, key); }
+
+const char *tr_code(req *r, const char *prefix, const char *value)
+{
+	if (!value || !*value) return "";
+	const char *key = arena_printf(r->a, "%s%s", prefix, value);
+	const char *s = i18n_get(r->lang, key);
+	return s == key ? value : s;
+}
+
+static void label_field(req *r, json_object *o, const char *prefix, const char *field)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(o, field, &v) || !v) return;
+	const char *val = json_object_get_string(v);   /* booleans read as "true"/"false" */
+	buf out = {0};
+	/* "teacher, aide": each item labelled, joined the way the language lists things */
+	const char *sep = strcmp(r->lang, "en") ? "、" : ", ";
+	for (const char *p = val; *p;) {
+		size_t n = strcspn(p, ",");
+		while (n && p[n - 1] == ' ') n--;
+		const char *item = arena_strndup(r->a, p, n);
+		if (out.len) buf_puts(&out, sep);
+		buf_puts(&out, tr_code(r, prefix, item));
+		p += strcspn(p, ",");
+		while (*p == ',' || *p == ' ') p++;
+	}
+	json_object_object_add(o, arena_printf(r->a, "%s_label", field), json_object_new_string(out.p ? out.p : ""));
+	buf_free(&out);
+}
+
+void tr_codes(req *r, json_object *obj, const char *prefix, const char *const *fields)
+{
+	if (!obj) return;
+	size_t n = json_object_is_type(obj, json_type_array) ? json_object_array_length(obj) : 1;
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_is_type(obj, json_type_array) ? json_object_array_get_idx(obj, i) : obj;
+		if (!json_object_is_type(o, json_type_object)) continue;
+		for (int f = 0; fields[f]; f++) label_field(r, o, prefix, fields[f]);
+	}
+}

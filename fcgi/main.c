@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "cache.h"
 #include "config.h"
+#include "i18n.h"
 #include "db.h"
 #include "jobs.h"
 #include "log.h"
@@ -69,6 +70,7 @@ static int cmd_user(int argc, char **argv)
 	}
 	int exists = !strcmp(sub, "exists");
 	if (need_db() < 0) return exists ? 2 : 1;
+	i18n_load(config_path("conf/i18n"));   /* error messages are catalog keys */
 	if (!strcmp(sub, "list")) return users_cli_list();
 	if (!strcmp(sub, "code")) {
 		if ((!email == !username) || days < 1 || days > 366) { usage(); return 2; }
@@ -86,10 +88,10 @@ static int cmd_user(int argc, char **argv)
 	char err[256];
 	if (!strcmp(sub, "add")) {
 		long id = users_create(email, name ? name : email, role, password, err, sizeof err);
-		if (id < 0) { fprintf(stderr, "rstream user add: %s\n", err); return 1; }
+		if (id < 0) { fprintf(stderr, "rstream user add: %s\n", i18n_get("en", err)); return 1; }
 	} else if (!strcmp(sub, "passwd")) {
 		if (users_set_password_by_email(email, password, err, sizeof err) < 0) {
-			fprintf(stderr, "rstream user passwd: %s\n", err);
+			fprintf(stderr, "rstream user passwd: %s\n", i18n_get("en", err));
 			return 1;
 		}
 	} else { usage(); return 2; }

@@ -46,6 +46,8 @@ void h_api_courses(req *), h_api_course(req *), h_api_course_create(req *), h_ap
 void h_api_my_assignments(req *), h_my_assignments(req *), h_api_assignments(req *), h_api_assignment_create(req *),
 	h_api_assignment(req *), h_api_assignment_delete(req *), h_assignment_page(req *), h_assignment_csv(req *),
 	h_assignments_page(req *);
+/* ui */
+void h_api_job_retry(req *), h_roster_person(req *), h_api_picker_orgs(req *), h_api_picker_classes(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -176,5 +178,11 @@ const struct route routes[] = {
 	{"GET",    "/assignments",                         h_assignments_page,    PERM_CREATOR, 0, NULL},
 	{"GET",    "/assignments/:id",                     h_assignment_page,     PERM_CREATOR, 0, NULL},
 	{"GET",    "/assignments/:id/export.csv",          h_assignment_csv,      PERM_CREATOR, 0, NULL},
+
+	/* ui: job retry, a rostered person's page, pickers (search by name instead of typing ids) */
+	{"POST",   "/api/v1/jobs/:id/retry",               h_api_job_retry,       PERM_CREATOR, 0, NULL},
+	{"GET",    "/admin/roster/users/:id",              h_roster_person,       PERM_ADMIN,   0, NULL},
+	{"GET",    "/api/v1/pickers/orgs",                 h_api_picker_orgs,     PERM_CREATOR, 0, NULL},
+	{"GET",    "/api/v1/pickers/classes",              h_api_picker_classes,  PERM_CREATOR, 0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];

@@ -22,7 +22,7 @@ static struct user *user_load(arena *a, long id, const char *jti, long gen)
 	char ids[24], gens[24];
 	snprintf(ids, sizeof ids, "%ld", id);
 	snprintf(gens, sizeof gens, "%ld", gen);
-	PGresult *res = DB_EXEC("SELECT id, email, name, role, lang, sourced_id FROM users "
+	PGresult *res = DB_EXEC("SELECT id, email, name, role, lang, sourced_id, time_zone FROM users "
 				"WHERE id = $1::bigint AND NOT disabled "
 				"AND ($2::text IS NULL OR (token_gen = $3::int "
 				"AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $2)))", ids, jti, gens);
@@ -34,6 +34,7 @@ static struct user *user_load(arena *a, long id, const char *jti, long gen)
 	u->role = arena_strdup(a, PQgetvalue(res, 0, 3));
 	u->lang = PQgetisnull(res, 0, 4) ? NULL : arena_strdup(a, PQgetvalue(res, 0, 4));
 	u->sourced_id = PQgetisnull(res, 0, 5) ? NULL : arena_strdup(a, PQgetvalue(res, 0, 5));
+	u->time_zone = PQgetisnull(res, 0, 6) ? NULL : arena_strdup(a, PQgetvalue(res, 0, 6));
 	PQclear(res);
 	return u;
 }
@@ -71,7 +72,7 @@ struct cached_session {
 	unsigned long epoch;
 	double at;
 	long id;
-	char email[256], name[256], role[16], lang[8], sourced_id[256];
+	char email[256], name[256], role[16], lang[8], sourced_id[256], time_zone[65];
 	int has_lang, has_sourced_id;
 };
 static struct cached_session scache[SESSION_CACHE_SLOTS];
@@ -119,6 +120,7 @@ static struct user *scache_get(arena *a, const char *jti)
 	u->role = arena_strdup(a, c->role);
 	u->lang = c->has_lang ? arena_strdup(a, c->lang) : NULL;
 	u->sourced_id = c->has_sourced_id ? arena_strdup(a, c->sourced_id) : NULL;
+	u->time_zone = c->time_zone[0] ? arena_strdup(a, c->time_zone) : NULL;
 	return u;
 }
 
@@ -137,6 +139,7 @@ static void scache_put(const char *jti, unsigned long epoch, const struct user *
 	snprintf(c->lang, sizeof c->lang, "%s", u->lang ? u->lang : "");
 	c->has_sourced_id = u->sourced_id != NULL;
 	snprintf(c->sourced_id, sizeof c->sourced_id, "%s", u->sourced_id ? u->sourced_id : "");
+	snprintf(c->time_zone, sizeof c->time_zone, "%s", u->time_zone ? u->time_zone : "");
 }
 
 static struct user *user_from_token(req *r, const char *jwt, int bearer)

@@ -1,6 +1,7 @@
 /* Accounts domain: validation, creation, password changes, keyset search.
  * Keyset pagination (id > $after ORDER BY id) stays fast at 200,000 users where OFFSET would not. */
 #include "users.h"
+#include "timefmt.h"
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,26 +28,26 @@ int users_valid_role(const char *r)
 
 static int password_ok(const char *pw, char *err, int errlen)
 {
-	if (!pw || strlen(pw) < 10) { snprintf(err, (size_t)errlen, "password must be at least 10 characters"); return 0; }
-	if (strlen(pw) > 256) { snprintf(err, (size_t)errlen, "password is too long"); return 0; }
+	if (!pw || strlen(pw) < 10) { snprintf(err, (size_t)errlen, "%s", "users_err_password_short"); return 0; }
+	if (strlen(pw) > 256) { snprintf(err, (size_t)errlen, "%s", "users_err_password_long"); return 0; }
 	return 1;
 }
 
 long users_create(const char *email, const char *name, const char *role, const char *password, char *err, int errlen)
 {
-	if (!users_valid_email(email)) { snprintf(err, (size_t)errlen, "invalid e-mail address"); return -1; }
-	if (!users_valid_role(role)) { snprintf(err, (size_t)errlen, "role must be admin, creator, viewer or guest"); return -1; }
-	if (!name || !*name || strlen(name) > 200) { snprintf(err, (size_t)errlen, "name is required (max 200 characters)"); return -1; }
+	if (!users_valid_email(email)) { snprintf(err, (size_t)errlen, "%s", "users_err_email"); return -1; }
+	if (!users_valid_role(role)) { snprintf(err, (size_t)errlen, "%s", "users_err_role"); return -1; }
+	if (!name || !*name || strlen(name) > 200) { snprintf(err, (size_t)errlen, "%s", "users_err_name"); return -1; }
 	char hash[PASSWORD_HASH_MAX] = "";
 	if (password) {
 		if (!password_ok(password, err, errlen)) return -1;
-		if (password_hash(password, hash) < 0) { snprintf(err, (size_t)errlen, "hashing failed"); return -1; }
+		if (password_hash(password, hash) < 0) { snprintf(err, (size_t)errlen, "%s", "users_err_internal"); return -1; }
 	}
 	PGresult *r = DB_EXEC("INSERT INTO users (email, name, role, password_hash) VALUES ($1, $2, $3, NULLIF($4, '')) "
 			      "RETURNING id", email, name, role, hash);
 	if (!r) {
-		if (!strcmp(db_sqlstate(), "23505")) snprintf(err, (size_t)errlen, "a user with this e-mail already exists");
-		else snprintf(err, (size_t)errlen, "database error");
+		if (!strcmp(db_sqlstate(), "23505")) snprintf(err, (size_t)errlen, "%s", "users_err_duplicate");
+		else snprintf(err, (size_t)errlen, "%s", "users_err_internal");
 		return -1;
 	}
 	long id = strtol(PQgetvalue(r, 0, 0), NULL, 10);
@@ -58,7 +59,7 @@ int users_set_password(long id, const char *password, char *err, int errlen)
 {
 	if (!password_ok(password, err, errlen)) return -1;
 	char hash[PASSWORD_HASH_MAX], ids[24];
-	if (password_hash(password, hash) < 0) { snprintf(err, (size_t)errlen, "hashing failed"); return -1; }
+	if (password_hash(password, hash) < 0) { snprintf(err, (size_t)errlen, "%s", "users_err_internal"); return -1; }
 	snprintf(ids, sizeof ids, "%ld", id);
 	/* a new generation ends every session and bearer token issued before (session.c compares it); the old
 	 * password's failed attempts are forgotten with it */
@@ -67,34 +68,37 @@ int users_set_password(long id, const char *password, char *err, int errlen)
 	int ok = r && PQntuples(r) == 1;
 	if (ok && !PQgetisnull(r, 0, 0)) login_throttle_unlock(PQgetvalue(r, 0, 0));
 	PQclear(r);
-	if (!ok) { snprintf(err, (size_t)errlen, r ? "no such user" : "database error"); return -1; }
+	if (!ok) { snprintf(err, (size_t)errlen, "%s", r ? "users_err_no_user" : "users_err_internal"); return -1; }
 	return 0;
 }
 
 int users_set_password_by_email(const char *email, const char *password, char *err, int errlen)
 {
 	PGresult *r = DB_EXEC("SELECT id FROM users WHERE lower(email) = lower($1)", email);
-	if (!r || PQntuples(r) != 1) { PQclear(r); snprintf(err, (size_t)errlen, "no user with e-mail %s", email); return -1; }
+	if (!r || PQntuples(r) != 1) { PQclear(r); snprintf(err, (size_t)errlen, "%s", "users_err_no_user"); return -1; }
 	long id = strtol(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 	return users_set_password(id, password, err, errlen);
 }
 
-int users_update(long id, const char *name, const char *role, const char *lang, int disabled, char *err, int errlen)
+int users_update(long id, const char *name, const char *role, const char *lang, const char *time_zone, int disabled,
+		 char *err, int errlen)
 {
-	if (role && !users_valid_role(role)) { snprintf(err, (size_t)errlen, "invalid role"); return -1; }
-	if (name && (!*name || strlen(name) > 200)) { snprintf(err, (size_t)errlen, "name is required (max 200 characters)"); return -1; }
-	if (lang && *lang && strcmp(lang, "ja") && strcmp(lang, "en")) { snprintf(err, (size_t)errlen, "invalid language"); return -1; }
+	if (role && !users_valid_role(role)) { snprintf(err, (size_t)errlen, "%s", "users_err_role"); return -1; }
+	if (name && (!*name || strlen(name) > 200)) { snprintf(err, (size_t)errlen, "%s", "users_err_name"); return -1; }
+	if (lang && *lang && strcmp(lang, "ja") && strcmp(lang, "en")) { snprintf(err, (size_t)errlen, "%s", "users_err_lang"); return -1; }
+	if (time_zone && *time_zone && !time_zone_valid(time_zone)) { snprintf(err, (size_t)errlen, "%s", "users_err_time_zone"); return -1; }
 	char ids[24], dis[4];
 	snprintf(ids, sizeof ids, "%ld", id);
 	snprintf(dis, sizeof dis, "%d", disabled);
 	PGresult *r = DB_EXEC("UPDATE users SET name = COALESCE($2, name), role = COALESCE($3, role), "
 			      "lang = CASE WHEN $4::text IS NULL THEN lang ELSE NULLIF($4, '') END, "
-			      "disabled = CASE WHEN $5::int < 0 THEN disabled ELSE $5::int = 1 END, updated_at = now() "
-			      "WHERE id = $1::bigint RETURNING id", ids, name, role, lang, disabled < 0 ? "-1" : dis);
+			      "disabled = CASE WHEN $5::int < 0 THEN disabled ELSE $5::int = 1 END, "
+			      "time_zone = CASE WHEN $6::text IS NULL THEN time_zone ELSE NULLIF($6, '') END, updated_at = now() "
+			      "WHERE id = $1::bigint RETURNING id", ids, name, role, lang, disabled < 0 ? "-1" : dis, time_zone);
 	int ok = r && PQntuples(r) == 1;
 	PQclear(r);
-	if (!ok) { snprintf(err, (size_t)errlen, "no such user"); return -1; }
+	if (!ok) { snprintf(err, (size_t)errlen, "%s", "users_err_no_user"); return -1; }
 	return 0;
 }
 
@@ -105,8 +109,8 @@ json_object *users_search(const char *q, const char *role, long after, int limit
 	snprintf(lim, sizeof lim, "%d", limit + 1);
 	/* prefix match on indexed lower(email)/lower(name); LIKE metacharacters in q are escaped */
 	PGresult *r = DB_EXEC("SELECT id, email, name, role, disabled, sourced_id, org_sourced_id, "
-			      "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS created_at, "
-			      "to_char(last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS last_login_at "
+			      "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, "
+			      "to_char(last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_login_at "
 			      "FROM users WHERE id > $1::bigint "
 			      "AND ($2::text IS NULL OR lower(email) LIKE lower(replace(replace(replace($2, '\\', '\\\\'), '%', '\\%'), '_', '\\_')) || '%' "
 			      "     OR lower(name) LIKE lower(replace(replace(replace($2, '\\', '\\\\'), '%', '\\%'), '_', '\\_')) || '%') "
@@ -126,13 +130,47 @@ json_object *users_search(const char *q, const char *role, long after, int limit
 	return out;
 }
 
+/* q: prefix of the e-mail or the name (LIKE metacharacters escaped); role: exact */
+#define USERS_FILTER "($1::text IS NULL OR lower(email) LIKE lower(replace(replace(replace($1, '\\', '\\\\'), '%', '\\%'), '_', '\\_')) || '%' " \
+	"OR lower(name) LIKE lower(replace(replace(replace($1, '\\', '\\\\'), '%', '\\%'), '_', '\\_')) || '%') " \
+	"AND ($2::text IS NULL OR role = $2)"
+
+json_object *users_page(const char *q, const char *role, const char *sort, int desc, long page, int per_page)
+{
+	/* the ORDER BY comes from this fixed list, never from the request */
+	static const char *const cols[][2] = {{"name", "lower(name)"}, {"email", "lower(email)"}, {"role", "role"},
+					      {"last_login", "last_login_at"}};
+	const char *col = cols[0][1];
+	for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) if (sort && !strcmp(sort, cols[i][0])) col = cols[i][1];
+	const char *qq = q && *q ? q : NULL, *rr = role && *role ? role : NULL;
+	char off[24], lim[16];
+	snprintf(off, sizeof off, "%ld", (page - 1) * per_page);
+	snprintf(lim, sizeof lim, "%d", per_page);
+	char *sql = NULL;
+	if (asprintf(&sql, "SELECT id, email, name, role, disabled, sourced_id, org_sourced_id, "
+		     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, "
+		     "to_char(last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_login_at "
+		     "FROM users WHERE %s ORDER BY %s %s NULLS LAST, id LIMIT $3::int OFFSET $4::bigint",
+		     USERS_FILTER, col, desc ? "DESC" : "ASC") < 0)
+		return NULL;
+	PGresult *r = DB_EXEC(sql, qq, rr, lim, off);
+	free(sql);
+	PGresult *c = DB_EXEC("SELECT count(*) FROM users WHERE " USERS_FILTER, qq, rr);
+	json_object *out = json_object_new_object();
+	json_object_object_add(out, "users", r ? db_rows_json(r) : json_object_new_array());
+	json_object_object_add(out, "total", json_object_new_int64(c && PQntuples(c) ? strtoll(PQgetvalue(c, 0, 0), NULL, 10) : 0));
+	PQclear(r);
+	PQclear(c);
+	return out;
+}
+
 json_object *users_get(long id)
 {
 	char ids[24];
 	snprintf(ids, sizeof ids, "%ld", id);
-	PGresult *r = DB_EXEC("SELECT id, email, name, role, disabled, lang, sourced_id, org_sourced_id, "
-			      "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS created_at, "
-			      "to_char(last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS last_login_at, "
+	PGresult *r = DB_EXEC("SELECT id, email, name, role, disabled, lang, time_zone, sourced_id, org_sourced_id, "
+			      "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, "
+			      "to_char(last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_login_at, "
 			      "password_hash IS NOT NULL AS has_password FROM users WHERE id = $1::bigint", ids);
 	json_object *o = r && PQntuples(r) == 1 ? db_row_json(r, 0) : NULL;
 	PQclear(r);

@@ -25,6 +25,18 @@
     if (e.key === 'Escape') groups.forEach(function (d) { d.open = false; });
   });
 
+  // tables on phones: each cell carries its column name, so CSS can show a row as a card (app.css)
+  document.querySelectorAll('table.grid').forEach(function (t) {
+    var heads = Array.prototype.map.call(t.querySelectorAll('thead th'), function (th) { return th.textContent.trim(); });
+    if (!heads.length) return;
+    t.querySelectorAll('tbody tr').forEach(function (tr) {
+      Array.prototype.forEach.call(tr.children, function (td, i) {
+        if (heads[i] && !td.hasAttribute('colspan')) td.setAttribute('data-label', heads[i]);
+      });
+    });
+    t.classList.add('stacked');
+  });
+
   function text(sel, value) {
     document.querySelectorAll(sel).forEach(function (el) { el.textContent = value; });
   }
@@ -37,11 +49,11 @@
         var j = body.job;
         document.querySelectorAll('progress[data-job-id="' + id + '"]').forEach(function (p) { p.value = j.progress; });
         text('[data-job-pct="' + id + '"]', Math.round(j.progress) + '%');
-        text('[data-job-message="' + id + '"]', j.message || '');
+        text('[data-job-message="' + id + '"]', j.message_label || j.message || '');
         text('[data-job-state="' + id + '"]', j.state_label || j.state);
-        if (j.stats) text('[data-job-stats="' + id + '"]', JSON.stringify(j.stats, null, 2));
         document.dispatchEvent(new CustomEvent('rstream:job', { detail: j }));
         if (j.state === 'queued' || j.state === 'running') setTimeout(function () { poll(id); }, 1000);
+        else if (document.querySelector('[data-job-reload="' + id + '"]')) window.location.reload();   // final stats, no Cancel
         else document.querySelectorAll('[data-job-state="' + id + '"]').forEach(function (el) {
           el.className = 'state s-' + j.state;
         });

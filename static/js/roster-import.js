@@ -109,7 +109,7 @@
           var im = body.import, st = im.job_stats || {}, progress = Number(im.progress) || 0;
           document.getElementById('roster-progress').value = progress;
           set('roster-pct', Math.round(progress) + '%');
-          set('roster-phase', im.job_message || '');
+          set('roster-phase', im.job_message_label || im.job_message || '');
           if (st.rows !== undefined) set('roster-rows', st.rows);
           if (st.rows_per_s !== undefined) set('roster-rate', st.rows_per_s);
           if (st.errors !== undefined) set('roster-errors', st.errors);

@@ -66,7 +66,4 @@
         .then(function () { window.location.reload(); });
     });
   });
-  document.querySelectorAll('form[data-confirm]').forEach(function (f) {
-    f.addEventListener('submit', function (e) { if (!window.confirm(f.dataset.confirm)) e.preventDefault(); });
-  });
 })();

@@ -79,7 +79,8 @@ async function runOne(test) {
       },
     };
     try {
-      await withTimeout(Promise.resolve(test.fn(ctx)), testTimeout, test.name);
+      // a test that walks every page may ask for more time: export it with fn.timeoutMs set
+      await withTimeout(Promise.resolve(test.fn(ctx)), test.fn.timeoutMs || testTimeout, test.name);
       if (pageErrors.length) throw new Error(`uncaught errors in the page:\n  ${pageErrors.join('\n  ')}`);
     } catch (e) {
       await ctx.screenshot('failure').catch(() => {});
