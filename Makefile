@@ -1,10 +1,10 @@
 # R-Stream build. `make run` starts the local stack with demo data; `make test` runs every test.
-PKGS     := fcgi libpq hiredis json-c libjwt libcrypto zlib
+PKGS     := fcgi libpq hiredis json-c libjwt libcrypto zlib libcurl libqrencode
 CC       ?= cc
 BUILD    ?= build
 OPT      ?= -O2 -g
-CFLAGS   := $(OPT) -Wall -Wextra -Werror -Wno-format-truncation -std=c17 -D_GNU_SOURCE -Ifcgi $(shell pkg-config --cflags json-c libpq hiredis libjwt libcrypto 2>/dev/null)
-LDLIBS   := -lfcgi -lcsv $(shell pkg-config --libs json-c libpq hiredis libjwt libcrypto zlib 2>/dev/null) -lm
+CFLAGS   := $(OPT) -Wall -Wextra -Werror -Wno-format-truncation -std=c17 -D_GNU_SOURCE -Ifcgi $(shell pkg-config --cflags json-c libpq hiredis libjwt libcrypto libcurl libqrencode 2>/dev/null)
+LDLIBS   := -lfcgi -lcsv $(shell pkg-config --libs json-c libpq hiredis libjwt libcrypto zlib libcurl libqrencode 2>/dev/null) -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 SKIP     ?=

@@ -113,7 +113,8 @@ char *token_issue(const char *secret, struct token *t, int ttl_seconds)
 	t->exp = t->iat + ttl_seconds;
 	if (jwt_add_grant(jwt, "sub", t->sub) || jwt_add_grant(jwt, "role", t->role) || jwt_add_grant(jwt, "jti", t->jti) ||
 	    jwt_add_grant(jwt, "kind", t->kind[0] ? t->kind : "session") || jwt_add_grant_int(jwt, "iat", t->iat) ||
-	    jwt_add_grant_int(jwt, "exp", t->exp) || jwt_add_grant(jwt, "iss", "rstream"))
+	    jwt_add_grant_int(jwt, "exp", t->exp) || jwt_add_grant(jwt, "iss", "rstream") ||
+	    jwt_add_grant_int(jwt, "gen", t->gen))
 		goto out;
 	if (t->scope[0] && jwt_add_grant(jwt, "scope", t->scope)) goto out;
 	if (jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)secret, (int)strlen(secret))) goto out;
@@ -166,6 +167,9 @@ int token_verify(const char *secret, const char *token, struct token *out)
 	snprintf(out->scope, sizeof out->scope, "%s", scope ? scope : "");
 	out->exp = exp;
 	out->iat = jwt_get_grant_int(jwt, "iat");
+	/* absent (libjwt answers -1): 0, the generation every account starts with */
+	out->gen = jwt_get_grant_int(jwt, "gen");
+	if (out->gen < 0) out->gen = 0;
 	rc = exp < (long)time(NULL) ? -2 : 0;
 out:
 	jwt_free(jwt);

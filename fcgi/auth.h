@@ -15,6 +15,7 @@ struct token {
 	char scope[512];    /* space separated, for client tokens */
 	char kind[16];      /* "session" | "api" | "client" */
 	long iat, exp;
+	long gen;           /* the user's token generation at issue (users.token_gen); a password change bumps it */
 };
 /* Issue an HS256 JWT. Returns malloc'd token or NULL. Fills t->jti/iat/exp. */
 char *token_issue(const char *secret, struct token *t, int ttl_seconds);

@@ -15,6 +15,7 @@ static char *conn_url;
 static char last_error[1024];
 static char last_state[6];
 static int in_tx;
+static int outage;   /* a statement failed because PostgreSQL could not be reached (not because of the SQL) */
 
 int db_connect(const char *url)
 {
@@ -49,12 +50,14 @@ void db_close(void)
 }
 
 const char *db_error(void) { return last_error; }
+int db_outage(void) { return outage; }
+void db_outage_clear(void) { outage = 0; }
 const char *db_sqlstate(void) { return last_state; }
 
 static PGresult *exec_once(const char *sql, int n, const char *const *params)
 {
 	PGconn *c = db_conn();
-	if (!c) { snprintf(last_error, sizeof last_error, "database unavailable"); return NULL; }
+	if (!c) { snprintf(last_error, sizeof last_error, "database unavailable"); outage = 1; return NULL; }
 	return PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
 }
 
@@ -70,9 +73,13 @@ PGresult *db_exec(const char *sql, int n, const char *const *params)
 	}
 	if (!res) return NULL;
 	ExecStatusType st = PQresultStatus(res);
+	/* a fatal error on a connection that went bad is the server going away, not this statement's fault */
+	if (st == PGRES_FATAL_ERROR && conn && PQstatus(conn) == CONNECTION_BAD) outage = 1;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_COPY_IN && st != PGRES_COPY_OUT) {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		snprintf(last_state, sizeof last_state, "%s", state ? state : "");
+		/* 08xxx connection exception, 57P0x shutdown / starting up: the server, not the statement */
+		if (!strncmp(last_state, "08", 2) || !strncmp(last_state, "57P", 3)) outage = 1;
 		snprintf(last_error, sizeof last_error, "%s", PQresultErrorMessage(res));
 		size_t l = strlen(last_error);
 		while (l && (last_error[l - 1] == '\n')) last_error[--l] = 0;

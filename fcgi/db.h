@@ -19,6 +19,10 @@ int db_cmd(const char *sql, int n, const char *const *params);
 				(const char *const[]){__VA_ARGS__})
 const char *db_error(void);               /* last error message */
 const char *db_sqlstate(void);            /* last SQLSTATE, "" if none */
+/* 1 when a statement since db_outage_clear() failed because PostgreSQL was unreachable (down, restarting):
+ * the server answers such a request 503 + Retry-After instead of whatever the handler made of the NULL. */
+int db_outage(void);
+void db_outage_clear(void);
 int db_begin(void);
 int db_commit(void);
 void db_rollback(void);

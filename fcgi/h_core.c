@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "router.h"
 #include "session.h"
+#include "h_signin.h"
 
 void job_labels(req *r, json_object *job);   /* h_jobs.c */
 
@@ -55,7 +56,7 @@ void h_metrics(req *r)
 	buf_free(&b);
 }
 
-static const char *safe_next(req *r, const char *next)
+const char *safe_next(req *r, const char *next)
 {
 	/* only local absolute paths: no scheme, no //host, no backslash tricks; no control characters either,
 	 * since browsers drop tabs and newlines from a URL ("/\t/evil.example" is "//evil.example") */
@@ -73,6 +74,10 @@ static void login_page(req *r, int status, const char *error, const char *email)
 	json_object_object_add(ctx, "email", json_object_new_string(email ? email : ""));
 	json_object_object_add(ctx, "next", json_object_new_string(safe_next(r, req_query(r, "next") ? req_query(r, "next") : req_form(r, "next"))));
 	json_object_object_add(ctx, "bare", json_object_new_boolean(1));
+	json_object *sso = oidc_login_buttons();
+	json_object_object_add(ctx, "has_sso", json_object_new_boolean(json_object_array_length(sso) > 0));
+	json_object_object_add(ctx, "sso", sso);
+	if (req_query(r, "reset")) json_object_object_add(ctx, "notice", json_object_new_string(tr(r, "reset_done")));
 	res_html(r, status, "login", ctx);
 	json_object_put(ctx);
 }
@@ -87,15 +92,21 @@ void h_login_post(req *r)
 {
 	const char *email = req_form(r, "email"), *pw = req_form(r, "password");
 	if (!email || !pw || !*email || !*pw) { login_page(r, 400, tr(r, "login_missing"), email); return; }
-	long id;
-	int rc = session_check_password(email, pw, &id);
-	if (rc == -2) { login_page(r, 429, tr(r, "login_locked"), email); return; }
+	long id, wait;
+	int rc = session_check_password(email, pw, r->client_ip, &id, &wait);
+	if (rc == -4) { res_unavailable(r); return; }
+	if (rc == -2) {
+		login_page(r, 429, tr(r, "login_locked"), email);
+		res_header(r, "Retry-After", arena_printf(r->a, "%ld", wait));
+		return;
+	}
 	if (rc < 0) { login_page(r, 401, tr(r, "login_failed"), email); return; }
 	struct token t;
 	char *jwt = session_issue(id, "session", &t);
-	if (!jwt) { res_error(r, 500, "token", "could not issue a session", NULL); return; }
+	if (!jwt) { res_unavailable(r); return; }
 	session_set_cookie(r, "rs_session", jwt, cfg.session_ttl);
 	free(jwt);
+	res_header(r, "Cache-Control", "no-store");
 	res_redirect(r, safe_next(r, req_form(r, "next")));
 }
 
@@ -139,13 +150,18 @@ void h_api_login(req *r)
 	}
 	const char *email = req_form(r, "email"), *pw = req_form(r, "password");
 	if (!email || !pw) { res_error(r, 400, "missing_fields", "email and password are required", NULL); return; }
-	long id;
-	int rc = session_check_password(email, pw, &id);
-	if (rc == -2) { res_error(r, 429, "locked", tr(r, "login_locked"), NULL); return; }
+	long id, wait;
+	int rc = session_check_password(email, pw, r->client_ip, &id, &wait);
+	if (rc == -4) { res_unavailable(r); return; }
+	if (rc == -2) {
+		res_error(r, 429, "locked", tr(r, "login_locked"), NULL);
+		res_header(r, "Retry-After", arena_printf(r->a, "%ld", wait));
+		return;
+	}
 	if (rc < 0) { res_error(r, 401, "invalid_credentials", tr(r, "login_failed"), NULL); return; }
 	struct token t;
 	char *jwt = session_issue(id, "api", &t);
-	if (!jwt) { res_error(r, 500, "token", "could not issue a token", NULL); return; }
+	if (!jwt) { res_unavailable(r); return; }
 	struct user *u = session_user_by_id(r->a, id);
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "token", json_object_new_string(jwt));
@@ -154,6 +170,9 @@ void h_api_login(req *r)
 	if (u) json_object_object_add(o, "user", user_json(u));
 	free(jwt);
 	res_json(r, 200, o);
+	/* a bearer token in the body: no cache (browser, proxy) may keep a copy */
+	res_header(r, "Cache-Control", "no-store");
+	res_header(r, "Pragma", "no-cache");
 }
 
 void h_api_logout(req *r)

@@ -401,8 +401,11 @@ static int date_ok(const char *s)
 	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') return 0;
 	for (int i = 0; i < 10; i++)
 		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return 0;
-	int m = atoi(s + 5), d = atoi(s + 8);
-	return m >= 1 && m <= 12 && d >= 1 && d <= 31;
+	/* a real calendar day: PostgreSQL would answer 2024-02-31 or year 0 with an error (a 500 here) */
+	int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
+	static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1]) return 0;
+	return m != 2 || d < 29 || (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
 }
 
 static int audit_filter_read(req *r, struct audit_filter *f)

@@ -18,6 +18,7 @@
 #include "roster_schema.h"
 #include "router.h"
 #include "video_store.h"
+#include "upload_guard.h"
 #include "zipread.h"
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -103,6 +104,7 @@ void h_api_roster_import_create(req *r)
 		res_error(r, 413, "payload_too_large", tr(r, "roster_imports_err_too_large"), NULL);
 		return;
 	}
+	if (upload_guard_check(r, 0, 0) != UG_OK) return;
 	const char *fname = clean_filename(r, req_query(r, "filename"));
 	const char *dry = req_query(r, "dry_run"), *delta = req_query(r, "delta");
 	int is_dry = dry && (!strcmp(dry, "1") || !strcmp(dry, "true"));

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "audit.h"
+#include "config.h"
+#include "login_throttle.h"
 #include "router.h"
 #include "session.h"
 #include "users.h"
@@ -125,10 +127,18 @@ void h_user_update(req *r)
 	}
 	int rc = users_update(id, req_form(r, "name"), role, req_form(r, "lang"), -1, err, sizeof err);
 	const char *pw = req_form(r, "password");
-	if (rc == 0 && pw && *pw) rc = users_set_password(id, pw, err, sizeof err);
+	int new_password = rc == 0 && pw && *pw;
+	if (new_password) rc = users_set_password(id, pw, err, sizeof err);
 	if (rc < 0) { form_page(r, 422, u, err); json_object_put(u); return; }
 	json_object_put(u);
 	session_invalidate_all();   /* a new role or password applies to open sessions at once */
+	/* a new password ended every session of the account; an admin who changed their own keeps working in a new one */
+	if (new_password && id == r->user->id) {
+		struct token t;
+		char *jwt = session_issue(id, "session", &t);
+		if (jwt) session_set_cookie(r, "rs_session", jwt, cfg.session_ttl);
+		free(jwt);
+	}
 	audit_record(r, NULL, "user.update", arena_printf(r->a, "user:%ld", id), NULL, 200, 1);
 	res_redirect(r, arena_printf(r->a, "/admin/users/%ld", id));
 }
@@ -146,4 +156,37 @@ void h_user_disable(req *r)
 	session_invalidate_all();
 	audit_record(r, NULL, enable ? "user.enable" : "user.disable", arena_printf(r->a, "user:%ld", id), NULL, 200, 1);
 	res_redirect(r, arena_printf(r->a, "/admin/users/%ld", id));
+}
+
+/* Forget an account's failed logins and any wait they imposed (UI button on the user page, and the API). */
+static int unlock(req *r, long id)
+{
+	json_object *u = users_get(id), *email;
+	if (!u) return -1;
+	int rc = json_object_object_get_ex(u, "email", &email) && json_object_is_type(email, json_type_string)
+		 ? login_throttle_unlock(json_object_get_string(email)) : 0;
+	json_object_put(u);
+	audit_record(r, NULL, "user.unlock", arena_printf(r->a, "user:%ld", id), NULL, rc < 0 ? 503 : 200, 1);
+	return rc < 0 ? -2 : 0;
+}
+
+void h_user_unlock(req *r)
+{
+	long id = req_param_id(r, "id");
+	int rc = unlock(r, id);
+	if (rc == -1) { res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL); return; }
+	if (rc < 0) { res_unavailable(r); return; }
+	res_redirect(r, arena_printf(r->a, "/admin/users/%ld", id));
+}
+
+void h_api_user_unlock(req *r)
+{
+	long id = req_param_id(r, "id");
+	int rc = unlock(r, id);
+	if (rc == -1) { res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL); return; }
+	if (rc < 0) { res_unavailable(r); return; }
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_int64(id));
+	json_object_object_add(o, "unlocked", json_object_new_boolean(1));
+	res_json(r, 200, o);
 }

@@ -16,6 +16,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "router.h"
+#include "upload_guard.h"
 #include "video_access.h"
 #include "video_probe.h"
 #include "video_seed.h"
@@ -315,6 +316,8 @@ void h_api_video_create(req *r)
 		return;
 	}
 	if (size > max) { res_error(r, 413, "payload_too_large", tr(r, "video_too_large"), NULL); return; }
+	/* behind nginx this was asked before the body was stored; behind Apache it is asked here */
+	if (upload_guard_check(r, (long)size, 1) != UG_OK) return;
 	const char *fname = video_clean_filename(r->a, req_query(r, "filename"));
 	const char *title = req_query(r, "title");
 	title = title && *title ? trim_dup(r->a, title) : default_title(r, fname);
@@ -372,8 +375,9 @@ void h_api_upload_create(req *r)
 	uploads_sweep();
 	const char *fname_in = req_form(r, "filename"), *size_s = req_form(r, "size"), *title = req_form(r, "title");
 	char *end;
+	errno = 0;
 	long size = size_s ? strtol(size_s, &end, 10) : -1;
-	if (!size_s || *end || size < 0) { res_error(r, 400, "bad_size", tr(r, "video_bad_size"), NULL); return; }
+	if (!size_s || !*size_s || *end || errno || size < 0) { res_error(r, 400, "bad_size", tr(r, "video_bad_size"), NULL); return; }
 	if (size == 0) {
 		json_object *d = json_object_new_object();
 		json_object_object_add(d, "reason", json_object_new_string("video_reject_empty"));
@@ -386,6 +390,8 @@ void h_api_upload_create(req *r)
 		res_error(r, 413, "payload_too_large", tr(r, "video_too_large"), d);
 		return;
 	}
+	/* the whole declared size counts against the quota and the disk floor before a chunk arrives */
+	if (upload_guard_check(r, size, 1) != UG_OK) return;
 	const char *fname = video_clean_filename(r->a, fname_in);
 	title = title && *title ? trim_dup(r->a, title) : default_title(r, fname);
 	if (!text_ok(title, 1, 200, 0)) { res_error(r, 400, "bad_title", tr(r, "video_bad_title"), NULL); return; }
@@ -604,8 +610,8 @@ static int list_query(req *r, struct list_q *lq)
 	if (lq->status && !*lq->status) lq->status = NULL;
 	if (lq->owner) {
 		if (!strcmp(lq->owner, "me")) lq->owner = uid_text(r);
-		char *end;
-		if (strtol(lq->owner, &end, 10) <= 0 || *end) bad = 1;
+		/* range-checked here: a number past bigint would reach PostgreSQL and fail there (500) */
+		if (!parse_id(lq->owner)) bad = 1;
 	}
 	if (lq->status && strcmp(lq->status, "uploading") && strcmp(lq->status, "queued") &&
 	    strcmp(lq->status, "transcoding") && strcmp(lq->status, "ready") && strcmp(lq->status, "failed") &&
@@ -736,7 +742,7 @@ void h_videos_list(req *r)
 	}
 	json_object_object_add(ctx, "statuses", sts);
 	json_object_object_add(ctx, "can_upload", json_object_new_boolean(is_manager(r)));
-	json_object_object_add(ctx, "mine", json_object_new_boolean(lq.owner && r->user && strtol(lq.owner, NULL, 10) == r->user->id));
+	json_object_object_add(ctx, "mine", json_object_new_boolean(lq.owner && r->user && parse_id(lq.owner) == r->user->id));
 	if (lq.q) json_object_object_add(ctx, "q", json_object_new_string(lq.q));
 	/* pager links keep the filters */
 	buf base = {0};

@@ -56,13 +56,24 @@ int req_wants_json(req *r);                         /* /api/, /ims/, /oauth/ or 
 long req_query_long(req *r, const char *name, long def, long min, long max, int *bad);
 /* A route :param that must be a database id: a positive decimal that fits a bigint. 0 when it is not. */
 long req_param_id(req *r, const char *name);
+long parse_id(const char *v);                       /* the same test for any string */
 
 /* pure parsers (unit-tested) */
-int parse_urlencoded(arena *a, const char *s, size_t len, kv **out, int *n);  /* -1 on too many pairs */
+/* -1 on too many pairs, -2 when a decoded name or value holds NUL or is not UTF-8 */
+int parse_urlencoded(arena *a, const char *s, size_t len, kv **out, int *n);
 int parse_cookies(arena *a, const char *s, kv **out, int *n);
 char *url_decode(arena *a, const char *s, size_t len);
 char *url_encode(arena *a, const char *s);
-/* Parse JSON text with depth/size limits: NULL and a message on error. */
+/* JSON bodies: bounded by value count and depth before json-c builds anything (json_prescan). */
+#define JSON_MAX_VALUES 2000     /* cap per body, checked before json-c builds anything */
+#define JSON_SMALL_VALUES 32     /* routes flagged RF_SMALLJSON (login) */
+#define JSON_MAX_DEPTH 16
+enum { JSON_MALFORMED = -1, JSON_TOO_BIG = -2, JSON_NUL = -3 };
+int json_prescan(const char *s, size_t len, int max_values, int max_depth, char *err, int errlen);
+/* NULL with *why (JSON_*) and a message on error. */
+json_object *json_parse_bounded(const char *s, size_t len, int max_values, int max_depth, int *why, char *err,
+				int errlen);
+/* Parse JSON text with the default limits: NULL and a message on error. */
 json_object *json_parse_limited(const char *s, size_t len, char *err, int errlen);
 
 /* ---- response ---- */
@@ -72,6 +83,9 @@ void res_json(req *r, int status, json_object *obj);   /* takes ownership of obj
 /* One error shape: {"error":{"code","message","details"}} for JSON clients, an HTML page otherwise. */
 void res_error(req *r, int status, const char *code, const char *message, json_object *details);
 void res_redirect(req *r, const char *location);        /* 303 See Other */
+/* A dependency (PostgreSQL) is unreachable: 503 + Retry-After in the error shape of the client. */
+#define RETRY_AFTER_OUTAGE "5"
+void res_unavailable(req *r);
 /* Render templates/<name>.html inside the layout. ctx is borrowed; t (messages), user, csrf, lang are added. */
 void res_html(req *r, int status, const char *tmpl, json_object *ctx);
 /* Streaming: send headers now, then write chunks (for exports). */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "arena.h"
@@ -183,7 +184,12 @@ int video_transcode_run(struct video_transcode *t)
 	char *fixed = master ? video_master_fix(a, master, p->has_audio) : NULL;
 	if (!fixed) {
 		free(master);
-		snprintf(t->error_tail, sizeof t->error_tail, "ffmpeg wrote no usable master playlist");
+		/* ffmpeg's HLS muxer may exit 0 after its writes failed: name the usual cause, a full media volume */
+		struct statvfs fs;
+		if (statvfs(t->outdir, &fs) == 0 && (unsigned long long)fs.f_bavail * fs.f_frsize < 1024 * 1024)
+			snprintf(t->error_tail, sizeof t->error_tail, "no space left on the media volume");
+		else
+			snprintf(t->error_tail, sizeof t->error_tail, "ffmpeg wrote no usable master playlist");
 		goto out;
 	}
 	if (strcmp(fixed, master) && write_file(path, fixed, strlen(fixed)) < 0) {

@@ -11,7 +11,9 @@
 #include "jobs.h"
 #include "log.h"
 #include "server.h"
+#include "signin_cards.h"
 #include "users.h"
+#include "video_hls_check.h"
 
 /* entry points of the area modules */
 int roster_cli_import(int argc, char **argv);   /* roster_cli.c */
@@ -29,9 +31,12 @@ static void usage(void)
 	      "  user add --email E --name N --role R [--password P]\n"
 	      "  user passwd --email E [--password P]\n"
 	      "  user list\n"
+	      "  user exists --email E       exit 0 if the account exists, 1 if not, 2 on error\n"
+	      "  user code (--email E | --username U) [--days N]   print a new login-card code\n"
 	      "  import FILE [--dry-run]    import a OneRoster CSV bundle (zip) or a single CSV\n"
 	      "  export [--since T] OUT.zip export a OneRoster bundle\n"
-	      "  enqueue KIND [JSON]        queue a job\n", stderr);
+	      "  enqueue KIND [JSON]        queue a job\n"
+	      "  hls-check [--secret-file F] verdicts on signed HLS links, one per stdin line (Apache RewriteMap)\n", stderr);
 }
 
 static int need_db(void)
@@ -48,7 +53,9 @@ static int cmd_user(int argc, char **argv)
 	if (argc < 2) { usage(); return 2; }
 	const char *sub = argv[1], *email = NULL, *name = NULL, *role = "viewer", *password = NULL;
 	static struct option opts[] = {{"email", 1, 0, 'e'}, {"name", 1, 0, 'n'}, {"role", 1, 0, 'r'},
-				       {"password", 1, 0, 'p'}, {0, 0, 0, 0}};
+				       {"password", 1, 0, 'p'}, {"username", 1, 0, 'u'}, {"days", 1, 0, 'd'}, {0, 0, 0, 0}};
+	const char *username = NULL;
+	int days = 30;
 	int c;
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -56,11 +63,24 @@ static int cmd_user(int argc, char **argv)
 		else if (c == 'n') name = optarg;
 		else if (c == 'r') role = optarg;
 		else if (c == 'p') password = optarg;
+		else if (c == 'u') username = optarg;
+		else if (c == 'd') days = atoi(optarg);
 		else { usage(); return 2; }
 	}
-	if (need_db() < 0) return 1;
+	int exists = !strcmp(sub, "exists");
+	if (need_db() < 0) return exists ? 2 : 1;
 	if (!strcmp(sub, "list")) return users_cli_list();
+	if (!strcmp(sub, "code")) {
+		if ((!email == !username) || days < 1 || days > 366) { usage(); return 2; }
+		return signin_cards_cli(email, username, days);
+	}
 	if (!email) { fputs("rstream user: --email is required\n", stderr); return 2; }
+	/* one indexed query: scripts ask this instead of scanning `user list` (SIGPIPE under pipefail) */
+	if (exists) {
+		int e = users_exists(email);
+		if (e < 0) fprintf(stderr, "rstream user exists: %s\n", db_error());
+		return e < 0 ? 2 : e ? 0 : 1;
+	}
 	char generated[33];
 	if (!password) { random_hex(generated, 8); password = generated; }
 	char err[256];
@@ -93,6 +113,8 @@ int main(int argc, char **argv)
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) { usage(); return argc < 2 ? 2 : 0; }
 	const char *cmd = argv[1];
 	log_init(cmd);
+	/* Apache starts this helper with its own environment: a secret file is all it needs */
+	if (!strcmp(cmd, "hls-check") && argc > 2) return video_hls_check_main(argc - 1, argv + 1);
 	char err[512];
 	if (config_load(NULL, err, sizeof err) < 0) {
 		fprintf(stderr, "rstream: configuration error: %s\n", err);
@@ -110,6 +132,7 @@ int main(int argc, char **argv)
 		return jobs_worker_main();
 	}
 	if (!strcmp(cmd, "seed")) return cmd_seed();
+	if (!strcmp(cmd, "hls-check")) return video_hls_check_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "user")) return cmd_user(argc - 1, argv + 1);
 	if (!strcmp(cmd, "enqueue")) {
 		if (argc < 3) { usage(); return 2; }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "video_srt.h"   /* video_utf8_valid: the one UTF-8 check (it refuses NUL too) */
 
 #define MAX_PAIRS 512
 
@@ -19,7 +20,7 @@ static int hexval(int c)
 	return -1;
 }
 
-char *url_decode(arena *a, const char *s, size_t len)
+static char *url_decode_n(arena *a, const char *s, size_t len, size_t *n)
 {
 	char *out = arena_alloc(a, len + 1), *o = out;
 	for (size_t i = 0; i < len; i++) {
@@ -30,7 +31,14 @@ char *url_decode(arena *a, const char *s, size_t len)
 		} else *o++ = s[i];
 	}
 	*o = 0;
+	*n = (size_t)(o - out);
 	return out;
+}
+
+char *url_decode(arena *a, const char *s, size_t len)
+{
+	size_t n;
+	return url_decode_n(a, s, len, &n);
 }
 
 char *url_encode(arena *a, const char *s)
@@ -63,9 +71,11 @@ int parse_urlencoded(arena *a, const char *s, size_t len, kv **out, int *n)
 		while (j < len && s[j] != '&') j++;
 		if (j > i) {
 			const char *eq = memchr(s + i, '=', j - i);
-			size_t kl = eq ? (size_t)(eq - (s + i)) : j - i;
-			pairs[k].k = url_decode(a, s + i, kl);
-			pairs[k].v = eq ? url_decode(a, eq + 1, j - i - kl - 1) : arena_strdup(a, "");
+			size_t kl = eq ? (size_t)(eq - (s + i)) : j - i, dk, dv = 0;
+			pairs[k].k = url_decode_n(a, s + i, kl, &dk);
+			pairs[k].v = eq ? url_decode_n(a, eq + 1, j - i - kl - 1, &dv) : arena_strdup(a, "");
+			/* %00 would cut the value short where C reads it; bad UTF-8 would fail later in PostgreSQL */
+			if (!video_utf8_valid(pairs[k].k, dk) || !video_utf8_valid(pairs[k].v, dv)) return -2;
 			k++;
 		}
 		i = j + 1;
@@ -109,11 +119,58 @@ int parse_cookies(arena *a, const char *s, kv **out, int *n)
 	return 0;
 }
 
-json_object *json_parse_limited(const char *s, size_t len, char *err, int errlen)
+/* Count what json-c would build before it builds anything: every value but the first follows one of
+ * '{' '[' ',' ':' outside a string, so those bytes bound the number of objects. A 1 MB body of "{}," is
+ * 349,000 objects (about 280 MB in json-c); the scan refuses it holding nothing but the body itself.
+ * \u0000 is refused too: json-c would keep it and every C string after it would silently end there. */
+int json_prescan(const char *s, size_t len, int max_values, int max_depth, char *err, int errlen)
 {
-	if (len > (size_t)1 << 30) { snprintf(err, (size_t)errlen, "JSON body too large"); return NULL; }
-	json_tokener *tok = json_tokener_new_ex(32);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	long values = 1;
+	int depth = 0, in_str = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == 0) { snprintf(err, (size_t)errlen, "NUL byte in JSON"); return JSON_NUL; }
+		if (in_str) {
+			if (c == '"') in_str = 0;
+			else if (c == '\\' && i + 1 < len) {
+				if (s[i + 1] == 'u' && i + 5 < len && !memcmp(s + i + 2, "0000", 4)) {
+					snprintf(err, (size_t)errlen, "\\u0000 (NUL) in a JSON string");
+					return JSON_NUL;
+				}
+				i++;
+			}
+			continue;
+		}
+		switch (c) {
+		case '"': in_str = 1; break;
+		case '{': case '[':
+			if (++depth > max_depth) {
+				snprintf(err, (size_t)errlen, "JSON nested deeper than %d levels", max_depth);
+				return JSON_TOO_BIG;
+			}
+			/* fall through */
+		case ',': case ':':
+			if (++values > max_values) {
+				snprintf(err, (size_t)errlen, "JSON has more than %d values", max_values);
+				return JSON_TOO_BIG;
+			}
+			break;
+		case '}': case ']': if (depth) depth--; break;
+		default: break;
+		}
+	}
+	return 0;
+}
+
+json_object *json_parse_bounded(const char *s, size_t len, int max_values, int max_depth, int *why, char *err,
+				int errlen)
+{
+	*why = json_prescan(s, len, max_values, max_depth, err, errlen);
+	if (*why) return NULL;
+	*why = JSON_MALFORMED;
+	json_tokener *tok = json_tokener_new_ex(max_depth + 1);
+	if (!tok) { snprintf(err, (size_t)errlen, "out of memory"); return NULL; }
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	json_object *o = json_tokener_parse_ex(tok, s, (int)len);
 	enum json_tokener_error e = json_tokener_get_error(tok);
 	if (!o || e != json_tokener_success || json_tokener_get_parse_end(tok) != len) {
@@ -123,9 +180,27 @@ json_object *json_parse_limited(const char *s, size_t len, char *err, int errlen
 			snprintf(err, (size_t)errlen, "malformed JSON: %s", json_tokener_error_desc(e));
 		json_object_put(o);
 		o = NULL;
+	} else {
+		*why = 0;
 	}
 	json_tokener_free(tok);
 	return o;
+}
+
+json_object *json_parse_limited(const char *s, size_t len, char *err, int errlen)
+{
+	int why;
+	if (len > (size_t)1 << 30) { snprintf(err, (size_t)errlen, "JSON body too large"); return NULL; }
+	return json_parse_bounded(s, len, JSON_MAX_VALUES, JSON_MAX_DEPTH, &why, err, errlen);
+}
+
+long parse_id(const char *v)
+{
+	if (!v || !*v || strlen(v) > 19) return 0;
+	for (const char *p = v; *p; p++) if (*p < '0' || *p > '9') return 0;
+	errno = 0;
+	long n = strtol(v, NULL, 10);
+	return errno ? 0 : n;
 }
 
 static const char *kv_get(kv *pairs, int n, const char *name)
@@ -191,10 +266,4 @@ long req_query_long(req *r, const char *name, long def, long min, long max, int 
 	return n;
 }
 
-long req_param_id(req *r, const char *name)
-{
-	const char *v = req_param(r, name);
-	if (!v || !*v || strlen(v) > 18) return 0;
-	for (const char *p = v; *p; p++) if (*p < '0' || *p > '9') return 0;
-	return strtol(v, NULL, 10);
-}
+long req_param_id(req *r, const char *name) { return parse_id(req_param(r, name)); }

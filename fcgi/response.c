@@ -69,6 +69,12 @@ void res_error(req *r, int status, const char *code, const char *message, json_o
 	json_object_put(ctx);
 }
 
+void res_unavailable(req *r)
+{
+	res_error(r, 503, "unavailable", tr(r, "error_unavailable"), NULL);
+	res_header(r, "Retry-After", RETRY_AFTER_OUTAGE);
+}
+
 void res_redirect(req *r, const char *location)
 {
 	r->status = 303;

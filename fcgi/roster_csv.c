@@ -117,6 +117,14 @@ static void on_field(void *f, size_t n, void *ud)
 		return;
 	}
 	const unsigned char *p = f ? f : (const unsigned char *)"";
+	/* a NUL would end the value wherever it is read as a C string: "a\0b" stored as "a" */
+	if (memchr(p, 0, n)) {
+		char en[120], ja[120];
+		snprintf(en, sizeof en, "field %d contains a NUL byte (0x00)", s->nf + 1);
+		snprintf(ja, sizeof ja, "%d 列目に NUL バイト (0x00) が含まれています", s->nf + 1);
+		set_err(s, s->line, "CSV-ENC-003", en, ja);
+		return;
+	}
 	if (rcsv_utf8_invalid(p, n) >= 0) {
 		const char *enc = rcsv_guess_encoding(p, n);
 		char en[320], ja[320];

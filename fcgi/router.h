@@ -13,6 +13,7 @@ enum route_flags {
 	RF_NOCSRF = 1,      /* state-changing route exempt from CSRF (login form, token endpoints, APIs with bearer) */
 	RF_BODYFILE = 2,    /* body arrives as a file from nginx; do not read it into memory */
 	RF_RAWBODY = 4,     /* do not parse the body as form/JSON (handler reads r->body) */
+	RF_SMALLJSON = 8,   /* a JSON body of a few fields (login): at most JSON_SMALL_VALUES values, not JSON_MAX_VALUES */
 };
 
 typedef void (*handler_fn)(req *r);

@@ -28,6 +28,16 @@ void h_api_videos(req *), h_api_video(req *), h_api_video_create(req *), h_api_v
 void h_api_upload_create(req *), h_api_upload_show(req *), h_api_upload_chunk(req *), h_api_upload_complete(req *),
 	h_api_upload_cancel(req *);
 void h_api_caption_put(req *), h_api_caption_delete(req *), h_api_poster_put(req *);
+/* hardening: login throttle unlock */
+void h_user_unlock(req *), h_api_user_unlock(req *);
+/* hardening: upload admission (nginx auth_request) */
+void h_upload_auth(req *);
+/* sign-in and homes (h_home.c, h_signin.c, h_oidc.c) */
+void h_home(req *), h_api_me_home(req *);
+void h_login_code_form(req *), h_login_code_post(req *), h_cards_classes(req *), h_cards_class(req *), h_cards_issue(req *);
+void h_reset_form(req *), h_reset_post(req *), h_reset_link_create(req *);
+void h_oidc_start(req *), h_oidc_callback(req *), h_oidc_providers(req *), h_oidc_provider_new(req *),
+	h_oidc_provider_create(req *), h_oidc_provider_edit(req *), h_oidc_provider_update(req *);
 /* learn: viewing heartbeats, history, courses, assignments */
 void h_api_heartbeat(req *), h_api_my_history(req *), h_my_history(req *);
 void h_api_courses(req *), h_api_course(req *), h_api_course_create(req *), h_api_course_update(req *),
@@ -46,7 +56,7 @@ const struct route routes[] = {
 	{"POST",   "/login",                   h_login_post,     PERM_NONE,  0, NULL},
 	{"POST",   "/logout",                  h_logout,         PERM_LOGIN, 0, NULL},
 	{"POST",   "/lang",                    h_lang,           PERM_NONE,  0, NULL},
-	{"GET",    "/",                        h_dashboard,      PERM_LOGIN, 0, NULL},
+	{"GET",    "/",                        h_home,           PERM_LOGIN, 0, NULL},
 	{"GET",    "/admin/users",             h_users_list,     PERM_ADMIN, 0, NULL},
 	{"GET",    "/admin/users/new",         h_user_new,       PERM_ADMIN, 0, NULL},
 	{"POST",   "/admin/users",             h_user_create,    PERM_ADMIN, 0, NULL},
@@ -56,11 +66,11 @@ const struct route routes[] = {
 	{"POST",   "/admin/users/:id/disable", h_user_disable,   PERM_ADMIN, 0, NULL},
 	{"GET",    "/admin/jobs",              h_jobs_list,      PERM_CREATOR, 0, NULL},
 	{"GET",    "/admin/jobs/:id",          h_job_show,       PERM_CREATOR, 0, NULL},
-	{"POST",   "/api/v1/auth/login",       h_api_login,      PERM_NONE,  RF_NOCSRF, NULL},
+	{"POST",   "/api/v1/auth/login",       h_api_login,      PERM_NONE,  RF_NOCSRF | RF_SMALLJSON, NULL},
 	{"POST",   "/api/v1/auth/logout",      h_api_logout,     PERM_LOGIN, 0, NULL},
 	{"GET",    "/api/v1/me",               h_api_me,         PERM_LOGIN, 0, NULL},
 	{"GET",    "/api/v1/users",            h_api_users,      PERM_ADMIN, 0, NULL},
-	{"GET",    "/api/v1/stats/summary",    h_stats_summary,  PERM_LOGIN, 0, NULL},
+	{"GET",    "/api/v1/stats/summary",    h_stats_summary,  PERM_ADMIN, 0, NULL},
 	{"GET",    "/api/v1/jobs",             h_api_jobs,       PERM_CREATOR, 0, NULL},
 	{"GET",    "/api/v1/jobs/:id",         h_api_job,        PERM_LOGIN, 0, NULL},
 	{"POST",   "/api/v1/jobs/:id/cancel",  h_api_job_cancel, PERM_CREATOR, 0, NULL},
@@ -122,6 +132,28 @@ const struct route routes[] = {
 	{"PUT",    "/api/v1/videos/:id/captions",          h_api_caption_put,     PERM_CREATOR, RF_RAWBODY, NULL},
 	{"DELETE", "/api/v1/videos/:id/captions/:lang",    h_api_caption_delete,  PERM_CREATOR, 0, NULL},
 	{"PUT",    "/api/v1/videos/:id/poster",            h_api_poster_put,      PERM_CREATOR, RF_RAWBODY, NULL},
+	/* hardening: an admin lifts the login throttle of an account */
+	{"POST",   "/admin/users/:id/unlock",              h_user_unlock,         PERM_ADMIN,   0, NULL},
+	{"POST",   "/api/v1/users/:id/unlock",             h_api_user_unlock,     PERM_ADMIN,   0, NULL},
+	/* hardening: nginx asks this (internal location) before it stores an upload body */
+	{"GET",    "/_rstream/upload-auth",                h_upload_auth,         PERM_NONE,    0, "upload_auth"},
+	/* sign-in: login cards, password reset links, OpenID Connect; per-role homes */
+	{"GET",    "/api/v1/me/home",                      h_api_me_home,         PERM_LOGIN,   0, NULL},
+	{"GET",    "/login/code",                          h_login_code_form,     PERM_NONE,    0, NULL},
+	{"POST",   "/login/code",                          h_login_code_post,     PERM_NONE,    0, NULL},
+	{"GET",    "/cards",                               h_cards_classes,       PERM_CREATOR, 0, NULL},
+	{"GET",    "/cards/:class",                        h_cards_class,         PERM_CREATOR, 0, NULL},
+	{"POST",   "/cards/:class",                        h_cards_issue,         PERM_CREATOR, 0, NULL},
+	{"GET",    "/password/reset",                      h_reset_form,          PERM_NONE,    0, NULL},
+	{"POST",   "/password/reset",                      h_reset_post,          PERM_NONE,    0, NULL},
+	{"POST",   "/admin/users/:id/reset-link",          h_reset_link_create,   PERM_ADMIN,   0, NULL},
+	{"GET",    "/oidc/start/:id",                      h_oidc_start,          PERM_NONE,    0, NULL},
+	{"GET",    "/oidc/callback",                       h_oidc_callback,       PERM_NONE,    0, NULL},
+	{"GET",    "/admin/sso",                           h_oidc_providers,      PERM_ADMIN,   0, NULL},
+	{"GET",    "/admin/sso/new",                       h_oidc_provider_new,   PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/sso",                           h_oidc_provider_create, PERM_ADMIN,  0, NULL},
+	{"GET",    "/admin/sso/:id/edit",                  h_oidc_provider_edit,  PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/sso/:id",                       h_oidc_provider_update, PERM_ADMIN,  0, NULL},
 	/* learn: viewing heartbeats, history, courses, assignments */
 	{"POST",   "/api/v1/views/heartbeat",              h_api_heartbeat,       PERM_LOGIN,   RF_NOCSRF | RF_RAWBODY, NULL},
 	{"GET",    "/api/v1/me/history",                   h_api_my_history,      PERM_LOGIN,   0, NULL},

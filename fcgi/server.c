@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@
 
 const char *res_status_text(int s);
 
+#define TRIM_AFTER_BYTES (256 * 1024)
+
 static volatile sig_atomic_t stopping, reload;
 static int listen_fd;
 
@@ -45,6 +48,20 @@ static void on_worker_term(int sig)
 	FCGX_ShutdownPending();   /* makes a blocked accept return */
 }
 
+/* The socket's accept queue is where requests wait while every worker is busy: an overflow makes nginx's
+ * connect() fail with EAGAIN, which clients see as 503 + Retry-After (nginx.conf.in), so the queue is as deep
+ * as the kernel allows (net.core.somaxconn) unless listen_backlog says otherwise. */
+static int listen_backlog(void)
+{
+	long n = config_get_int("listen_backlog", 0);
+	if (n <= 0) {
+		FILE *f = fopen("/proc/sys/net/core/somaxconn", "r");
+		if (!f || fscanf(f, "%ld", &n) != 1) n = 4096;
+		if (f) fclose(f);
+	}
+	return n < 128 ? 128 : n > 65535 ? 65535 : (int)n;
+}
+
 static int open_listen(void)
 {
 	const char *l = cfg.listen;
@@ -55,12 +72,12 @@ static int open_listen(void)
 	}
 	if (!strncmp(l, "unix:", 5)) {
 		unlink(l + 5);
-		int fd = FCGX_OpenSocket(l + 5, 1024);
+		int fd = FCGX_OpenSocket(l + 5, listen_backlog());
 		if (fd >= 0) chmod(l + 5, 0666);
 		return fd;
 	}
 	/* host:port → libfcgi wants ":port" or "host:port" */
-	return FCGX_OpenSocket(l, 1024);
+	return FCGX_OpenSocket(l, listen_backlog());
 }
 
 static void sanitize_id(const char *in, char *out, size_t n)
@@ -189,8 +206,10 @@ static void handle(req *r, FCGX_Request *fx)
 	r->client_ip = arena_strdup(r->a, ip);
 	r->lang = "ja";
 
-	if (parse_urlencoded(r->a, r->query_string, strlen(r->query_string), &r->query, &r->nquery) < 0) {
-		res_error(r, 400, "bad_query", "too many query parameters", NULL);
+	int qrc = parse_urlencoded(r->a, r->query_string, strlen(r->query_string), &r->query, &r->nquery);
+	if (qrc < 0) {
+		res_error(r, 400, "bad_query", qrc == -1 ? "too many query parameters"
+			  : "a query parameter holds a NUL byte or is not UTF-8", NULL);
 		return;
 	}
 	parse_cookies(r->a, FCGX_GetParam("HTTP_COOKIE", env), &r->cookies, &r->ncookies);
@@ -198,6 +217,9 @@ static void handle(req *r, FCGX_Request *fx)
 	int mismatch;
 	r->route = route_match(routes, nroutes, r, r->method, r->path, &mismatch);
 	session_load(r);
+	/* the session could not be checked because PostgreSQL is unreachable: that is not a logout, so no 401 and
+	 * no redirect to /login (the browser keeps its cookie); routes open to anyone go on as anonymous */
+	if (db_outage() && r->route && r->route->perm != PERM_NONE) { res_unavailable(r); return; }
 	if (!r->route) {
 		if (mismatch) res_error(r, 405, "method_not_allowed", tr(r, "error_method"), NULL);
 		else res_error(r, 404, "not_found", tr(r, "error_not_found"), NULL);
@@ -226,14 +248,22 @@ static void handle(req *r, FCGX_Request *fx)
 		const char *ct = r->content_type ? r->content_type : "";
 		if (!(flags & RF_RAWBODY)) {
 			if (!strncmp(ct, "application/x-www-form-urlencoded", 33)) {
-				if (parse_urlencoded(r->a, r->body, r->body_len, &r->form, &r->nform) < 0) {
-					res_error(r, 400, "bad_form", "too many form fields", NULL);
+				int frc = parse_urlencoded(r->a, r->body, r->body_len, &r->form, &r->nform);
+				if (frc == -1) { res_error(r, 400, "bad_form", "too many form fields", NULL); return; }
+				if (frc < 0) {
+					res_error(r, 422, "bad_text", "a form field holds a NUL byte or is not UTF-8", NULL);
 					return;
 				}
 			} else if (!strncmp(ct, "application/json", 16)) {
 				char err[200];
-				r->json = json_parse_limited(r->body, r->body_len, err, sizeof err);
-				if (!r->json) { res_error(r, 400, "malformed_json", err, NULL); return; }
+				int why, max = flags & RF_SMALLJSON ? JSON_SMALL_VALUES : JSON_MAX_VALUES;
+				r->json = json_parse_bounded(r->body, r->body_len, max, JSON_MAX_DEPTH, &why, err, sizeof err);
+				if (!r->json) {
+					if (why == JSON_NUL) res_error(r, 422, "nul_byte", err, NULL);
+					else if (why == JSON_TOO_BIG) res_error(r, 413, "json_too_complex", err, NULL);
+					else res_error(r, 400, "malformed_json", err, NULL);
+					return;
+				}
 			}
 		}
 	}
@@ -244,6 +274,16 @@ static void handle(req *r, FCGX_Request *fx)
 	}
 	r->route->fn(r);
 	if (!r->status) res_error(r, 500, "no_response", "the handler produced no response", NULL);
+}
+
+/* A request that failed while PostgreSQL was unreachable answers 503 + Retry-After, whatever the handler made
+ * of the missing rows (a 401, 404 or 500 would be a lie the client acts on). Successful answers stay: /metrics
+ * and /readyz report the outage themselves. */
+static void outage_answer(req *r)
+{
+	if (!db_outage() || r->streamed || r->status < 400) return;
+	if (r->status != 503) res_unavailable(r);
+	else if (!r->headers.p || !strstr(r->headers.p, "Retry-After:")) res_header(r, "Retry-After", RETRY_AFTER_OUTAGE);
 }
 
 static void worker_loop(void)
@@ -270,7 +310,9 @@ static void worker_loop(void)
 		struct timeval t0, t1;
 		gettimeofday(&t0, NULL);
 		req r = {.a = a, .fcgx = &fx};
+		db_outage_clear();
 		handle(&r, &fx);
+		outage_answer(&r);
 		if (!r.streamed) send_response(&r, &fx);
 		FCGX_Finish_r(&fx);
 		gettimeofday(&t1, NULL);
@@ -280,9 +322,13 @@ static void worker_loop(void)
 				r.status, secs);
 		if (r.json) json_object_put(r.json);
 		if (r.body_file && strstr(r.body_file, "/tmp/body-")) unlink(r.body_file);
+		/* a big request (a 1 MB body, a long export page) must not leave its peak as the worker's size:
+		 * glibc keeps freed heap pages mapped unless asked to give them back */
+		int big = arena_used(a) > TRIM_AFTER_BYTES || r.body_out.cap > TRIM_AFTER_BYTES;
 		buf_free(&r.headers);
 		buf_free(&r.body_out);
 		arena_reset(a);
+		if (big) malloc_trim(0);
 		served++;
 	}
 	arena_free(a);
@@ -312,7 +358,7 @@ int server_main(void)
 	int n = cfg.workers;
 	pid_t *pids = calloc((size_t)n, sizeof *pids);
 	for (int i = 0; i < n; i++) pids[i] = spawn_worker();
-	log_info("fcgi master %d listening on %s with %d workers", getpid(), cfg.listen, n);
+	log_info("fcgi master %d listening on %s with %d workers (backlog %d)", getpid(), cfg.listen, n, listen_backlog());
 	while (!stopping) {
 		if (reload) {
 			reload = 0;

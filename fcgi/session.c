@@ -12,16 +12,20 @@
 #include "db.h"
 #include "i18n.h"
 #include "log.h"
+#include "login_throttle.h"
 #include "router.h"
 
-/* jti set: the token must not be revoked in PostgreSQL either (Redis may have lost the key); same round trip */
-static struct user *user_load(arena *a, long id, const char *jti)
+/* jti set: the token must not be revoked in PostgreSQL either (Redis may have lost the key), and must carry the
+ * user's current token generation (a password change bumps it, ending every older session); same round trip */
+static struct user *user_load(arena *a, long id, const char *jti, long gen)
 {
-	char ids[24];
+	char ids[24], gens[24];
 	snprintf(ids, sizeof ids, "%ld", id);
+	snprintf(gens, sizeof gens, "%ld", gen);
 	PGresult *res = DB_EXEC("SELECT id, email, name, role, lang, sourced_id FROM users "
 				"WHERE id = $1::bigint AND NOT disabled "
-				"AND ($2::text IS NULL OR NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $2))", ids, jti);
+				"AND ($2::text IS NULL OR (token_gen = $3::int "
+				"AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $2)))", ids, jti, gens);
 	if (!res || PQntuples(res) != 1) { PQclear(res); return NULL; }
 	struct user *u = arena_alloc(a, sizeof *u);
 	u->id = id;
@@ -34,7 +38,7 @@ static struct user *user_load(arena *a, long id, const char *jti)
 	return u;
 }
 
-struct user *session_user_by_id(arena *a, long id) { return user_load(a, id, NULL); }
+struct user *session_user_by_id(arena *a, long id) { return user_load(a, id, NULL, 0); }
 
 void session_revoke(const char *jti, long exp)
 {
@@ -146,7 +150,7 @@ static struct user *user_from_token(req *r, const char *jwt, int bearer)
 		unsigned long epoch = shared_epoch ? __atomic_load_n(shared_epoch, __ATOMIC_SEQ_CST) : 0;
 		/* one round trip: the user query itself refuses a jti revoked in PostgreSQL (logout writes there and
 		 * to Redis; Redis is only a cache, so asking it too would add a round trip and no certainty) */
-		u = user_load(r->a, strtol(t.sub, NULL, 10), t.jti);
+		u = user_load(r->a, strtol(t.sub, NULL, 10), t.jti, t.gen);
 		if (!u) return NULL;
 		scache_put(t.jti, epoch, u);
 	}
@@ -209,19 +213,19 @@ int session_csrf_ok(req *r)
 	return pre && csrf_check(cfg.secret, arena_printf(r->a, "pre:%s", pre), given);
 }
 
-int session_check_password(const char *email, const char *password, long *user_id)
+int session_check_password(const char *email, const char *password, const char *ip, long *user_id, long *retry_after)
 {
-	char key[80], h[65];
-	sha256_hex(email, strlen(email), h);
-	snprintf(key, sizeof key, "loginfail:%.40s", h);
-	/* lockout counts per e-mail whether or not it exists, so it reveals nothing */
-	redisReply *rr = cache_cmd("GET %s", key);
-	long fails = rr && rr->type == REDIS_REPLY_STRING ? strtol(rr->str, NULL, 10) : 0;
-	if (rr) freeReplyObject(rr);
-	PGresult *res = DB_EXEC("SELECT id, password_hash, disabled, locked_until > now() FROM users WHERE lower(email) = lower($1)",
-				email);
-	int found = res && PQntuples(res) == 1;
-	int locked = fails >= cfg.login_max_failures || (found && PQgetvalue(res, 0, 3)[0] == 't');
+	*retry_after = 0;
+	/* throttled attempts are refused before the password is looked at, the same way for every e-mail */
+	int t = login_throttle_check(email, ip, retry_after);
+	if (t < 0) return -4;
+	if (t > 0) return -2;
+	char norm[320];
+	login_normalize_email(email, norm, sizeof norm);
+	PGresult *res = DB_EXEC("SELECT id, password_hash, disabled FROM users WHERE lower(email) = lower($1)", norm);
+	/* PostgreSQL unreachable: nobody is told "wrong password" and nothing is counted */
+	if (!res) return -4;
+	int found = PQntuples(res) == 1;
 	const char *stored = found && !PQgetisnull(res, 0, 1) ? PQgetvalue(res, 0, 1) : NULL;
 	/* verify even for unknown users so timing does not tell them apart */
 	int ok = password_verify(password, stored ? stored
@@ -229,23 +233,16 @@ int session_check_password(const char *email, const char *password, long *user_i
 	ok = ok && found && stored && PQgetvalue(res, 0, 2)[0] != 't';
 	long id = found ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
 	PQclear(res);
-	if (locked) return -2;
-	char ids[24], lock[16], maxf[16];
-	snprintf(ids, sizeof ids, "%ld", id);
 	if (ok) {
-		rr = cache_cmd("DEL %s", key);
-		if (rr) freeReplyObject(rr);
-		DB_CMD("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = $1::bigint", ids);
+		char ids[24];
+		snprintf(ids, sizeof ids, "%ld", id);
+		if (login_throttle_succeeded(email, ip) < 0 ||
+		    DB_CMD("UPDATE users SET last_login_at = now() WHERE id = $1::bigint", ids) < 0)
+			return db_outage() ? -4 : -1;
 		*user_id = id;
 		return 0;
 	}
-	long ttl;
-	cache_incr_window(key, cfg.login_lockout_seconds, &ttl);
-	snprintf(lock, sizeof lock, "%d", cfg.login_lockout_seconds);
-	snprintf(maxf, sizeof maxf, "%d", cfg.login_max_failures);
-	if (found)
-		DB_CMD("UPDATE users SET failed_logins = failed_logins + 1, locked_until = CASE WHEN failed_logins + 1 >= $3::int "
-		       "THEN now() + make_interval(secs => $2::int) END WHERE id = $1::bigint", ids, lock, maxf);
+	if (login_throttle_failed(email, ip) < 0 && db_outage()) return -4;
 	return -1;
 }
 
@@ -256,8 +253,10 @@ char *session_issue(long user_id, const char *kind, struct token *t)
 	snprintf(t->kind, sizeof t->kind, "%s", kind);
 	char ids[24];
 	snprintf(ids, sizeof ids, "%ld", user_id);
-	PGresult *res = DB_EXEC("SELECT role FROM users WHERE id = $1::bigint", ids);
-	snprintf(t->role, sizeof t->role, "%s", res && PQntuples(res) ? PQgetvalue(res, 0, 0) : "viewer");
+	PGresult *res = DB_EXEC("SELECT role, token_gen FROM users WHERE id = $1::bigint", ids);
+	if (!res || PQntuples(res) != 1) { PQclear(res); return NULL; }
+	snprintf(t->role, sizeof t->role, "%s", PQgetvalue(res, 0, 0));
+	t->gen = strtol(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);
 	return token_issue(cfg.secret, t, cfg.session_ttl);
 }

@@ -11,10 +11,12 @@ int session_cache_init(void);
 void session_invalidate_all(void);         /* logout, role change, disable: every worker re-checks */
 int session_csrf_ok(req *r);               /* token from form _csrf or X-CSRF-Token header */
 void session_revoke(const char *jti, long exp);
-/* Check credentials with lockout. 0 ok (*user_id set); -1 wrong (same for unknown user); -2 locked; -3 disabled/no
- * password is reported as -1 too. */
-int session_check_password(const char *email, const char *password, long *user_id);
-/* Issue a token for user id; kind "session" (cookie) or "api" (bearer). malloc'd JWT. */
+/* Check credentials, throttled (login_throttle.c). 0 ok (*user_id set); -1 wrong (the same for an unknown user, a
+ * disabled one or one without a password); -2 throttled: wait *retry_after seconds; -4 PostgreSQL unreachable
+ * (answer 503: nothing was counted). */
+int session_check_password(const char *email, const char *password, const char *ip, long *user_id, long *retry_after);
+/* Issue a token for user id under its current token generation; kind "session" (cookie) or "api" (bearer).
+ * malloc'd JWT, NULL when the user is gone or the database unreachable. */
 char *session_issue(long user_id, const char *kind, struct token *t);
 struct user *session_user_by_id(arena *a, long id);
 void session_set_cookie(req *r, const char *name, const char *value, long max_age);

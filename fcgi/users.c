@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "db.h"
 #include "log.h"
+#include "login_throttle.h"
 
 int users_valid_email(const char *e)
 {
@@ -59,11 +60,14 @@ int users_set_password(long id, const char *password, char *err, int errlen)
 	char hash[PASSWORD_HASH_MAX], ids[24];
 	if (password_hash(password, hash) < 0) { snprintf(err, (size_t)errlen, "hashing failed"); return -1; }
 	snprintf(ids, sizeof ids, "%ld", id);
-	PGresult *r = DB_EXEC("UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL, updated_at = now() "
-			      "WHERE id = $1::bigint RETURNING id", ids, hash);
+	/* a new generation ends every session and bearer token issued before (session.c compares it); the old
+	 * password's failed attempts are forgotten with it */
+	PGresult *r = DB_EXEC("UPDATE users SET password_hash = $2, token_gen = token_gen + 1, updated_at = now() "
+			      "WHERE id = $1::bigint RETURNING email", ids, hash);
 	int ok = r && PQntuples(r) == 1;
+	if (ok && !PQgetisnull(r, 0, 0)) login_throttle_unlock(PQgetvalue(r, 0, 0));
 	PQclear(r);
-	if (!ok) { snprintf(err, (size_t)errlen, "no such user"); return -1; }
+	if (!ok) { snprintf(err, (size_t)errlen, r ? "no such user" : "database error"); return -1; }
 	return 0;
 }
 
@@ -126,14 +130,34 @@ json_object *users_get(long id)
 {
 	char ids[24];
 	snprintf(ids, sizeof ids, "%ld", id);
-	PGresult *r = DB_EXEC("SELECT id, email, name, role, disabled, lang, sourced_id, org_sourced_id, failed_logins, "
-			      "locked_until > now() AS locked, "
+	PGresult *r = DB_EXEC("SELECT id, email, name, role, disabled, lang, sourced_id, org_sourced_id, "
 			      "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS created_at, "
 			      "to_char(last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS last_login_at, "
 			      "password_hash IS NOT NULL AS has_password FROM users WHERE id = $1::bigint", ids);
 	json_object *o = r && PQntuples(r) == 1 ? db_row_json(r, 0) : NULL;
 	PQclear(r);
+	json_object *email;
+	if (o && json_object_object_get_ex(o, "email", &email) && json_object_is_type(email, json_type_string)) {
+		json_object *st = login_throttle_state(json_object_get_string(email));
+		json_object *v;
+		long fails = st && json_object_object_get_ex(st, "failures", &v) ? (long)json_object_get_int64(v) : 0;
+		long wait = st && json_object_object_get_ex(st, "wait_seconds", &v) ? (long)json_object_get_int64(v) : 0;
+		json_object_object_add(o, "failed_logins", json_object_new_int64(fails));
+		json_object_object_add(o, "throttle_seconds", json_object_new_int64(wait));
+		json_object_object_add(o, "locked", json_object_new_boolean(wait > 0));
+		json_object_object_add(o, "unlockable", json_object_new_boolean(fails > 0 || wait > 0));
+		json_object_put(st);
+	}
 	return o;
+}
+
+int users_exists(const char *email)
+{
+	PGresult *r = DB_EXEC("SELECT 1 FROM users WHERE lower(email) = lower($1)", email);
+	if (!r) return -1;
+	int n = PQntuples(r);
+	PQclear(r);
+	return n > 0;
 }
 
 int users_cli_list(void)

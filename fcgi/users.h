@@ -14,6 +14,7 @@ int users_update(long id, const char *name, const char *role, const char *lang, 
  * Returns {"users":[…], "next_after": id|null}. */
 json_object *users_search(const char *q, const char *role, long after, int limit);
 json_object *users_get(long id);
+int users_exists(const char *email);   /* 1 yes, 0 no, -1 database error */
 int users_cli_list(void);
 int users_seed_demo(void);
 #endif

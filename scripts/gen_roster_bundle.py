@@ -27,6 +27,7 @@ VARIANTS = {
     "sjis": "users.csv encoded in Shift_JIS",
     "unterminated": "users.csv with an unterminated quote",
     "bigfield": "users.csv with a 10 MB field",
+    "nul": "users.csv whose third row has a sourcedId with a NUL byte in it (nultest\\0-evil-suffix)",
     "dupheader": "users.csv with a duplicated column header",
     "order": "orgs.csv with columns out of order",
     "unknownfile": "manifest.csv lists an unknown file (file.pets)",
@@ -285,6 +286,11 @@ def main():
             random.Random(3).choice, ["あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん"]
             * (10 * 1024 * 1024 // 3))) + ",山田" + "," * 18
                         + "\r\n").encode("utf-8")
+    elif v == "nul":
+        lines = texts["users"].split("\r\n")
+        first = lines[2].split(",", 1)
+        lines[2] = "nultest\0-evil-suffix," + first[1]
+        enc["users"] = "\r\n".join(lines).encode("utf-8")
     elif v == "dupheader":
         enc["users"] = texts["users"].replace("metadata.jp.kanaMiddleName", "metadata.jp.kanaGivenName", 1).encode()
     elif v == "order":

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The local R-Stream stack: PostgreSQL, Redis, nginx, the FastCGI pool and a job worker, all under $STACK_DIR.
-# Usage: scripts/stack.sh start|stop|status|env     (see docs/operations.md for the knobs)
+# Usage: scripts/stack.sh start|stop|status|env, or {stop,start,restart}-{pg,redis} (see docs/operations.md)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -305,22 +305,37 @@ nginx_start() {
 nginx_stop() { stop_pid nginx "$RUN/nginx.pid" nginx QUIT; }
 
 # ---- rstream ----------------------------------------------------------------------------------
-app_start_one() {   # app_start_one NAME: `rstream NAME` in the background, own session, pid + log in the stack
-	local name=$1
-	stop_pid "rstream $name" "$RUN/$name.pid" "rstream"
-	setsid "$RSTREAM_BIN" "$name" </dev/null >>"$LOG/$name.log" 2>&1 &
-	echo $! >"$RUN/$name.pid"
+# `rstream NAME` under scripts/supervise.sh (restart with backoff, logged), in its own session. run/NAME.pid
+# holds the process itself (rewritten on each restart), run/NAME.supervisor.pid the supervisor.
+app_start_one() {
+	local name=$1 i
+	app_stop_one "$name"
+	rm -f "$RUN/$name.pid"
+	setsid bash "$ROOT/scripts/supervise.sh" "$name" "$RUN/$name.pid" "$RSTREAM_BIN" "$name" \
+		</dev/null >>"$LOG/$name.log" 2>&1 &
+	echo $! >"$RUN/$name.supervisor.pid"
+	for ((i = 0; i < 100; i++)); do [ -s "$RUN/$name.pid" ] && break; sleep 0.05; done
+}
+
+app_stop_one() {   # the supervisor passes TERM on and waits (drain); the process itself only if it was orphaned
+	stop_pid "rstream $1 supervisor" "$RUN/$1.supervisor.pid" supervise.sh
+	stop_pid "rstream $1" "$RUN/$1.pid" rstream
 }
 
 app_start() {
 	[ -x "$RSTREAM_BIN" ] || die "$RSTREAM_BIN is missing: build it first (make)"
 	"$RSTREAM_BIN" migrate >>"$LOG/migrate.log" 2>&1 || fail_with_log "rstream migrate failed" "$LOG/migrate.log"
 	rm -f "$FCGI_SOCK"
+	local lines0
+	touch "$LOG/fcgi.log"
+	lines0=$(wc -l <"$LOG/fcgi.log")
 	app_start_one fcgi
 	app_start_one worker
 	local i code=000
 	for ((i = 0; i < STACK_TIMEOUT * 5; i++)); do
-		pid_alive "$RUN/fcgi.pid" rstream || fail_with_log "rstream fcgi exited" "$LOG/fcgi.log"
+		# a master that cannot start (port, config) is restarted by its supervisor for ever: give up after 3 tries
+		[ "$(tail -n "+$((lines0 + 1))" "$LOG/fcgi.log" | grep -c 'supervisor: rstream fcgi')" -lt 3 ] \
+			|| fail_with_log "rstream fcgi keeps exiting" "$LOG/fcgi.log"
 		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$HTTP_PORT/healthz" || true)
 		[ "$code" = 200 ] && break
 		sleep 0.2
@@ -330,8 +345,8 @@ app_start() {
 }
 
 app_stop() {
-	stop_pid "rstream worker" "$RUN/worker.pid" rstream
-	stop_pid "rstream fcgi" "$RUN/fcgi.pid" rstream
+	app_stop_one worker
+	app_stop_one fcgi
 	rm -f "$FCGI_SOCK"
 }
 
@@ -351,6 +366,8 @@ cmd_start() {
 }
 
 cmd_stop() {
+	# an Apache started in front of this stack (scripts/apache.sh, the Apache test) goes first
+	bash "$ROOT/scripts/apache.sh" stop || true
 	app_stop
 	nginx_stop
 	redis_stop
@@ -365,7 +382,8 @@ cmd_status() {
 	else
 		printf '%-10s stopped\n' postgres; rc=1
 	fi
-	for name in redis:redis.pid:redis-server nginx:nginx.pid:nginx fcgi:fcgi.pid:rstream worker:worker.pid:rstream; do
+	for name in redis:redis.pid:redis-server nginx:nginx.pid:nginx fcgi:fcgi.pid:rstream worker:worker.pid:rstream \
+		    fcgi-sup:fcgi.supervisor.pid:supervise.sh worker-sup:worker.supervisor.pid:supervise.sh; do
 		IFS=: read -r name file word <<<"$name"
 		if pid_alive "$RUN/$file" "$word"; then
 			printf '%-10s running (pid %s)\n' "$name" "$(pid_of "$RUN/$file")"
@@ -374,6 +392,24 @@ cmd_status() {
 		fi
 	done
 	return $rc
+}
+
+# For the fault suite (tests/integration/test_harden_faults.c): take one dependency away and bring it back.
+cmd_pg() {
+	case $1 in
+		stop) pg_stop ;;
+		start) pg_start ;;
+		restart) pg_stop; pg_start ;;
+	esac
+}
+
+cmd_redis() {
+	prepare_dirs
+	case $1 in
+		stop) redis_stop ;;
+		start) redis_start ;;
+		restart) redis_stop; redis_start ;;
+	esac
 }
 
 cmd_env() {
@@ -396,5 +432,7 @@ case ${1:-} in
 	restart) cmd_stop; cmd_start ;;
 	status) cmd_status ;;
 	env) cmd_env ;;
-	*) echo "usage: $0 start|stop|restart|status|env" >&2; exit 2 ;;
+	stop-pg|start-pg|restart-pg) cmd_pg "${1%-pg}" ;;
+	stop-redis|start-redis|restart-redis) cmd_redis "${1%-redis}" ;;
+	*) echo "usage: $0 start|stop|restart|status|env|{stop,start,restart}-pg|{stop,start,restart}-redis" >&2; exit 2 ;;
 esac

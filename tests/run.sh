@@ -22,8 +22,14 @@ export RSTREAM_WORKERS=${RSTREAM_WORKERS:-2}
 export RSTREAM_ROOT=$ROOT
 # tiny test clips: the fastest x264 preset trims CI time (video.x264_preset)
 export RSTREAM_X264_PRESET=${RSTREAM_X264_PRESET:-ultrafast}
+# upload admission (docs/operations.md): a quota the tests can reach without sending bytes, and a disk floor
+# low enough for a small CI disk
+export RSTREAM_UPLOAD_QUOTA_MB=${RSTREAM_UPLOAD_QUOTA_MB:-2048}
+export RSTREAM_UPLOAD_MIN_FREE_MB=${RSTREAM_UPLOAD_MIN_FREE_MB:-64}
 # Servers run sanitized: leaks at exit are noise for a pre-forked server, errors are not (see the log scan).
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0:print_summary=1}
+# A 16 MB quarantine (default 256 MB) still catches a use-after-free within and across requests, and keeps a
+# worker's RSS meaningful for the memory test (test_harden_limits measures growth after hostile JSON).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0:print_summary=1:quarantine_size_mb=16}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
 INTEG_TIMEOUT=${INTEG_TIMEOUT:-900}
@@ -44,7 +50,9 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 stack() { bash "$ROOT/scripts/stack.sh" "$@" 9>&-; }   # daemons must not inherit the lock
 
 stack_up=0
+oidc_pid=
 stop_stack() {
+	if [ -n "$oidc_pid" ]; then kill "$oidc_pid" 2>/dev/null; wait "$oidc_pid" 2>/dev/null; oidc_pid=; fi
 	if [ "$stack_up" = 1 ]; then
 		stack_up=0
 		stack stop >/dev/null 2>&1 || stack stop
@@ -84,14 +92,16 @@ run_criterion() {
 	fi
 }
 
-# binaries BUILD_SUBDIR: the test binaries there, filtered by name
+# binaries BUILD_SUBDIR: the test binaries there, filtered by name; *_faults last (they restart and kill parts of the
+# stack, and leave it healthy again for whatever follows)
 binaries() {
-	local f
+	local f late=()
 	for f in "$BUILD_DIR/tests/$1"/test_*; do
 		[ -x "$f" ] && [ -f "$f" ] || continue
 		[ -n "$FILTER" ] && [[ $(basename "$f") != *"$FILTER"* ]] && continue
-		echo "$f"
+		if [[ $(basename "$f") == *_faults ]]; then late+=("$f"); else echo "$f"; fi
 	done
+	[ ${#late[@]} -eq 0 ] || printf '%s\n' "${late[@]}"
 }
 
 start_stack() {
@@ -114,6 +124,16 @@ start_stack() {
 		note_problem "could not create the test admin"
 		return 1
 	fi
+	# a loopback OpenID Connect provider for the sign-in tests, on the stack's HTTP port + 10
+	local oidc_port=$((HTTP_PORT + 10))
+	python3 "$ROOT/tests/support/oidc_provider.py" --port "$oidc_port" 9>&- 2>"$STACK_DIR/log/oidc-provider.log" &
+	oidc_pid=$!
+	export RSTREAM_TEST_OIDC_URL="http://127.0.0.1:$oidc_port"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		curl -fsS "$RSTREAM_TEST_OIDC_URL/.well-known/openid-configuration" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
 }
 
 # Server logs must hold no sanitizer report: a worker that crashed and was respawned hides its error otherwise.

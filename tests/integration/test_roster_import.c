@@ -257,6 +257,7 @@ Test(roster_import, an_absolute_entry_name_is_refused) { refused("absolute", "ZI
 Test(roster_import, shift_jis_is_refused_naming_the_encoding) { refused("sjis", "CSV-ENC-001", "Shift_JIS"); }
 Test(roster_import, an_unterminated_quote_is_refused) { refused("unterminated", "CSV-QUOTE-002", "unterminated"); }
 Test(roster_import, a_10_mb_field_is_refused) { refused("bigfield", "CSV-SIZE-001", "larger than the limit"); }
+Test(roster_import, a_nul_byte_in_a_sourced_id_is_refused) { refused("nul", "CSV-ENC-003", "NUL"); }
 Test(roster_import, duplicate_headers_are_refused) { refused("dupheader", "OR-HDR-002", "metadata.jp.kanaGivenName"); }
 Test(roster_import, a_header_out_of_order_is_refused) { refused("order", "OR-HDR-003", "name"); }
 Test(roster_import, an_unknown_file_in_the_manifest_is_refused) { refused("unknownfile", "OR-MAN-002", "file.pets"); }

@@ -305,29 +305,7 @@ Test(stack_http, form_post_without_csrf_is_403)
 }
 
 /* Children of the FastCGI master (its pre-forked workers). */
-static int fcgi_workers(pid_t master, pid_t *out, int max)
-{
-	DIR *d = opendir("/proc");
-	int n = 0;
-	struct dirent *e;
-	while (d && (e = readdir(d)) && n < max) {
-		if (!isdigit((unsigned char)e->d_name[0])) continue;
-		char path[300], buf[512];
-		snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-		FILE *f = fopen(path, "r");
-		if (!f) continue;
-		size_t len = fread(buf, 1, sizeof buf - 1, f);
-		fclose(f);
-		buf[len] = 0;
-		char *rp = strrchr(buf, ')');   /* comm may hold spaces: fields restart after the last ')' */
-		char state;
-		int ppid;
-		if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == master && state != 'Z')
-			out[n++] = (pid_t)atoi(e->d_name);
-	}
-	if (d) closedir(d);
-	return n;
-}
+static int fcgi_workers(pid_t master, pid_t *out, int max) { return t_children(master, out, max); }
 
 Test(stack_http, killed_worker_is_respawned_and_no_request_fails, .timeout = 120)
 {

@@ -3,6 +3,7 @@
 #include "harness.h"
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -429,6 +430,13 @@ PGconn *t_db(void)
 char *t_db_value(const char *sql, int n, const char *const *params)
 {
 	PGresult *res = PQexecParams(t_db(), sql, n, NULL, params, NULL, NULL, 0);
+	/* the server was restarted under us (fault suite): libpq learns it only now; reconnect and ask once more */
+	if (PQresultStatus(res) == PGRES_FATAL_ERROR &&
+	    (PQstatus(t_db()) == CONNECTION_BAD || !PQresultErrorField(res, PG_DIAG_SQLSTATE))) {
+		PQclear(res);
+		PQreset(t_db());
+		res = PQexecParams(t_db(), sql, n, NULL, params, NULL, NULL, 0);
+	}
 	char *v = NULL;
 	ExecStatusType st = PQresultStatus(res);
 	if (st == PGRES_TUPLES_OK && PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0))
@@ -518,4 +526,28 @@ const char *t_wait_job(long job_id, int timeout_seconds)
 		}
 		usleep(200 * 1000);
 	}
+}
+
+int t_children(int parent, int *out, int max)
+{
+	DIR *d = opendir("/proc");
+	int n = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d)) && n < max) {
+		if (!isdigit((unsigned char)e->d_name[0])) continue;
+		char path[300], buf[512];
+		snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f) continue;
+		size_t len = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[len] = 0;
+		char *rp = strrchr(buf, ')');   /* comm may hold spaces: fields restart after the last ')' */
+		char state;
+		int ppid;
+		if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == parent && state != 'Z')
+			out[n++] = atoi(e->d_name);
+	}
+	if (d) closedir(d);
+	return n;
 }

@@ -33,4 +33,6 @@ long t_make_user(const char *email, const char *role, const char *password);
 /* Poll /api/v1/jobs/:id until done or failed (timeout seconds). Returns final state string (static). */
 const char *t_wait_job(long job_id, int timeout_seconds);
 const char *t_env(const char *name);        /* getenv or abort with a message */
+/* Live (not zombie) children of a process, from /proc: e.g. the FastCGI master's workers. Returns the count. */
+int t_children(int parent, int *out, int max);
 #endif

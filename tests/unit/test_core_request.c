@@ -130,10 +130,81 @@ Test(request, param_id_accepts_only_positive_bigints)
 	r.nparams = 1;
 	r.pnames[0] = "id";
 	const char *cases[][2] = {{"42", "42"}, {"0", "0"}, {"-1", "0"}, {"1x", "0"}, {"", "0"}, {" 7", "0"},
-				  {"1234567890123456789", "0"}, {"999999999999999999", "999999999999999999"}};
+				  {"1234567890123456789", "1234567890123456789"}, {"999999999999999999", "999999999999999999"},
+				  {"9223372036854775807", "9223372036854775807"}, {"9223372036854775808", "0"},
+				  {"99999999999999999999", "0"}};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		r.pvals[0] = cases[i][0];
 		cr_assert_eq(req_param_id(&r, "id"), strtol(cases[i][1], NULL, 10), "input '%s'", cases[i][0]);
 	}
 	cr_assert_eq(req_param_id(&r, "other"), 0);
+}
+
+Test(request, json_prescan_refuses_too_many_values_before_parsing)
+{
+	/* the finding: a 1 MB array of empty objects, 349,000 json-c objects if it were parsed */
+	size_t n = 349000;
+	char *s = malloc(n * 3 + 2), *p = s;
+	*p++ = '[';
+	for (size_t i = 0; i < n; i++) { memcpy(p, "{},", 3); p += 3; }
+	p[-1] = ']';
+	char err[200];
+	int why;
+	cr_assert_null(json_parse_bounded(s, (size_t)(p - s), JSON_MAX_VALUES, JSON_MAX_DEPTH, &why, err, sizeof err));
+	cr_assert_eq(why, JSON_TOO_BIG);
+	cr_assert(strstr(err, "more than 2000 values") != NULL, "%s", err);
+	free(s);
+	/* at the cap it parses; one more value is refused */
+	cr_assert_eq(json_prescan("[1,2,3]", 7, 4, 4, err, sizeof err), 0);
+	cr_assert_eq(json_prescan("[1,2,3,4]", 9, 4, 4, err, sizeof err), JSON_TOO_BIG);
+	/* structural bytes inside strings do not count */
+	cr_assert_eq(json_prescan("{\"a\":\"[,,,:{{{\\\"\"}", 18, 3, 1, err, sizeof err), 0);
+	cr_assert_eq(json_prescan("[[[1]]]", 7, 100, 2, err, sizeof err), JSON_TOO_BIG);
+}
+
+Test(request, json_refuses_nul_escapes_and_bytes)
+{
+	char err[200];
+	int why;
+	const char *t = "{\"title\":\"ok\\u0000hidden\"}";
+	cr_assert_null(json_parse_bounded(t, strlen(t), 100, 8, &why, err, sizeof err));
+	cr_assert_eq(why, JSON_NUL);
+	/* an escaped backslash before u0000 is text, not an escape */
+	t = "{\"title\":\"ok\\\\u0000\"}";
+	json_object *o = json_parse_bounded(t, strlen(t), 100, 8, &why, err, sizeof err);
+	cr_assert_not_null(o, "%s", err);
+	json_object_put(o);
+	cr_assert_null(json_parse_bounded("{\"a\":\"x\0\"}", 10, 100, 8, &why, err, sizeof err));
+	cr_assert_eq(why, JSON_NUL);
+	/* invalid UTF-8 in a string is malformed JSON */
+	cr_assert_null(json_parse_bounded("[\"\xff\"]", 5, 100, 8, &why, err, sizeof err));
+	cr_assert_eq(why, JSON_MALFORMED);
+}
+
+Test(request, forms_and_queries_refuse_nul_and_bad_utf8)
+{
+	arena *a = arena_new(4096);
+	kv *p;
+	int n;
+	const char *s = "title=ok%00hidden";
+	cr_assert_eq(parse_urlencoded(a, s, strlen(s), &p, &n), -2);
+	s = "t%00x=1";
+	cr_assert_eq(parse_urlencoded(a, s, strlen(s), &p, &n), -2);
+	s = "title=%FF%FE";
+	cr_assert_eq(parse_urlencoded(a, s, strlen(s), &p, &n), -2);
+	s = "title=%C0%AF";   /* overlong '/' */
+	cr_assert_eq(parse_urlencoded(a, s, strlen(s), &p, &n), -2);
+	s = "title=%ED%A0%80";   /* surrogate */
+	cr_assert_eq(parse_urlencoded(a, s, strlen(s), &p, &n), -2);
+	s = "title=%F0%9F%98%80";   /* U+1F600 is fine */
+	cr_assert_eq(parse_urlencoded(a, s, strlen(s), &p, &n), 0);
+	arena_free(a);
+}
+
+Test(request, parse_id_is_range_checked)
+{
+	cr_assert_eq(parse_id("9223372036854775807"), 9223372036854775807L);
+	cr_assert_eq(parse_id("9223372036854775808"), 0);
+	cr_assert_eq(parse_id("-5"), 0);
+	cr_assert_eq(parse_id(NULL), 0);
 }

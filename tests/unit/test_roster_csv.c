@@ -190,3 +190,14 @@ Test(roster_csv, utf8_checker_finds_overlongs_and_surrogates)
 	cr_assert_eq(rcsv_utf8_invalid((const unsigned char *)"\xe3\x81", 2), 0);
 	cr_assert_eq(rcsv_utf8_invalid((const unsigned char *)"\xe3\x81\x82", 3), -1);
 }
+
+Test(roster_csv, refuses_a_nul_byte_on_its_line)
+{
+	const char t[] = "sourcedId,givenName\nu1,a\nnultest\0-evil-suffix,b\n";
+	struct rows r;
+	struct rcsv_error e;
+	cr_assert_eq(parse(t, sizeof t - 1, &r, &e, NULL), -1);
+	cr_assert_str_eq(e.code, "CSV-ENC-003");
+	cr_assert(strstr(e.msg_en, "NUL") != NULL, "%s", e.msg_en);
+	cr_assert_eq(e.line, 3);
+}

@@ -1,0 +1,307 @@
+/* Sign-in without SSO: printed login cards (one code + QR per pupil, for a class) and one-time password-reset
+ * links made by an admin. Codes and tokens are stored only as keyed hashes; guessing is throttled per client. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "audit.h"
+#include "auth.h"
+#include "cache.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "router.h"
+#include "session.h"
+#include "signin_cards.h"
+#include "signin_code.h"
+#include "users.h"
+#include "h_signin.h"
+
+static const char *id_text(req *r, long id) { return arena_printf(r->a, "%ld", id); }
+static int is_admin(req *r) { return r->user && !strcmp(r->user->role, "admin"); }
+
+void signin_finish(req *r, long user_id, const char *method, const char *next)
+{
+	struct token t;
+	char *jwt = session_issue(user_id, "session", &t);
+	if (!jwt) { res_error(r, 500, "token", tr(r, "signin_failed"), NULL); return; }
+	DB_CMD("UPDATE users SET last_login_at = now() WHERE id = $1::bigint", id_text(r, user_id));
+	audit_record(r, arena_printf(r->a, "user:%ld", user_id), arena_printf(r->a, "signin.%s", method), "/login", NULL, 200, 1);
+	session_set_cookie(r, "rs_session", jwt, cfg.session_ttl);
+	free(jwt);
+	res_redirect(r, safe_next(r, next));
+}
+
+int signin_throttled(req *r, const char *what, int count_this)
+{
+	char key[160];
+	snprintf(key, sizeof key, "signinfail:%s:%s", what, r->client_ip ? r->client_ip : "-");
+	long max = config_get_int("signin_max_guesses", 10);
+	if (!count_this) {
+		redisReply *rr = cache_cmd("GET %s", key);
+		long n = rr && rr->type == REDIS_REPLY_STRING ? strtol(rr->str, NULL, 10) : 0;
+		if (rr) freeReplyObject(rr);
+		return n >= max;
+	}
+	long ttl;
+	return cache_incr_window(key, (int)config_get_int("signin_guess_window_seconds", 900), &ttl) > max;
+}
+
+static void page(req *r, int status, const char *tmpl, const char *title_key, json_object *ctx, int bare)
+{
+	json_object_object_add(ctx, "title", json_object_new_string(tr(r, title_key)));
+	if (bare) json_object_object_add(ctx, "bare", json_object_new_boolean(1));
+	json_object *st = json_object_new_array(), *sc = json_object_new_array();
+	json_object_array_add(st, json_object_new_string("/static/css/signin.css"));
+	json_object_array_add(sc, json_object_new_string("/static/js/signin.js"));
+	json_object_object_add(ctx, "styles", st);
+	json_object_object_add(ctx, "scripts", sc);
+	res_html(r, status, tmpl, ctx);
+	json_object_put(ctx);
+}
+
+/* ---- signing in with a login card ---- */
+
+static void code_page(req *r, int status, const char *error)
+{
+	json_object *ctx = json_object_new_object();
+	if (error) json_object_object_add(ctx, "error", json_object_new_string(error));
+	page(r, status, "signin/code", "signin_code_title", ctx, 1);
+}
+
+void h_login_code_form(req *r)
+{
+	if (r->user) { res_redirect(r, "/"); return; }
+	code_page(r, 200, NULL);
+}
+
+void h_login_code_post(req *r)
+{
+	if (signin_throttled(r, "code", 0)) { code_page(r, 429, tr(r, "signin_too_many")); return; }
+	char code[9], h[65];
+	if (signin_code_normalize(req_form(r, "code"), code) < 0) {
+		signin_throttled(r, "code", 1);
+		code_page(r, 400, tr(r, "signin_code_malformed"));
+		return;
+	}
+	signin_hash(cfg.secret, "logincode", code, h);
+	PGresult *res = DB_EXEC("UPDATE login_codes lc SET first_used_at = COALESCE(lc.first_used_at, now()) FROM users u "
+				"WHERE lc.code_hash = $1 AND lc.revoked_at IS NULL AND lc.expires_at > now() "
+				"AND u.id = lc.user_id AND NOT u.disabled RETURNING lc.user_id", h);
+	if (!res) { code_page(r, 500, tr(r, "signin_failed")); return; }
+	long uid = PQntuples(res) == 1 ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	PQclear(res);
+	if (!uid) {
+		int over = signin_throttled(r, "code", 1);
+		audit_record(r, "anonymous", "signin.code", "/login/code", NULL, 401, 0);
+		code_page(r, over ? 429 : 401, tr(r, over ? "signin_too_many" : "signin_code_wrong"));
+		return;
+	}
+	signin_finish(r, uid, "code", "/");
+}
+
+/* ---- login cards for a class ---- */
+
+/* The class (title, school) if this user may print its cards: admins any class, teachers the classes they teach. */
+static json_object *card_class(req *r, const char *sid)
+{
+	if (!sid || strlen(sid) > 255) return NULL;
+	PGresult *res = DB_EXEC("SELECT c.sourced_id, c.title, COALESCE(o.name, '') AS school FROM roster_classes c "
+				"LEFT JOIN roster_orgs o ON o.sourced_id = c.school_sourced_id "
+				"WHERE c.sourced_id = $1 AND c.status = 'active' AND ($2 = 'admin' OR EXISTS ("
+				" SELECT 1 FROM roster_enrollments e JOIN users me ON me.sourced_id = e.user_sourced_id "
+				" WHERE me.id = $3::bigint AND e.class_sourced_id = c.sourced_id AND e.status = 'active' "
+				" AND e.role IN ('teacher', 'aide')))", sid, r->user->role, id_text(r, r->user->id));
+	json_object *c = res && PQntuples(res) == 1 ? db_row_json(res, 0) : NULL;
+	if (!res) log_error("cards class: %s", db_error());
+	PQclear(res);
+	return c;
+}
+
+/* Pupils of the class with an account: kanji and kana names from the roster, and their live code if any. */
+static json_object *card_pupils(const char *sid)
+{
+	PGresult *res = DB_EXEC(
+		"SELECT u.id, btrim(ru.family_name || ' ' || ru.given_name) AS name, "
+		" btrim(COALESCE(ru.metadata->>'jp.kanaFamilyName', '') || ' ' || COALESCE(ru.metadata->>'jp.kanaGivenName', '')) AS kana, "
+		" (SELECT to_char(max(lc.expires_at) AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM-DD') FROM login_codes lc "
+		"  WHERE lc.user_id = u.id AND lc.revoked_at IS NULL AND lc.expires_at > now()) AS code_expires "
+		"FROM roster_enrollments e JOIN roster_users ru ON ru.sourced_id = e.user_sourced_id AND ru.status = 'active' "
+		"JOIN users u ON u.sourced_id = ru.sourced_id AND NOT u.disabled "
+		"WHERE e.class_sourced_id = $1 AND e.status = 'active' AND e.role = 'student' "
+		"ORDER BY COALESCE(ru.metadata->>'jp.kanaFamilyName', ru.family_name), COALESCE(ru.metadata->>'jp.kanaGivenName', ru.given_name), u.id",
+		sid);
+	if (!res) { log_error("cards pupils: %s", db_error()); return NULL; }
+	json_object *a = db_rows_json(res);
+	PQclear(res);
+	return a;
+}
+
+void h_cards_classes(req *r)
+{
+	const char *q = req_query(r, "q");
+	if (q && strlen(q) > 100) { res_error(r, 400, "bad_query", tr(r, "error_bad_query"), NULL); return; }
+	PGresult *res = DB_EXEC(
+		"SELECT c.sourced_id, c.title, COALESCE(o.name, '') AS school, "
+		" (SELECT count(*) FROM roster_enrollments p WHERE p.class_sourced_id = c.sourced_id AND p.status = 'active' "
+		"  AND p.role = 'student') AS pupils "
+		"FROM roster_classes c LEFT JOIN roster_orgs o ON o.sourced_id = c.school_sourced_id "
+		"WHERE c.status = 'active' AND ($3::text IS NULL OR strpos(lower(c.title || ' ' || COALESCE(o.name, '')), lower($3)) > 0) "
+		"AND ($1 = 'admin' OR EXISTS (SELECT 1 FROM roster_enrollments e JOIN users me ON me.sourced_id = e.user_sourced_id "
+		" WHERE me.id = $2::bigint AND e.class_sourced_id = c.sourced_id AND e.status = 'active' AND e.role IN ('teacher', 'aide'))) "
+		"ORDER BY o.name, c.title LIMIT 100", r->user->role, id_text(r, r->user->id), q && *q ? q : NULL);
+	if (!res) { log_error("cards classes: %s", db_error()); res_error(r, 500, "db", tr(r, "signin_failed"), NULL); return; }
+	json_object *ctx = json_object_new_object();
+	json_object_object_add(ctx, "classes", db_rows_json(res));
+	PQclear(res);
+	json_object_object_add(ctx, "q", json_object_new_string(q ? q : ""));
+	json_object_object_add(ctx, "is_admin", json_object_new_boolean(is_admin(r)));
+	page(r, 200, "signin/cards_classes", "cards_title", ctx, 0);
+}
+
+void h_cards_class(req *r)
+{
+	const char *sid = req_param(r, "class");
+	json_object *c = card_class(r, sid);
+	if (!c) { res_error(r, 404, "not_found", tr(r, "cards_class_not_found"), NULL); return; }
+	json_object *pupils = card_pupils(sid);
+	if (!pupils) { json_object_put(c); res_error(r, 500, "db", tr(r, "signin_failed"), NULL); return; }
+	json_object *ctx = json_object_new_object();
+	json_object_object_add(ctx, "class", c);
+	json_object_object_add(ctx, "pupils", pupils);
+	json_object_object_add(ctx, "has_pupils", json_object_new_boolean(json_object_array_length(pupils) > 0));
+	page(r, 200, "signin/cards_class", "cards_title", ctx, 0);
+}
+
+/* Issue (or reissue: the old codes stop working) one code per selected pupil and show the printable sheet. The codes
+ * exist in clear only in this response. */
+void h_cards_issue(req *r)
+{
+	const char *sid = req_param(r, "class");
+	json_object *c = card_class(r, sid);
+	if (!c) { res_error(r, 404, "not_found", tr(r, "cards_class_not_found"), NULL); return; }
+	long days = strtol(req_form(r, "days") ? req_form(r, "days") : "30", NULL, 10);
+	if (days < 1 || days > 366) { json_object_put(c); res_error(r, 400, "bad_days", tr(r, "cards_bad_days"), NULL); return; }
+	json_object *all = card_pupils(sid);
+	if (!all) { json_object_put(c); res_error(r, 500, "db", tr(r, "signin_failed"), NULL); return; }
+	/* the selection may only name pupils of this class; none selected means the whole class */
+	int any = 0;
+	for (int i = 0; i < r->nform; i++) if (!strcmp(r->form[i].k, "pupil")) any = 1;
+	json_object *cards = json_object_new_array();
+	const char *base = cfg.public_url ? cfg.public_url : "";
+	int failed = db_begin() < 0;
+	for (size_t i = 0; !failed && i < json_object_array_length(all); i++) {
+		json_object *p = json_object_array_get_idx(all, i), *idv;
+		json_object_object_get_ex(p, "id", &idv);
+		const char *uid = json_object_get_string(idv);
+		int chosen = !any;
+		for (int k = 0; any && k < r->nform; k++)
+			if (!strcmp(r->form[k].k, "pupil") && !strcmp(r->form[k].v, uid)) chosen = 1;
+		if (!chosen) continue;
+		char code[10], canon[9];
+		if (signin_card_issue(strtol(uid, NULL, 10), sid, r->user->id, (int)days, code) < 0 ||
+		    signin_code_normalize(code, canon) < 0) { failed = 1; break; }
+		json_object *card = json_object_new_object();
+		json_object_object_add(card, "name", json_object_get(json_object_object_get(p, "name")));
+		json_object_object_add(card, "kana", json_object_get(json_object_object_get(p, "kana")));
+		json_object_object_add(card, "code", json_object_new_string(code));
+		/* the code rides in the fragment: browsers do not send it, so it reaches no server log */
+		char *url = arena_printf(r->a, "%s/login/code#%s", base, canon);
+		json_object_object_add(card, "qr", json_object_new_string(signin_qr_svg(r->a, url, tr(r, "cards_qr_label"))));
+		json_object_array_add(cards, card);
+	}
+	if (failed || db_commit() < 0) {
+		if (failed) db_rollback();
+		log_error("cards issue: %s", db_error());
+		json_object_put(c); json_object_put(all); json_object_put(cards);
+		res_error(r, 500, "db", tr(r, "signin_failed"), NULL);
+		return;
+	}
+	json_object *d = json_object_new_object();
+	json_object_object_add(d, "class", json_object_new_string(sid));
+	json_object_object_add(d, "days", json_object_new_int64(days));
+	audit_record(r, NULL, "signin.cards.issue", arena_printf(r->a, "/cards/%s", sid), d, 200, (long)json_object_array_length(cards));
+	json_object_put(d);
+	json_object_put(all);
+	json_object *ctx = json_object_new_object();
+	json_object_object_add(ctx, "class", c);
+	json_object_object_add(ctx, "cards", cards);
+	json_object_object_add(ctx, "sign_in_url", json_object_new_string(arena_printf(r->a, "%s/login/code", base)));
+	json_object_object_add(ctx, "expires_days", json_object_new_int64(days));
+	json_object_object_add(ctx, "print", json_object_new_boolean(1));
+	page(r, 200, "signin/cards_print", "cards_print_title", ctx, 1);
+}
+
+/* ---- password reset links ---- */
+
+static long reset_ttl_hours(void) { return config_get_int("password_reset_ttl_hours", 24); }
+
+/* POST /admin/users/:id/reset-link: a one-time link the admin hands over (later: e-mailed). Earlier links die. */
+void h_reset_link_create(req *r)
+{
+	long id = req_param_id(r, "id");
+	PGresult *res = id ? DB_EXEC("SELECT email, name FROM users WHERE id = $1::bigint AND NOT disabled", id_text(r, id)) : NULL;
+	if (!res || PQntuples(res) != 1) { PQclear(res); res_error(r, 404, "not_found", tr(r, "reset_no_user"), NULL); return; }
+	json_object *who = db_row_json(res, 0);
+	PQclear(res);
+	char token[65], h[65], ttl[24];
+	random_hex(token, 32);
+	signin_hash(cfg.secret, "reset", token, h);
+	snprintf(ttl, sizeof ttl, "%ld", reset_ttl_hours());
+	if (DB_CMD("DELETE FROM password_resets WHERE user_id = $1::bigint AND used_at IS NULL", id_text(r, id)) < 0 ||
+	    DB_CMD("INSERT INTO password_resets (token_hash, user_id, created_by, expires_at) "
+		   "VALUES ($1, $2::bigint, $3::bigint, now() + make_interval(hours => $4::int))",
+		   h, id_text(r, id), id_text(r, r->user->id), ttl) < 0) {
+		json_object_put(who);
+		res_error(r, 500, "db", tr(r, "signin_failed"), NULL);
+		return;
+	}
+	audit_record(r, NULL, "user.reset_link", arena_printf(r->a, "/admin/users/%ld", id), NULL, 200, 1);
+	json_object *ctx = json_object_new_object();
+	json_object_object_add(ctx, "who", who);
+	json_object_object_add(ctx, "user_id", json_object_new_int64(id));
+	json_object_object_add(ctx, "link", json_object_new_string(arena_printf(r->a, "%s/password/reset#%s",
+										  cfg.public_url ? cfg.public_url : "", token)));
+	json_object_object_add(ctx, "hours", json_object_new_int64(reset_ttl_hours()));
+	page(r, 200, "signin/reset_link", "reset_link_title", ctx, 0);
+}
+
+static void reset_page(req *r, int status, const char *error)
+{
+	json_object *ctx = json_object_new_object();
+	if (error) json_object_object_add(ctx, "error", json_object_new_string(error));
+	page(r, status, "signin/reset", "reset_title", ctx, 1);
+}
+
+void h_reset_form(req *r) { reset_page(r, 200, NULL); }
+
+void h_reset_post(req *r)
+{
+	if (signin_throttled(r, "reset", 0)) { reset_page(r, 429, tr(r, "signin_too_many")); return; }
+	const char *token = req_form(r, "token"), *pw = req_form(r, "password"), *pw2 = req_form(r, "password2");
+	if (!token || strlen(token) != 64) { signin_throttled(r, "reset", 1); reset_page(r, 400, tr(r, "reset_bad_link")); return; }
+	if (!pw || !pw2 || strcmp(pw, pw2)) { reset_page(r, 400, tr(r, "reset_mismatch")); return; }
+	if (strlen(pw) < 10 || strlen(pw) > 256) { reset_page(r, 400, tr(r, "reset_weak")); return; }
+	char h[65], err[200];
+	signin_hash(cfg.secret, "reset", token, h);
+	/* used up in the same transaction that sets the password: a failure leaves the link usable */
+	if (db_begin() < 0) { reset_page(r, 500, tr(r, "signin_failed")); return; }
+	PGresult *res = DB_EXEC("UPDATE password_resets SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL "
+				"AND expires_at > now() RETURNING user_id", h);
+	long uid = res && PQntuples(res) == 1 ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	PQclear(res);
+	if (!uid) {
+		db_rollback();
+		signin_throttled(r, "reset", 1);
+		reset_page(r, 400, tr(r, "reset_bad_link"));
+		return;
+	}
+	if (users_set_password(uid, pw, err, sizeof err) < 0 || db_commit() < 0) {
+		db_rollback();
+		log_error("password reset: %s", err);
+		reset_page(r, 500, tr(r, "signin_failed"));
+		return;
+	}
+	audit_record(r, arena_printf(r->a, "user:%ld", uid), "user.password_reset", "/password/reset", NULL, 200, 1);
+	/* TODO(h-harden-a): revoke the user's other sessions here once "password change revokes sessions" lands */
+	res_redirect(r, "/login?reset=1");
+}

@@ -1,0 +1,14 @@
+/* Shared by the sign-in handlers (h_signin.c, h_oidc.c) and the login page (h_core.c). */
+#ifndef RS_H_SIGNIN_H
+#define RS_H_SIGNIN_H
+#include "http.h"
+
+/* next as a local path ("/" when it could leave the site). h_core.c */
+const char *safe_next(req *r, const char *next);
+/* The user proved who they are by `method` (code, oidc): record it, set the session cookie, go to next. */
+void signin_finish(req *r, long user_id, const char *method, const char *next);
+/* Count a failed guess from this client; 1 when the client has used up its guesses (answer 429). */
+int signin_throttled(req *r, const char *what, int count_this);
+/* Enabled OIDC providers as [{id, name}] for the login page (h_oidc.c). */
+json_object *oidc_login_buttons(void);
+#endif
