@@ -2,8 +2,7 @@
 -- Owned by the learn area (fcgi/learn_*.c, fcgi/h_learn_*.c). Watched ranges are int8 multiranges in milliseconds,
 -- so merging beats is a union (idempotent: applying a beat twice changes nothing).
 
--- One playback session (one watch page load): the union of the ranges its beats carried. Indexes for the
--- statistics that will read it come with them (planned); every index here costs each flushed beat.
+-- One playback session (one watch page load): the union of the ranges its beats carried.
 CREATE TABLE IF NOT EXISTS view_sessions (
 	id          text PRIMARY KEY CHECK (id ~ '^[a-f0-9]{16,32}$'),
 	user_id     bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -15,17 +14,15 @@ CREATE TABLE IF NOT EXISTS view_sessions (
 	started_at  timestamptz NOT NULL,
 	last_at     timestamptz NOT NULL
 );
-CREATE INDEX IF NOT EXISTS view_sessions_video_idx ON view_sessions (video_id);   -- ON DELETE CASCADE
-CREATE INDEX IF NOT EXISTS view_sessions_user_idx ON view_sessions (user_id);     -- ON DELETE CASCADE
+CREATE INDEX IF NOT EXISTS view_sessions_user_idx ON view_sessions (user_id, last_at DESC);
+CREATE INDEX IF NOT EXISTS view_sessions_video_idx ON view_sessions (video_id, last_at DESC);
 
--- Per (user, video): everything ever watched, the latest position, and when it first reached the completion
--- share of duration_ms (the video's duration when first watched).
+-- Per (user, video): everything ever watched, the latest position, and when it first reached the completion share.
 CREATE TABLE IF NOT EXISTS view_progress (
 	user_id      bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
 	video_id     bigint NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
 	watched      int8multirange NOT NULL DEFAULT '{}',
 	watched_ms   bigint NOT NULL DEFAULT 0,
-	duration_ms  bigint NOT NULL,
 	position_ms  bigint NOT NULL DEFAULT 0,
 	completed_at timestamptz,
 	first_at     timestamptz NOT NULL,
@@ -38,59 +35,59 @@ CREATE INDEX IF NOT EXISTS view_progress_user_last_idx ON view_progress (user_id
 CREATE OR REPLACE FUNCTION learn_mr_ms(m int8multirange) RETURNS bigint LANGUAGE sql IMMUTABLE AS
 $$ SELECT COALESCE(sum(upper(r) - lower(r)), 0)::bigint FROM unnest(m) AS r $$;
 
--- Apply one batch of beats (arrays of equal length, one element a beat) in one statement. Beats of one session
--- or one (user, video) are first merged with range_agg, because one upsert may touch a row only once. Beats for
--- a video or user deleted meanwhile are dropped. Completion: watched_ms >= share * duration_ms, decided here;
--- completed_at is the time of the beat that crossed it.
+-- Apply one batch of beats (arrays of equal length, one element a beat). Beats of one session or one
+-- (user, video) are first merged with range_agg, because one upsert may touch a row only once. Beats for a
+-- video or user deleted meanwhile are dropped. Completion: watched_ms >= share * duration, decided here.
 CREATE OR REPLACE FUNCTION learn_flush(a_sid text[], a_uid bigint[], a_vid bigint[], a_mr int8multirange[],
 				       a_pos bigint[], a_rate real[], a_ms bigint[], share double precision)
-RETURNS bigint LANGUAGE sql AS $$
-WITH b AS (
-	SELECT b.*, (v.duration * 1000)::bigint AS dur
-	FROM unnest(a_sid, a_uid, a_vid, a_mr, a_pos, a_rate, a_ms) AS b(sid, uid, vid, mr, pos, rate, ms)
-	JOIN videos v ON v.id = b.vid JOIN users u ON u.id = b.uid
-), s AS (
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE n integer;
+BEGIN
+	IF to_regclass('pg_temp.learn_batch') IS NULL THEN
+		CREATE TEMP TABLE learn_batch (sid text, uid bigint, vid bigint, mr int8multirange,
+			pos bigint, rate real, ms bigint) ON COMMIT DELETE ROWS;
+	END IF;
+	INSERT INTO learn_batch SELECT b.* FROM unnest(a_sid, a_uid, a_vid, a_mr, a_pos, a_rate, a_ms) AS b(sid, uid, vid, mr, pos, rate, ms)
+		JOIN videos v ON v.id = b.vid JOIN users u ON u.id = b.uid;
+	GET DIAGNOSTICS n = ROW_COUNT;
+
 	INSERT INTO view_sessions AS x (id, user_id, video_id, watched, watched_ms, position_ms, rate, started_at, last_at)
 	SELECT sid, min(uid), min(vid), range_agg(mr), learn_mr_ms(range_agg(mr)),
 	       (array_agg(pos ORDER BY ms DESC))[1], (array_agg(rate ORDER BY ms DESC))[1],
 	       to_timestamp(min(ms) / 1000.0), to_timestamp(max(ms) / 1000.0)
-	FROM b GROUP BY sid
+	FROM learn_batch GROUP BY sid
 	ON CONFLICT (id) DO UPDATE SET
 		watched = x.watched + EXCLUDED.watched,
 		watched_ms = learn_mr_ms(x.watched + EXCLUDED.watched),
 		position_ms = CASE WHEN EXCLUDED.last_at >= x.last_at THEN EXCLUDED.position_ms ELSE x.position_ms END,
 		rate = CASE WHEN EXCLUDED.last_at >= x.last_at THEN EXCLUDED.rate ELSE x.rate END,
 		started_at = LEAST(x.started_at, EXCLUDED.started_at),
-		last_at = GREATEST(x.last_at, EXCLUDED.last_at)
-	RETURNING 1
-), p AS (
-	INSERT INTO view_progress AS x (user_id, video_id, watched, watched_ms, duration_ms, position_ms, completed_at,
-					first_at, last_at)
-	SELECT uid, vid, range_agg(mr), learn_mr_ms(range_agg(mr)), min(dur), (array_agg(pos ORDER BY ms DESC))[1],
-	       CASE WHEN min(dur) > 0 AND learn_mr_ms(range_agg(mr)) >= share * min(dur) THEN to_timestamp(max(ms) / 1000.0) END,
+		last_at = GREATEST(x.last_at, EXCLUDED.last_at);
+
+	INSERT INTO view_progress AS x (user_id, video_id, watched, watched_ms, position_ms, first_at, last_at)
+	SELECT uid, vid, range_agg(mr), learn_mr_ms(range_agg(mr)), (array_agg(pos ORDER BY ms DESC))[1],
 	       to_timestamp(min(ms) / 1000.0), to_timestamp(max(ms) / 1000.0)
-	FROM b GROUP BY uid, vid
+	FROM learn_batch GROUP BY uid, vid
 	ON CONFLICT (user_id, video_id) DO UPDATE SET
 		watched = x.watched + EXCLUDED.watched,
 		watched_ms = learn_mr_ms(x.watched + EXCLUDED.watched),
 		position_ms = CASE WHEN EXCLUDED.last_at >= x.last_at THEN EXCLUDED.position_ms ELSE x.position_ms END,
-		completed_at = COALESCE(x.completed_at, CASE WHEN x.duration_ms > 0
-			AND learn_mr_ms(x.watched + EXCLUDED.watched) >= share * x.duration_ms THEN EXCLUDED.last_at END),
 		first_at = LEAST(x.first_at, EXCLUDED.first_at),
-		last_at = GREATEST(x.last_at, EXCLUDED.last_at)
-	RETURNING 1
-), w AS (
+		last_at = GREATEST(x.last_at, EXCLUDED.last_at);
+
+	UPDATE view_progress p SET completed_at = p.last_at FROM videos v
+	WHERE v.id = p.video_id AND p.completed_at IS NULL AND v.duration > 0
+	  AND p.watched_ms >= share * v.duration * 1000
+	  AND (p.user_id, p.video_id) IN (SELECT DISTINCT uid, vid FROM learn_batch);
+
 	-- the resume position the watch page reads (watch_positions, sql/020_video.sql) follows the newest beat
 	INSERT INTO watch_positions AS w (user_id, video_id, position, updated_at)
 	SELECT uid, vid, (array_agg(pos ORDER BY ms DESC))[1] / 1000.0, to_timestamp(max(ms) / 1000.0)
-	FROM b GROUP BY uid, vid
+	FROM learn_batch GROUP BY uid, vid
 	ON CONFLICT (user_id, video_id) DO UPDATE SET position = EXCLUDED.position, updated_at = EXCLUDED.updated_at
-	WHERE w.updated_at <= EXCLUDED.updated_at
-	RETURNING 1
-)
--- every data-modifying CTE runs whether read or not; the count is of playback sessions touched
-SELECT count(*) FROM s
-$$;
+	WHERE w.updated_at <= EXCLUDED.updated_at;
+	RETURN n;
+END $$;
 
 -- Courses: an ordered list of videos; visibility columns mean what they mean on videos.
 CREATE TABLE IF NOT EXISTS courses (
