@@ -63,7 +63,9 @@ mkdir -p "$demo"
 # password (kept like the admin's); the pupil gets a fresh login-card code each run (codes are stored hashed only).
 DEMO_TEACHER=t000001@sakura.example.jp
 DEMO_PUPIL=s000011
-if ! "$RSTREAM_BIN" user list | grep -qiF -- "$DEMO_TEACHER"; then
+rc=0
+"$RSTREAM_BIN" user exists --email "$DEMO_TEACHER" || rc=$?
+if [ "$rc" = 1 ]; then
 	"$RSTREAM_BIN" import "$demo/roster-demo.zip" >"$STACK_DIR/log/demo-import.log" 2>&1 ||
 		echo "run: importing the demo roster failed (${STACK_DIR#"$ROOT"/}/log/demo-import.log)" >&2
 	"$RSTREAM_BIN" seed >/dev/null   # again: the demo course and assignment go to the demo teacher's class
