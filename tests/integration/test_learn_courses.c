@@ -191,6 +191,7 @@ Test(learn_courses, assignment_reaches_the_class_and_the_teacher_table_fills_in)
 	o = lh_json("GET", "/api/v1/me/assignments", nh, NULL, 200);
 	cr_assert_null(lh_get(o, "assignments.0"));
 	json_object_put(o);
+	json_object_put(lh_json("GET", path, w.sh, NULL, 403));   /* the grant went with the class */
 	/* HTML pages render */
 	const char *pages[] = {"/my/assignments", "/courses", "/my/history"};
 	for (int i = 0; i < 3; i++) {
