@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "db.h"
+#include "learn.h"
 #include "log.h"
 #include "router.h"
 #include "video_access.h"
@@ -113,6 +114,7 @@ static json_object *home_sections(req *r)
 		if (!b) { json_object_put(a); json_object_put(o); return NULL; }
 		json_object_object_add(o, "continue_watching", a);
 		json_object_object_add(o, "recent_videos", b);
+		learn_home_context(r, o);   /* "my_assignments" for templates/learn/my_assignments_list.html */
 	} else {
 		a = teacher_classes(r);
 		b = a ? teacher_videos(r) : NULL;
@@ -139,6 +141,7 @@ void h_home(req *r)
 	json_object *st = json_object_new_array();
 	json_object_array_add(st, json_object_new_string("/static/css/video.css"));
 	json_object_array_add(st, json_object_new_string("/static/css/home.css"));
+	if (is_pupil(r)) json_object_array_add(st, json_object_new_string("/static/css/learn.css"));
 	json_object_object_add(ctx, "styles", st);
 	res_html(r, 200, is_pupil(r) ? "home/pupil" : "home/teacher", ctx);
 	json_object_put(ctx);

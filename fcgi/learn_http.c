@@ -47,6 +47,7 @@ void learn_course_access_sql(buf *out, int uid_param, int role_param)
 	video_access_sql_rule(out, uid_param, role_param);
 	buf_printf(out, " OR ($%d <> 'guest' AND EXISTS (SELECT 1 FROM assignments a "
 		   "JOIN assignment_classes ac ON ac.assignment_id = a.id "
+		   "JOIN roster_classes rc ON rc.sourced_id = ac.class_sourced_id AND rc.status = 'active' "
 		   "JOIN roster_enrollments e ON e.class_sourced_id = ac.class_sourced_id AND e.status = 'active' "
 		   "JOIN users cu ON cu.sourced_id = e.user_sourced_id WHERE cu.id = $%d::bigint AND a.course_id = v.id)))",
 		   role_param, uid_param);

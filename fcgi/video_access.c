@@ -47,6 +47,7 @@ void video_access_sql(buf *out, int uid_param, int role_param)
 	if (have_roster())
 		buf_printf(out, " OR ($%d <> 'guest' AND EXISTS (SELECT 1 FROM assignment_videos av "
 			   "JOIN assignment_classes ac ON ac.assignment_id = av.assignment_id "
+			   "JOIN roster_classes rc ON rc.sourced_id = ac.class_sourced_id AND rc.status = 'active' "
 			   "JOIN roster_enrollments e ON e.class_sourced_id = ac.class_sourced_id AND e.status = 'active' "
 			   "JOIN users cu ON cu.sourced_id = e.user_sourced_id WHERE cu.id = $%d::bigint AND av.video_id = v.id))",
 			   role_param, uid_param);
@@ -96,6 +97,7 @@ int video_may_watch(req *r, const char *video_pk)
 	/* assigned to one of the viewer's classes (sql/050_learn.sql): watchable whatever the visibility */
 	res = DB_EXEC("SELECT EXISTS (SELECT 1 FROM assignment_videos av "
 		      "JOIN assignment_classes ac ON ac.assignment_id = av.assignment_id "
+		      "JOIN roster_classes rc ON rc.sourced_id = ac.class_sourced_id AND rc.status = 'active' "
 		      "JOIN roster_enrollments e ON e.class_sourced_id = ac.class_sourced_id AND e.status = 'active' "
 		      "JOIN users u ON u.sourced_id = e.user_sourced_id WHERE u.id = $2::bigint AND av.video_id = $1::bigint)",
 		      video_pk, uid);

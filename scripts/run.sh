@@ -68,6 +68,7 @@ rc=0
 if [ "$rc" = 1 ]; then
 	"$RSTREAM_BIN" import "$demo/roster-demo.zip" >"$STACK_DIR/log/demo-import.log" 2>&1 ||
 		echo "run: importing the demo roster failed (${STACK_DIR#"$ROOT"/}/log/demo-import.log)" >&2
+	"$RSTREAM_BIN" seed >/dev/null   # again: the demo course and assignment go to the demo teacher's class
 fi
 tpwfile=$STACK_DIR/demo-teacher-password
 [ -s "$tpwfile" ] || (umask 077; openssl rand -base64 24 | tr -d '/+=\n' | cut -c1-16 >"$tpwfile")

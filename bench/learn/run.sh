@@ -116,15 +116,42 @@ wrk_run() {   # wrk_run LUA_FILE_ARGS...: prints wrk's output
 	wrk -t"$THREADS" -c"$CONNS" -d"$1" --latency --timeout 5s -s bench/learn/heartbeat.lua "$BASE/api/v1/views/heartbeat" -- "$THREADS" "$2" "$WORK/tokens.txt" 2>&1 || true
 }
 
+# CPU seconds used so far by a process tree (root pid from a pid file, plus its children): on a shared machine
+# the CPU each beat costs is steadier than the rate, and says what 2 dedicated cores would carry
+tree_cpu() {   # tree_cpu PID... → seconds (utime + stime of each pid and its direct children)
+	local pids=() p
+	for p in "$@"; do [ -n "$p" ] && pids+=("$p") && pids+=($(ps -o pid= --ppid "$p" 2>/dev/null)); done
+	local ticks=0 f
+	for p in "${pids[@]}"; do
+		f=/proc/$p/stat
+		[ -r "$f" ] || continue
+		# roots count their reaped children too (cutime, cstime): recycled FastCGI workers are not lost
+		if [[ " $* " == *" $p "* ]]; then ticks=$((ticks + $(awk '{print $14 + $15 + $16 + $17}' "$f")))
+		else ticks=$((ticks + $(awk '{print $14 + $15}' "$f"))); fi
+	done
+	awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", t / hz }'
+}
+pgpid() { head -n 1 "$STACK_DIR/pg/postmaster.pid"; }
+cpu_snapshot() {   # nginx fcgi redis worker postgres
+	echo "$(tree_cpu "$(cat "$STACK_DIR/run/nginx.pid")") $(tree_cpu "$(cat "$STACK_DIR/run/fcgi.pid")") \
+$(tree_cpu "$(cat "$STACK_DIR/run/redis.pid")") $(tree_cpu "$(cat "$STACK_DIR/run/worker.pid")") $(tree_cpu "$(pgpid)")"
+}
+
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 wrk -t"$THREADS" -c"$CONNS" -d2s "$BASE/__bench/hello" >/dev/null 2>&1 || true
-hello=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$BASE/__bench/hello" 2>&1 | awk '/^Requests\/sec:/ {print $2}')
+h0=$(tree_cpu "$(cat "$STACK_DIR/run/nginx.pid")" "$hello_pid")
+hout=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$BASE/__bench/hello" 2>&1)
+h1=$(tree_cpu "$(cat "$STACK_DIR/run/nginx.pid")" "$hello_pid")
+hello=$(awk '/^Requests\/sec:/ {print $2}' <<<"$hout")
+hreq=$(awk '/requests in/ {print $1}' <<<"$hout")
+u_hello=$(awk -v a="$h0" -v b="$h1" -v n="$hreq" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }')
 healthz=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$BASE/healthz" 2>&1 | awk '/^Requests\/sec:/ {print $2}')
 wrk_run 2s "$WORK/warm.txt" >/dev/null
 wait_drained >/dev/null
 psql -c "TRUNCATE view_sessions, view_progress, watch_positions" >/dev/null
 
 # pass 1: the worker flushes while wrk sends
+read -r c_ng0 c_fc0 c_rd0 c_wk0 c_pg0 < <(cpu_snapshot)
 out=$(wrk_run "$DURATION" "$WORK/sessions.txt")
 rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
 p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
@@ -132,13 +159,16 @@ read -r gen acc rej < <(sed -n 's/^BEATS generated=\([0-9]*\) accepted=\([0-9]*\
 sockerr=$(awk '/Socket errors:/ {sub(/.*Socket errors: /, ""); print}' <<<"$out")
 lag=$(backlog)
 drain=$(wait_drained)
+read -r c_ng1 c_fc1 c_rd1 c_wk1 c_pg1 < <(cpu_snapshot)
 read -r rows total bad < <(psql -F' ' -c "SELECT count(*), COALESCE(sum(watched_ms), 0), count(*) FILTER (WHERE watched_ms <> 11000) FROM view_sessions")
 check="ok"
 [ "$rows" -ge "$acc" ] && [ "$rows" -le "$gen" ] && [ "$bad" = 0 ] && [ "$total" = $((rows * 11000)) ] || check="FAILED"
 
 # pass 2: the worker stopped while wrk fills the stream; then it alone drains it (the flush rate)
+# the stack's supervisor would start it again at once: it goes first
+[ -s "$STACK_DIR/run/worker.supervisor.pid" ] && kill -TERM "$(cat "$STACK_DIR/run/worker.supervisor.pid")" 2>/dev/null && sleep 0.5
 stack_worker_pid=$(cat "$STACK_DIR/run/worker.pid")
-kill -TERM "$stack_worker_pid"
+kill -TERM "$stack_worker_pid" 2>/dev/null || true
 while kill -0 "$stack_worker_pid" 2>/dev/null; do sleep 0.1; done
 psql -c "TRUNCATE view_sessions, view_progress, watch_positions" >/dev/null
 make_sessions $((secs * 25000 + 20000)) "$WORK/sessions2.txt"
@@ -158,6 +188,13 @@ check2="ok"
 [ "$rows2" -ge "$acc2" ] && [ "$rows2" -le "$gen2" ] && [ "$bad2" = 0 ] && [ "$total2" = $((rows2 * 11000)) ] || check2="FAILED"
 
 pct=$(awk -v a="$rps" -v b="$hello" 'BEGIN { printf "%.0f %%", 100 * a / b }')
+# CPU microseconds per beat, by part, over pass 1 (send + drain); wrk's own CPU is not the server's
+per() { awk -v a="$1" -v b="$2" -v n="$rows" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }'; }
+u_ng=$(per "$c_ng0" "$c_ng1"); u_fc=$(per "$c_fc0" "$c_fc1"); u_rd=$(per "$c_rd0" "$c_rd1")
+u_wk=$(per "$c_wk0" "$c_wk1"); u_pg=$(per "$c_pg0" "$c_pg1")
+u_all=$((u_ng + u_fc + u_rd + u_wk + u_pg))
+capacity=$(awk -v u="$u_all" -v c="$(nproc)" 'BEGIN { printf "%.0f", c * 1e6 / u }')
+cost_ratio=$(awk -v a="$u_all" -v b="$u_hello" 'BEGIN { printf "%.1f", b > 0 ? a / b : 0 }')
 cpu=$(awk -F: '/model name/ {gsub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo)
 section="Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB; wrk -t$THREADS -c$CONNS -d$DURATION
 on loopback; rstream fcgi with $WORKERS workers and one \`rstream worker\` (build: $(basename "$(dirname "$RSTREAM_BIN")")); $USERS viewers.
@@ -172,6 +209,9 @@ Load average before the run: $LOAD_BEFORE (the machine is shared: other processe
 | beats sent / accepted (204) / rejected; socket errors | $gen / $acc / $rej; ${sockerr:-none} |
 | stream backlog when wrk stopped; drained after | $lag beats; ${drain} s |
 | PostgreSQL after the drain: sessions, all 11 s each, sum | $rows, $([ "$bad" = 0 ] && echo yes || echo "no: $bad differ"), $total ms — **$check** (accepted ≤ rows ≤ sent) |
+| server CPU per beat (pass 1): nginx / FastCGI / Redis / flusher / PostgreSQL | $u_ng / $u_fc / $u_rd / $u_wk / $u_pg µs = $u_all µs |
+| server CPU per hello-world request (nginx + hello_fcgi), same conditions | $u_hello µs; a beat costs $(awk -v a="$u_all" -v b="$u_hello" 'BEGIN { printf "%.1f", b > 0 ? a / b : 0 }') × that |
+| beats/s the server side would carry on $(nproc) dedicated cores at the measured cost (wrk elsewhere) | $capacity /s |
 | heartbeats accepted with the worker stopped (pass 2) | $(printf '%.0f' "$rps2") /s; $queued beats queued in Redis |
 | flush rate of one worker draining that backlog alone | $flush_rate beats/s ($rows2 beats in ${drain2} s) — **$check2** |
 

@@ -134,6 +134,14 @@ Test(learn_courses, assignment_reaches_the_class_and_the_teacher_table_fills_in)
 	o = lh_json("GET", "/api/v1/me/assignments", w.oh, NULL, 200);
 	cr_assert_null(lh_get(o, "assignments.0"));
 	json_object_put(o);
+	/* and on the pupil's home page */
+	struct http_res hr;
+	cr_assert_eq(http_do("GET", "/", w.sh, NULL, 0, &hr), 0);
+	cr_assert_eq(hr.status, 200);
+	const char *sec = strstr(hr.body, "data-testid=\"home-assignments\"");
+	cr_assert_not_null(sec, "the home page has the assignments section");
+	cr_assert(strstr(sec, "国語") && strstr(sec, "overdue"), "the assignment is listed there, marked overdue");
+	http_free(&hr);
 	/* assigned: the class-only video is watchable now, for the class's student only */
 	json_object_put(lh_json("GET", path, w.oh, NULL, 403));
 	char *s2 = lh_session(w.sh, w.v2), *s1 = lh_session(w.sh, w.v1);
@@ -183,6 +191,7 @@ Test(learn_courses, assignment_reaches_the_class_and_the_teacher_table_fills_in)
 	o = lh_json("GET", "/api/v1/me/assignments", nh, NULL, 200);
 	cr_assert_null(lh_get(o, "assignments.0"));
 	json_object_put(o);
+	json_object_put(lh_json("GET", path, w.sh, NULL, 403));   /* the grant went with the class */
 	/* HTML pages render */
 	const char *pages[] = {"/my/assignments", "/courses", "/my/history"};
 	for (int i = 0; i < 3; i++) {
