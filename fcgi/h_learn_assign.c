@@ -60,20 +60,50 @@ static int parse_dates(req *r, json_object *j, const char **start, const char **
 	return 0;
 }
 
-/* the class list as a validated JSON array text, or NULL with the error sent */
+/* One class sourcedId: 1..255 bytes, no control characters (an unknown id is refused later, by name). */
+static int class_id_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > 255) return 0;
+	for (size_t i = 0; i < n; i++) if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return 0;
+	return 1;
+}
+
+/* The class list as a validated JSON array text, or NULL with the error sent. "classes" is what the form's
+ * picker posts, one comma-separated string ("a,b"; blanks around ids are dropped), or a JSON array of ids. */
 static const char *parse_classes(req *r, json_object *j)
 {
-	json_object *v = learn_field(j, "classes");
-	size_t n = v && json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
-	if (n == 0 || n > ASSIGN_MAX_CLASSES) { learn_fail(r, 422, "assignment_classes"); return NULL; }
-	for (size_t i = 0; i < n; i++) {
-		json_object *e = json_object_array_get_idx(v, i);
-		if (!json_object_is_type(e, json_type_string) || !json_object_get_string_len(e) || json_object_get_string_len(e) > 255) {
-			learn_fail(r, 422, "assignment_classes");
-			return NULL;
+	json_object *v = learn_field(j, "classes"), *out = json_object_new_array();
+	const char *res = NULL;
+	if (v && json_object_is_type(v, json_type_string)) {
+		const char *p = json_object_get_string(v);
+		while (*p) {
+			const char *e = strchr(p, ',');
+			size_t n = e ? (size_t)(e - p) : strlen(p);
+			const char *b = p;
+			while (n && (*b == ' ' || *b == '\t')) b++, n--;
+			while (n && (b[n - 1] == ' ' || b[n - 1] == '\t')) n--;
+			if (n) {
+				if (!class_id_ok(b, n) || json_object_array_length(out) >= ASSIGN_MAX_CLASSES) goto out;
+				json_object_array_add(out, json_object_new_string_len(b, (int)n));
+			}
+			p += (e ? (size_t)(e - p) + 1 : strlen(p));
+		}
+	} else if (v && json_object_is_type(v, json_type_array)) {
+		size_t n = json_object_array_length(v);
+		if (n > ASSIGN_MAX_CLASSES) goto out;
+		for (size_t i = 0; i < n; i++) {
+			json_object *e = json_object_array_get_idx(v, i);
+			if (!json_object_is_type(e, json_type_string) ||
+			    !class_id_ok(json_object_get_string(e), (size_t)json_object_get_string_len(e))) goto out;
+			json_object_array_add(out, json_object_get(e));
 		}
 	}
-	return arena_strdup(r->a, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+	if (json_object_array_length(out) > 0)
+		res = arena_strdup(r->a, json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
+out:
+	json_object_put(out);
+	if (!res) learn_fail(r, 422, "assignment_classes");
+	return res;
 }
 
 /* Each class must exist and be active (422), and the creator must teach it unless admin (403). */
@@ -98,7 +128,13 @@ static int check_classes(req *r, const char *classes)
 	json_object_object_add(d, "classes", nu ? unknown : foreign);
 	json_object_put(nu ? foreign : unknown);
 	const char *code = nu ? "assignment_class_unknown" : "assignment_not_teacher";
-	res_error(r, nu ? 422 : 403, code, tr(r, arena_printf(r->a, "learn_err_%s", code)), d);
+	/* the message names the refused ids, so a teacher who typed them sees which */
+	json_object *bad = nu ? unknown : foreign;
+	buf ids = {0};
+	for (size_t i = 0; i < json_object_array_length(bad); i++)
+		buf_printf(&ids, "%s%s", i ? ", " : "", json_object_get_string(json_object_array_get_idx(bad, i)));
+	res_error(r, nu ? 422 : 403, code, arena_printf(r->a, "%s (%s)", tr(r, arena_printf(r->a, "learn_err_%s", code)), ids.p), d);
+	buf_free(&ids);
 	return -1;
 }
 
@@ -242,7 +278,7 @@ void h_api_assignments(req *r)
 	res_json(r, 200, o);
 }
 
-/* POST /api/v1/assignments {"course": id | "video": public id, "classes": [sourcedId…], "start_at", "due_at"} */
+/* POST /api/v1/assignments {"course": id | "video": public id, "classes": "id1,id2" | [sourcedId…], "start_at", "due_at"} */
 void h_api_assignment_create(req *r)
 {
 	json_object *j = r->json;
@@ -462,13 +498,11 @@ void h_assignments_page(req *r)
 	json_object *ctx = json_object_new_object();
 	json_object_object_add(ctx, "assignments", a);
 	json_object_object_add(ctx, "empty", json_object_new_boolean(json_object_array_length(a) == 0));
-	/* classes the creator teaches (admins: every active class) */
-	PGresult *res = DB_EXEC("SELECT c.sourced_id AS id, c.title, COALESCE(o.name, '') AS school FROM roster_classes c "
-				"LEFT JOIN roster_orgs o ON o.sourced_id = c.school_sourced_id WHERE c.status = 'active' AND "
-				"($2 = 'admin' OR EXISTS (SELECT 1 FROM roster_enrollments e JOIN users u ON u.sourced_id = e.user_sourced_id "
-				" WHERE u.id = $1::bigint AND e.class_sourced_id = c.sourced_id AND e.role = 'teacher' AND e.status = 'active')) "
-				"ORDER BY c.title, c.sourced_id LIMIT 1000", learn_uid(r), learn_role(r));
-	json_object_object_add(ctx, "classes", res ? db_rows_json(res) : json_object_new_array());
+	/* the picker offers the classes the creator teaches (admins: every class); without any, say so */
+	PGresult *res = DB_EXEC("SELECT $2 = 'admin' OR EXISTS (SELECT 1 FROM roster_enrollments e JOIN users u ON u.sourced_id = e.user_sourced_id "
+				"JOIN roster_classes c ON c.sourced_id = e.class_sourced_id AND c.status = 'active' "
+				"WHERE u.id = $1::bigint AND e.role = 'teacher' AND e.status = 'active')", learn_uid(r), learn_role(r));
+	json_object_object_add(ctx, "has_classes", json_object_new_boolean(res && PQgetvalue(res, 0, 0)[0] == 't'));
 	PQclear(res);
 	buf q = {0};
 	buf_puts(&q, "SELECT v.id, v.title FROM courses v WHERE ");

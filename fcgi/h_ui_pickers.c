@@ -1,7 +1,9 @@
 /* JSON search behind static/js/picker.js: find an org or a class by name instead of typing its sourcedId.
  * GET /api/v1/pickers/orgs?q=&ids=a,b  and  /api/v1/pickers/classes?q=&ids=a,b  →
  * {"items":[{"id":sourcedId,"label":name,"detail":"school · school year · teachers"}]}. q searches (up to 20
- * active items, name order); ids resolves the labels of values already chosen (up to 50). */
+ * active items, name order); ids resolves the labels of values already chosen (up to 50). classes?mine=1 limits
+ * the search to the classes a creator teaches (the assignment form: they may only assign those); an admin, who
+ * may assign any class, still sees all. */
 #include <stdio.h>
 #include <string.h>
 #include "db.h"
@@ -58,6 +60,10 @@ void h_api_picker_classes(req *r)
 {
 	const char *q, *ids;
 	if (picker_args(r, &q, &ids) < 0) { res_error(r, 400, "bad_query", tr(r, "error_bad_query"), NULL); return; }
+	const char *mine = req_query(r, "mine");
+	/* uid of the teacher whose classes to keep, NULL for every class */
+	const char *uid = mine && !strcmp(mine, "1") && r->user && strcmp(r->user->role, "admin")
+		? arena_printf(r->a, "%ld", r->user->id) : NULL;
 	picker_answer(r, DB_EXEC(
 		"SELECT c.sourced_id AS id, c.title AS label, concat_ws(' · ', s.name, "
 		" (SELECT string_agg(a.title, ', ') FROM roster_academic_sessions a WHERE a.sourced_id = ANY(c.term_sourced_ids)), "
@@ -67,6 +73,8 @@ void h_api_picker_classes(req *r)
 		"FROM roster_classes c LEFT JOIN roster_orgs s ON s.sourced_id = c.school_sourced_id "
 		"WHERE CASE WHEN $2::text IS NOT NULL THEN c.sourced_id = ANY(string_to_array($2, ',')) "
 		"ELSE c.status = 'active' AND ($1::text IS NULL OR strpos(lower(c.title), lower($1)) > 0 "
-		"  OR strpos(lower(s.name), lower($1)) > 0 OR c.class_code = $1) END "
-		"ORDER BY s.name, c.title LIMIT 50", q, ids));
+		"  OR strpos(lower(s.name), lower($1)) > 0 OR c.class_code = $1) "
+		"  AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM roster_enrollments e JOIN users me ON me.sourced_id = e.user_sourced_id "
+		"   WHERE me.id = $3::bigint AND e.class_sourced_id = c.sourced_id AND e.role = 'teacher' AND e.status = 'active')) END "
+		"ORDER BY s.name, c.title LIMIT 50", q, ids, uid));
 }

@@ -1,4 +1,5 @@
-// New assignment form: sends the course or video, the ticked classes and the dates to /api/v1/assignments.
+// New assignment form: sends the course or video, the classes chosen in the picker (its hidden input holds their
+// sourcedIds, comma-separated: the API takes that string as it is) and the dates to /api/v1/assignments.
 (function () {
   'use strict';
   var form = document.getElementById('assign-form');
@@ -10,7 +11,7 @@
     err.hidden = true;
     var kind = form.querySelector('input[name=kind]:checked').value, body = {};
     if (kind === 'course') body.course = Number(form.course.value); else body.video = form.video.value;
-    body.classes = Array.prototype.map.call(form.querySelectorAll('input[name=classes]:checked'), function (c) { return c.value; });
+    body.classes = form.classes ? form.classes.value : '';
     if (form.start_at.value) body.start_at = form.start_at.value;
     if (form.due_at.value) body.due_at = form.due_at.value;
     fetch('/api/v1/assignments', {

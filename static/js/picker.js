@@ -3,6 +3,7 @@
 //   <label for="v-classes">…</label>
 //   <input id="v-classes" name="class_sourced_ids" value="id1,id2"
 //          data-picker="/api/v1/pickers/classes"   endpoint: GET ?q=text → search, GET ?ids=a,b → labels of chosen
+//                                                  (it may carry its own query, e.g. ?mine=1: q and ids are appended)
 //          data-picker-multiple                    several values (omit for exactly one)
 //          data-picker-placeholder="…" data-picker-empty="…" data-picker-remove="…">   texts in the page language
 // The endpoint answers {"items":[{"id","label","detail"}]}. The input becomes hidden and keeps the chosen ids,
@@ -25,6 +26,7 @@
 
   function setup(input, n) {
     var url = input.getAttribute('data-picker');
+    var sep = url.indexOf('?') < 0 ? '?' : '&';
     var multiple = input.hasAttribute('data-picker-multiple');
     var chosen = [];   // [{id,label,detail}]
     var wrap = el('div', 'picker');
@@ -113,7 +115,7 @@
     function query() {
       var q = search.value.trim(), mine = ++seq;
       if (!q) { close(); return; }
-      getJSON(url + '?q=' + encodeURIComponent(q)).then(function (b) { if (mine === seq) show(b.items || []); });
+      getJSON(url + sep + 'q=' + encodeURIComponent(q)).then(function (b) { if (mine === seq) show(b.items || []); });
     }
 
     search.addEventListener('input', function () { clearTimeout(timer); timer = setTimeout(query, 200); });
@@ -130,7 +132,7 @@
     chosen = ids.map(function (id) { return { id: id, label: id, detail: '' }; });
     sync();
     if (ids.length) {
-      getJSON(url + '?ids=' + encodeURIComponent(ids.join(','))).then(function (b) {
+      getJSON(url + sep + 'ids=' + encodeURIComponent(ids.join(','))).then(function (b) {
         var byId = {};
         (b.items || []).forEach(function (it) { byId[it.id] = it; });
         chosen = chosen.map(function (c) { return byId[c.id] || c; });

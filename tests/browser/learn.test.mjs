@@ -1,11 +1,13 @@
 // Learning in the browser: a creator uploads two clips, builds a course (keyboard reordering in the editor),
 // watches the first clip to the end on the watch page; the heartbeats go through Redis and the worker, and the
-// course page and the history then show the progress.
+// course page and the history then show the progress. A rostered teacher assigns a course to their class by
+// typing part of the class name into the picker.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assert, login } from './helpers.mjs';
+import { assert, login, submitAndWait } from './helpers.mjs';
+import { ensureRoster } from './ui_helpers.mjs';
 
 function makeClip(dir, name) {
   const file = join(dir, name);
@@ -87,4 +89,58 @@ export default async function watchingFillsTheCourseProgress({ page, baseURL, ad
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+// A teacher from the imported roster (an account linked to a roster teacher, with a password the admin sets) picks
+// their class by name in the assignment form's picker, submits, and sees the assignment with that class.
+export async function aTeacherAssignsTheirClassThroughThePicker({ page, baseURL, adminEmail, adminPassword, screenshot }) {
+  await login(page, baseURL, adminEmail, adminPassword);
+  await ensureRoster(page, baseURL);
+  const r = await page.request.get(`${baseURL}/api/v1/users?role=creator&limit=500`);
+  assert(r.ok(), 'the admin lists the creator accounts');
+  let teacher = null, className = '';
+  for (const u of (await r.json()).users) {
+    if (!u.sourced_id || !u.email || u.disabled) continue;
+    // the classes this person teaches, from the admin's roster page (not from the picker under test)
+    await page.goto(`${baseURL}/admin/roster/users/${encodeURIComponent(u.sourced_id)}`);
+    const row = page.locator('main table.grid tbody tr:has(.state.s-active) td a[href^="/admin/roster/classes/"]').first();
+    if (await row.count() === 0) continue;
+    teacher = u;
+    className = (await row.textContent()).trim();
+    break;
+  }
+  assert(teacher && className, 'the roster has a teacher with an account and an active class');
+  const password = 'Picker-Teacher-Passw0rd!';
+  await page.goto(`${baseURL}/admin/users/${teacher.id}/edit`);
+  await page.fill('#password', password);
+  await submitAndWait(page, 'main form button.primary[type=submit]');
+
+  await page.context().clearCookies();
+  await login(page, baseURL, teacher.email, password);
+  const courseTitle = `課題のコース ${Date.now()}`;
+  await page.goto(`${baseURL}/courses/new`);
+  await page.fill('#course-title', courseTitle);
+  await Promise.all([page.waitForURL(/\/courses\/\d+$/, { timeout: 15000 }), page.click('#course-save')]);
+
+  await page.goto(`${baseURL}/assignments`);
+  await page.selectOption('#assign-course', { label: courseTitle });
+  assert(await page.locator('#assign-classes').getAttribute('type') === 'hidden', 'the class field became a picker');
+  assert(await page.getAttribute('label[for="assign-classes-search"]', 'for') === 'assign-classes-search', 'its label names the search box');
+  await page.fill('#assign-classes-search', className.slice(0, Math.max(2, Math.ceil(className.length / 2))));
+  const option = page.locator('#assign-classes-search-options .picker-option', {
+    has: page.locator('.picker-label', { hasText: new RegExp(`^${className.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }),
+  }).first();
+  await option.waitFor();
+  await screenshot('assign-picker-open');
+  await option.click();
+  assert((await page.locator('.picker-chip .picker-label').first().textContent()) === className, 'the chosen class shows by name');
+  const chosen = await page.inputValue('#assign-classes');
+  assert(chosen.length > 0 && !chosen.includes(','), `the hidden field holds one class id (${chosen})`);
+  await Promise.all([page.waitForURL(/\/assignments\/\d+$/, { timeout: 15000 }), page.click('#assign-form button.primary[type=submit]')]);
+  assert((await page.textContent('h1')).includes(courseTitle), 'the assignment page shows the course');
+  assert((await page.textContent('main .sub')).includes(className), 'and the class it was given to');
+  await page.goto(`${baseURL}/assignments`);
+  const row = page.locator('[data-testid=learn-assignments] tbody tr', { hasText: courseTitle });
+  assert((await row.textContent()).includes(className), 'the teacher\'s list shows the new assignment with its class');
+  await screenshot('assign-done');
 }

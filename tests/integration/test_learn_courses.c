@@ -206,3 +206,68 @@ Test(learn_courses, assignment_reaches_the_class_and_the_teacher_table_fills_in)
 	http_free(&r);
 	free(nh); free(s1); free(s2); free(aid); free(cid);
 }
+
+/* The assignment form's class picker posts one comma-separated string of sourcedIds; each is checked, and the
+ * picker's ?mine=1 offers a teacher only the classes they teach (an admin every class). */
+Test(learn_courses, assignment_takes_the_pickers_comma_separated_classes)
+{
+	struct world w = world();
+	char body[1024], path[256], uniq[64], aname[64];
+	snprintf(uniq, sizeof uniq, "lcp-%s", lh_tag());
+	snprintf(aname, sizeof aname, "lca-%s", lh_tag());
+	char *ah = lh_user("admin", aname, NULL);
+	lh_class(uniq, uniq, w.xname, NULL, 0);   /* titled by its id, so a search finds exactly it */
+	/* the picker: a teacher's ?mine=1 search skips classes they do not teach; without it, or as admin, it finds them */
+	snprintf(path, sizeof path, "/api/v1/pickers/classes?mine=1&q=%s", uniq);
+	json_object *o = lh_json("GET", path, w.th, NULL, 200);
+	cr_assert_null(lh_get(o, "items.0"), "not the teacher's class: not offered");
+	json_object_put(o);
+	o = lh_json("GET", path, w.xh, NULL, 200);
+	cr_assert_str_eq(lh_get(o, "items.0.id"), uniq, "the class's own teacher is offered it");
+	json_object_put(o);
+	o = lh_json("GET", path, ah, NULL, 200);
+	cr_assert_str_eq(lh_get(o, "items.0.id"), uniq, "an admin is offered every class");
+	json_object_put(o);
+	snprintf(path, sizeof path, "/api/v1/pickers/classes?q=%s", uniq);
+	o = lh_json("GET", path, w.th, NULL, 200);
+	cr_assert_str_eq(lh_get(o, "items.0.id"), uniq, "without mine=1 the search is unchanged");
+	json_object_put(o);
+	snprintf(path, sizeof path, "/api/v1/pickers/classes?mine=1&q=2%%E5%%B9%%B41%%E7%%B5%%84");   /* 2年1組 */
+	o = lh_json("GET", path, w.th, NULL, 200);
+	cr_assert_str_eq(lh_get(o, "items.0.id"), w.cls);
+	cr_assert_null(lh_get(o, "items.1"), "only the one class the teacher teaches");
+	json_object_put(o);
+
+	snprintf(body, sizeof body, "{\"video\":\"%s\",\"classes\":\"%s,no-such-%s\"}", w.v1, w.cls, uniq);
+	o = lh_json("POST", "/api/v1/assignments", w.th, body, 422);
+	cr_assert_str_eq(lh_get(o, "error.code"), "assignment_class_unknown");
+	cr_assert_not_null(strstr(lh_get(o, "error.message"), "no-such-"), "the message names the unknown id");
+	json_object_put(o);
+	snprintf(body, sizeof body, "{\"video\":\"%s\",\"classes\":\"%s,%s\"}", w.v1, w.cls, w.cls2);
+	o = lh_json("POST", "/api/v1/assignments", w.th, body, 403);
+	cr_assert_str_eq(lh_get(o, "error.code"), "assignment_not_teacher");
+	cr_assert_str_eq(lh_get(o, "error.details.classes.0"), w.cls2);
+	json_object_put(o);
+	const char *bad[] = {"\"\"", "\" , ,\"", "\"a\\u0001b\"", "42", "[\"\"]"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		snprintf(body, sizeof body, "{\"video\":\"%s\",\"classes\":%s}", w.v1, bad[i]);
+		o = lh_json("POST", "/api/v1/assignments", w.th, body, 422);
+		cr_assert_str_eq(lh_get(o, "error.code"), "assignment_classes", "refused: %s", bad[i]);
+		json_object_put(o);
+	}
+	char *n = lh_sql("SELECT count(*) FROM assignments a JOIN videos v ON v.id = a.video_id WHERE v.public_id = '%s'", w.v1);
+	cr_assert_str_eq(n, "0", "no refused request made an assignment");
+	free(n);
+	/* blanks around ids and an empty tail are dropped */
+	snprintf(body, sizeof body, "{\"video\":\"%s\",\"classes\":\" %s ,\"}", w.v1, w.cls);
+	o = lh_json("POST", "/api/v1/assignments", w.th, body, 201);
+	cr_assert_str_eq(lh_get(o, "assignment.classes.0"), w.cls);
+	cr_assert_null(lh_get(o, "assignment.classes.1"));
+	json_object_put(o);
+	/* an admin assigns any class, several at once */
+	snprintf(body, sizeof body, "{\"video\":\"%s\",\"classes\":\"%s,%s\"}", w.v1, w.cls2, uniq);
+	o = lh_json("POST", "/api/v1/assignments", ah, body, 201);
+	cr_assert_not_null(lh_get(o, "assignment.classes.1"));
+	json_object_put(o);
+	free(ah);
+}
