@@ -57,6 +57,8 @@ stop_stack() {
 	if [ "$stack_up" = 1 ]; then
 		stack_up=0
 		stack stop >/dev/null 2>&1 || stack stop
+		# a test that started its own job worker (the learn fault suite) leaves it outside the supervisor: end it too
+		pkill -TERM -f "^$RSTREAM_BIN (worker|fcgi)" 2>/dev/null || true
 	fi
 }
 trap stop_stack EXIT
