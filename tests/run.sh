@@ -57,8 +57,12 @@ stop_stack() {
 	if [ "$stack_up" = 1 ]; then
 		stack_up=0
 		stack stop >/dev/null 2>&1 || stack stop
-		# a test that started its own job worker (the learn fault suite) leaves it outside the supervisor: end it too
-		pkill -TERM -f "^$RSTREAM_BIN (worker|fcgi)" 2>/dev/null || true
+		# a test that started its own job worker (the learn fault suite) leaves it outside the supervisor: end it too,
+		# but only this stack's (another run may use the same binary with another STACK_DIR)
+		local pid
+		for pid in $(pgrep -f "^$RSTREAM_BIN (worker|fcgi)"); do
+			tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "STACK_DIR=$STACK_DIR" && kill -TERM "$pid" 2>/dev/null
+		done
 	fi
 }
 trap stop_stack EXIT
