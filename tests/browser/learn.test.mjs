@@ -96,18 +96,24 @@ export default async function watchingFillsTheCourseProgress({ page, baseURL, ad
 export async function aTeacherAssignsTheirClassThroughThePicker({ page, baseURL, adminEmail, adminPassword, screenshot }) {
   await login(page, baseURL, adminEmail, adminPassword);
   await ensureRoster(page, baseURL);
-  const r = await page.request.get(`${baseURL}/api/v1/users?role=creator&limit=500`);
-  assert(r.ok(), 'the admin lists the creator accounts');
   let teacher = null, className = '';
-  for (const u of (await r.json()).users) {
-    if (!u.sourced_id || !u.email || u.disabled) continue;
-    // the classes this person teaches, from the admin's roster page (not from the picker under test)
-    await page.goto(`${baseURL}/admin/roster/users/${encodeURIComponent(u.sourced_id)}`);
-    const row = page.locator('main table.grid tbody tr:has(.state.s-active) td a[href^="/admin/roster/classes/"]').first();
-    if (await row.count() === 0) continue;
-    teacher = u;
-    className = (await row.textContent()).trim();
-    break;
+  // page through every creator account: after other tests ran there can be more than one page of them
+  for (let after = 0, pages = 0; !teacher && pages < 100; pages++) {
+    const r = await page.request.get(`${baseURL}/api/v1/users?role=creator&limit=500&after=${after}`);
+    assert(r.ok(), 'the admin lists the creator accounts');
+    const users = (await r.json()).users || [];
+    if (users.length === 0) break;
+    for (const u of users) {
+      after = Math.max(after, Number(u.id) || 0);
+      if (!u.sourced_id || !u.email || u.disabled) continue;
+      // the classes this person teaches, from the admin's roster page (not from the picker under test)
+      await page.goto(`${baseURL}/admin/roster/users/${encodeURIComponent(u.sourced_id)}`);
+      const row = page.locator('main table.grid tbody tr:has(.state.s-active) td a[href^="/admin/roster/classes/"]').first();
+      if (await row.count() === 0) continue;
+      teacher = u;
+      className = (await row.textContent()).trim();
+      break;
+    }
   }
   assert(teacher && className, 'the roster has a teacher with an account and an active class');
   const password = 'Picker-Teacher-Passw0rd!';
