@@ -93,36 +93,52 @@ export default async function watchingFillsTheCourseProgress({ page, baseURL, ad
 
 // A teacher from the imported roster (an account linked to a roster teacher, with a password the admin sets) picks
 // their class by name in the assignment form's picker, submits, and sees the assignment with that class.
-export async function aTeacherAssignsTheirClassThroughThePicker({ page, baseURL, adminEmail, adminPassword, screenshot }) {
-  await login(page, baseURL, adminEmail, adminPassword);
-  await ensureRoster(page, baseURL);
-  let teacher = null, className = '';
-  // page through every creator account: after other tests ran there can be more than one page of them
-  for (let after = 0, pages = 0; !teacher && pages < 100; pages++) {
+// The first creator account linked to a roster teacher with an active class, found from the admin's roster pages
+// (not from the picker under test). Accounts made by other tests may carry a sourcedId with no roster row, or a
+// roster import may have left the e-mail empty (taken by an earlier account): neither matters, the test sets both.
+async function findRosterTeacher(page, baseURL) {
+  for (let after = 0, pages = 0; pages < 100; pages++) {
     const r = await page.request.get(`${baseURL}/api/v1/users?role=creator&limit=500&after=${after}`);
     assert(r.ok(), 'the admin lists the creator accounts');
     const users = (await r.json()).users || [];
-    if (users.length === 0) break;
+    if (users.length === 0) return null;
     for (const u of users) {
       after = Math.max(after, Number(u.id) || 0);
-      if (!u.sourced_id || !u.email || u.disabled) continue;
-      // the classes this person teaches, from the admin's roster page (not from the picker under test)
-      await page.goto(`${baseURL}/admin/roster/users/${encodeURIComponent(u.sourced_id)}`);
+      if (!u.sourced_id || u.disabled) continue;
+      const res = await page.goto(`${baseURL}/admin/roster/users/${encodeURIComponent(u.sourced_id)}`);
+      if (!res || !res.ok()) continue;
       const row = page.locator('main table.grid tbody tr:has(.state.s-active) td a[href^="/admin/roster/classes/"]').first();
       if (await row.count() === 0) continue;
-      teacher = u;
-      className = (await row.textContent()).trim();
-      break;
+      return { user: u, className: (await row.textContent()).trim() };
     }
   }
-  assert(teacher && className, 'the roster has a teacher with an account and an active class');
+  return null;
+}
+
+// A teacher from the imported roster (an account linked to a roster teacher, with a password the admin sets) picks
+// their class by name in the assignment form's picker, submits, and sees the assignment with that class.
+export async function aTeacherAssignsTheirClassThroughThePicker({ page, baseURL, adminEmail, adminPassword, screenshot }) {
+  await login(page, baseURL, adminEmail, adminPassword);
+  await ensureRoster(page, baseURL);
+  let found = await findRosterTeacher(page, baseURL);
+  if (!found) {
+    // earlier tests replaced the roster with bundles whose teachers have no account: import a known one
+    await ensureRoster(page, baseURL, { force: true });
+    found = await findRosterTeacher(page, baseURL);
+  }
+  assert(found, 'the roster has a teacher with an account and an active class');
+  const teacher = found.user, className = found.className;
+  const email = `picker-teacher-${Date.now()}@example.jp`;
   const password = 'Picker-Teacher-Passw0rd!';
   await page.goto(`${baseURL}/admin/users/${teacher.id}/edit`);
+  await page.fill('#email', email);
+  const pw = page.locator('input[name=sign_in][value=password]');
+  if (await pw.count() > 0) await pw.check();
   await page.fill('#password', password);
   await submitAndWait(page, 'main form button.primary[type=submit]');
 
   await page.context().clearCookies();
-  await login(page, baseURL, teacher.email, password);
+  await login(page, baseURL, email, password);
   const courseTitle = `課題のコース ${Date.now()}`;
   await page.goto(`${baseURL}/courses/new`);
   await page.fill('#course-title', courseTitle);

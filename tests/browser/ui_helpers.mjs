@@ -9,10 +9,10 @@ import { assert } from './helpers.mjs';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-// Import a small generated bundle through the upload page unless an org already exists.
-export async function ensureRoster(page, baseURL) {
+// Import a small generated bundle through the upload page unless an org already exists (or force is set).
+export async function ensureRoster(page, baseURL, { force = false } = {}) {
   await page.goto(`${baseURL}/admin/roster/orgs`);
-  if (await page.locator('main a[href^="/admin/roster/orgs/"]').count() > 0) return;
+  if (!force && await page.locator('main a[href^="/admin/roster/orgs/"]').count() > 0) return;
   const dir = mkdtempSync(join(tmpdir(), 'rstream-ui-roster-'));
   const file = join(dir, 'roster.zip');
   try {
