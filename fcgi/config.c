@@ -99,6 +99,7 @@ static const struct { const char *env, *key; } env_map[] = {
 	{"RSTREAM_SECURE_COOKIES", "secure_cookies"}, {"RSTREAM_HLS_SECRET", "hls_secret"},
 	{"RSTREAM_VIDEO_MAX_MB", "video.max_upload_mb"}, {"RSTREAM_X264_PRESET", "video.x264_preset"},
 	{"RSTREAM_UPLOAD_QUOTA_MB", "upload.quota_mb"}, {"RSTREAM_UPLOAD_MIN_FREE_MB", "upload.min_free_mb"},
+	{"RSTREAM_BACKUP_DIR", "backup.dir"}, {"RSTREAM_BACKUP_KEY_FILE", "backup.key_file"},
 };
 
 static int want_int(const char *key, long def, long min, long max, long *out, char *err, int errlen)

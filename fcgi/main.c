@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "auth.h"
+#include "backup.h"
 #include "cache.h"
 #include "config.h"
 #include "i18n.h"
@@ -37,7 +38,9 @@ static void usage(void)
 	      "  import FILE [--dry-run]    import a OneRoster CSV bundle (zip) or a single CSV\n"
 	      "  export [--since T] OUT.zip export a OneRoster bundle\n"
 	      "  enqueue KIND [JSON]        queue a job\n"
-	      "  hls-check [--secret-file F] verdicts on signed HLS links, one per stdin line (Apache RewriteMap)\n", stderr);
+	      "  hls-check [--secret-file F] verdicts on signed HLS links, one per stdin line (Apache RewriteMap)\n"
+	      "  backup [run|list|verify [S]|prune]   encrypted database + media snapshot (backup.dir, backup.key_file)\n"
+	      "  restore [SNAPSHOT|latest] [--force]   verify every checksum, then restore database and media\n", stderr);
 }
 
 static int need_db(void)
@@ -134,6 +137,8 @@ int main(int argc, char **argv)
 		return jobs_worker_main();
 	}
 	if (!strcmp(cmd, "seed")) return cmd_seed();
+	if (!strcmp(cmd, "backup")) return backup_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "restore")) return restore_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "hls-check")) return video_hls_check_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "user")) return cmd_user(argc - 1, argv + 1);
 	if (!strcmp(cmd, "enqueue")) {
