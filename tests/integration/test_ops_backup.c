@@ -84,7 +84,7 @@ static PGconn *fresh_db(void)
 #define MAXT 128
 struct fp { int n; char name[MAXT][64]; char sum[MAXT][80]; };
 
-/* every public table's row count and an md5 over all its rows in a fixed order */
+/* every public table's row count and a checksum over all its rows */
 static void fingerprint(PGconn *c, struct fp *f)
 {
 	PGresult *t = PQexec(c, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
@@ -93,7 +93,8 @@ static void fingerprint(PGconn *c, struct fp *f)
 	for (int i = 0; i < PQntuples(t) && f->n < MAXT; i++) {
 		char sql[512];
 		const char *name = PQgetvalue(t, i, 0);
-		snprintf(sql, sizeof sql, "SELECT count(*) || ' ' || coalesce(md5(string_agg(x::text, E'\\n' ORDER BY x::text)), '-') "
+		/* an order-free sum of per-row hashes: constant memory on the 60,000-user rosters other tests import */
+		snprintf(sql, sizeof sql, "SELECT count(*) || ' ' || coalesce(sum(('x' || substr(md5(x::text), 1, 15))::bit(60)::bigint::numeric), 0) "
 			 "FROM public.\"%s\" x", name);
 		PGresult *r = PQexec(c, sql);
 		cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", name, PQerrorMessage(c));
