@@ -90,6 +90,7 @@ install: all
 	cp -r templates static sql $(DESTDIR)$(SHAREDIR)/
 	cp -r conf/i18n conf/apache $(DESTDIR)$(SHAREDIR)/conf/
 	install -m 644 conf/nginx.conf.in $(DESTDIR)$(SHAREDIR)/conf/nginx.conf.in
+	install -D -m 755 scripts/ops_nginx_tls.sh $(DESTDIR)$(SHAREDIR)/scripts/ops_nginx_tls.sh
 	{ cat conf/rstream.conf; printf '\n# ---- this host (make install) ----\nroot_dir = %s\ndata_dir = /var/lib/rstream\n' '$(SHAREDIR)'; } \
 		>$(DESTDIR)/etc/rstream/rstream.conf.example
 	[ -e $(DESTDIR)/etc/rstream/rstream.conf ] || install -m 640 $(DESTDIR)/etc/rstream/rstream.conf.example $(DESTDIR)/etc/rstream/rstream.conf
