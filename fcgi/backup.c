@@ -228,13 +228,14 @@ static struct walk {
 	json_object *files;      /* the new manifest's array */
 	long long new_bytes, new_files, total_bytes;
 	int tmp_seq;
+	char skip_rel[PATH_MAX];   /* the repository, when it lies inside the data directory */
 	char err[1024];
 } W;
 
 /* subtrees never backed up: work files and half-received uploads, which a restore could not use */
 static int skipped_dir(const char *rel)
 {
-	return !strcmp(rel, "tmp") || !strcmp(rel, "uploads/parts");
+	return !strcmp(rel, "tmp") || !strcmp(rel, "uploads/parts") || (W.skip_rel[0] && !strcmp(rel, W.skip_rel));
 }
 
 static int walk_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -394,6 +395,11 @@ static int backup_run(void)
 	W.data_len = strlen(cfg.data_dir);
 	while (W.data_len > 1 && cfg.data_dir[W.data_len - 1] == '/') W.data_len--;
 	W.files = json_object_new_array();
+	char data_real[PATH_MAX];
+	size_t dl;
+	/* a repository inside the data directory must not back itself up */
+	if (realpath(cfg.data_dir, data_real) && (dl = strlen(data_real)) && !strncmp(r.dir, data_real, dl) && r.dir[dl] == '/')
+		snprintf(W.skip_rel, sizeof W.skip_rel, "%s", r.dir + dl + 1);
 	struct stat dst;
 	if (stat(cfg.data_dir, &dst) < 0) { fprintf(stderr, "rstream backup: data directory %s: %s\n", cfg.data_dir, strerror(errno)); goto out; }
 	if (nftw(cfg.data_dir, walk_one, 32, FTW_PHYS | FTW_ACTIONRETVAL) != 0 || W.err[0]) {
