@@ -142,7 +142,8 @@ static long fanout_exec(const char *aud_rows, const char *kind, const char *even
 	long n = strtol(PQgetvalue(r, 0, 0), NULL, 10), m = strtol(PQgetvalue(r, 0, 1), NULL, 10),
 	     w = strtol(PQgetvalue(r, 0, 2), NULL, 10);
 	PQclear(r);
-	log_info("notify %s %s: %ld in-app, %ld e-mail, %ld webhook", kind, event ? event : "", n, m, w);
+	/* the due-soon scan runs every few minutes and usually finds nothing: log only what happened */
+	if (n || m || w) log_info("notify %s %s: %ld in-app, %ld e-mail, %ld webhook", kind, event ? event : "", n, m, w);
 	if (m) notify_kick("notify_mail");
 	if (w) notify_kick("notify_webhook");
 	return n;
@@ -175,12 +176,12 @@ int job_notify_fanout(struct job *j)
 }
 
 /* Assignments due within the next hours (and not yet past): one notice per student and assignment, ever. */
-static void due_scan(void)
+static int due_scan(void)
 {
 	long hours = notify_conf_int("notify.due_hours", NULL, 24);
 	char h[24];
 	snprintf(h, sizeof h, "%ld", hours);
-	fanout_exec("SELECT s.user_id, $4 || a.id AS event_key, $5::jsonb || jsonb_build_object("
+	return fanout_exec("SELECT s.user_id, $4 || a.id AS event_key, $5::jsonb || jsonb_build_object("
 		    "  'title', COALESCE(co.title, v.title), "
 		    "  'href', CASE WHEN a.course_id IS NOT NULL THEN '/courses/' || a.course_id ELSE '/watch/' || v.public_id END, "
 		    "  'due_at', to_char(a.due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) AS payload "
@@ -188,22 +189,23 @@ static void due_scan(void)
 		    "LEFT JOIN courses co ON co.id = a.course_id LEFT JOIN videos v ON v.id = a.video_id "
 		    "WHERE a.due_at > now() AND a.due_at <= now() + make_interval(hours => $6::int) "
 		    "AND (a.start_at IS NULL OR a.start_at <= now())",
-		    "assignment_due", "due:", "{}", h);
+		    "assignment_due", "due:", "{}", h) < 0 ? -1 : 0;
 }
 
 /* Daily digests: the waiting rows of each person become one queued message (one statement, so a crash
  * leaves either the waiting rows or the digest, never both or neither). */
-static void digest_run(void)
+static int digest_run(void)
 {
 	PGresult *r = DB_EXEC0("WITH d AS (UPDATE mail_outbox SET state = 'digested' WHERE state = 'digest' "
 			       "  RETURNING user_id, notification_id), "
 			       "i AS (INSERT INTO mail_outbox (user_id, digest_of, state) "
 			       "  SELECT user_id, array_agg(notification_id ORDER BY notification_id), 'queued' FROM d GROUP BY user_id RETURNING 1) "
 			       "SELECT count(*) FROM i");
-	if (!r) { log_error("notify digest: %s", db_error()); return; }
+	if (!r) { log_error("notify digest: %s", db_error()); return -1; }
 	long n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
-	if (n) { log_info("notify: %ld digest(s) queued", n); notify_kick("notify_mail"); }
+	if (n) log_info("notify: %ld digest(s) queued", n);
+	return 0;
 }
 
 void notify_kick(const char *kind)
@@ -224,17 +226,30 @@ void notify_kick(const char *kind)
 	PQclear(r);
 }
 
+/* The scheduled part runs in the worker's own loop, so it must never hold it up: each statement gets a short
+ * lock and statement timeout (a locked table means "next tick", not a stalled worker whose job leases expire).
+ * The due-soon scan every notify.due_scan_seconds; the daily digests once a day at notify.digest_hour in the
+ * deployment's zone (the date guard is a settings row, so several workers make one digest a day between them). */
+static int bounded_begin(void)
+{
+	if (db_begin() < 0) return -1;
+	if (db_cmd("SET LOCAL lock_timeout = '2s'", 0, NULL) < 0 || db_cmd("SET LOCAL statement_timeout = '20s'", 0, NULL) < 0) {
+		db_rollback();
+		return -1;
+	}
+	return 0;
+}
+
 void notify_schedule_tick(void)
 {
 	static double last_due, last_digest;
 	double now = (double)time(NULL);
-	if (now - last_due >= (double)notify_conf_int("notify.due_scan_seconds", "RSTREAM_NOTIFY_DUE_SCAN_SECONDS", 300)) {
+	if (now - last_due >= (double)notify_conf_int("notify.due_scan_seconds", "RSTREAM_NOTIFY_DUE_SCAN_SECONDS", 300) &&
+	    bounded_begin() == 0) {
 		last_due = now;
-		due_scan();
+		if (due_scan() < 0) db_rollback(); else if (db_commit() < 0) db_rollback();
 	}
-	/* digests once a day at notify.digest_hour in the deployment's zone; the date guard lives in the database
-	 * (a settings row), so several workers send one digest a day between them */
-	if (now - last_digest >= 60) {
+	if (now - last_digest >= 60 && bounded_begin() == 0) {
 		last_digest = now;
 		char hour[8];
 		snprintf(hour, sizeof hour, "%ld", notify_conf_int("notify.digest_hour", NULL, 7));
@@ -245,7 +260,8 @@ void notify_schedule_tick(void)
 				      "RETURNING 1", hour, config_get("timezone", "Asia/Tokyo"));
 		int run = r && PQntuples(r);
 		PQclear(r);
-		if (run) digest_run();
+		/* the day is claimed and the digests made in one transaction: both or neither */
+		if (!r || (run && digest_run() < 0)) db_rollback(); else if (db_commit() < 0) db_rollback();
 	}
 	notify_kick("notify_mail");
 	notify_kick("notify_webhook");

@@ -354,3 +354,22 @@ Test(notify, subscribers_hear_of_new_videos_they_may_watch)
 	json_object_put(o);
 	free(h1); free(h2); free(pub); free(priv); free(idp); free(idq);
 }
+
+Test(notify, an_assignment_due_within_a_day_is_announced_once, .timeout = 60)
+{
+	const char *tag = lh_tag();
+	char s1[64];
+	snprintf(s1, sizeof s1, "ndue-%s", tag);
+	const char *st[1] = {s1};
+	long ids[1];
+	long aid = nh_assign(tag, st, 1, ids, NULL, "もうすぐ締め切り");
+	free(lh_sql("UPDATE assignments SET due_at = now() + interval '3 hours' WHERE id = %ld RETURNING 1", aid));
+	/* the worker scans every 5 s in the test configuration */
+	char *v = nh_wait("1", 30, "SELECT count(*) FROM notifications WHERE user_id = %ld AND event_key = 'due:%ld' AND kind = 'assignment_due'", ids[0], aid);
+	cr_assert_str_eq(v, "1");
+	free(v);
+	sleep(6);   /* another scan ran: still one */
+	v = lh_sql("SELECT count(*) FROM notifications WHERE event_key = 'due:%ld'", aid);
+	cr_assert_str_eq(v, "1");
+	free(v);
+}
