@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "notify.h"
 #include "audit.h"
 #include "auth.h"
 #include "config.h"
@@ -744,6 +745,9 @@ void h_videos_list(req *r)
 	json_object_object_add(ctx, "can_upload", json_object_new_boolean(is_manager(r)));
 	json_object_object_add(ctx, "mine", json_object_new_boolean(lq.owner && r->user && parse_id(lq.owner) == r->user->id));
 	if (lq.q) json_object_object_add(ctx, "q", json_object_new_string(lq.q));
+	/* one creator's or one category's videos: the follow button (templates/notify/subscribe.html) */
+	if (lq.owner) notify_subscribe_ctx(r, ctx, "creator", lq.owner);
+	else if (lq.category) notify_subscribe_ctx(r, ctx, "category", lq.category);
 	/* pager links keep the filters */
 	buf base = {0};
 	buf_puts(&base, "/videos?");

@@ -48,6 +48,13 @@ void h_api_my_assignments(req *), h_my_assignments(req *), h_api_assignments(req
 	h_assignments_page(req *);
 /* ui */
 void h_api_job_retry(req *), h_roster_person(req *), h_api_picker_orgs(req *), h_api_picker_classes(req *);
+/* notify: in-app list, preferences, subscriptions, unsubscribe links, admin webhooks and mail outbox (h_notify.c) */
+void h_notifications_page(req *), h_notification_read(req *), h_notifications_read_all(req *), h_api_notifications(req *),
+	h_api_notifications_read(req *), h_notify_settings_page(req *), h_notify_settings_post(req *), h_api_notify_prefs(req *),
+	h_api_notify_prefs_put(req *), h_api_subscriptions(req *), h_api_subscription_create(req *),
+	h_api_subscription_delete(req *), h_subscription_form(req *), h_unsubscribe_page(req *), h_unsubscribe_post(req *),
+	h_webhooks_page(req *), h_webhook_create_form(req *), h_webhook_action_form(req *), h_api_webhooks(req *),
+	h_api_webhook_create(req *), h_api_webhook_deliveries(req *), h_api_webhook_action(req *), h_mail_retry(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -184,5 +191,32 @@ const struct route routes[] = {
 	{"GET",    "/admin/roster/users/:id",              h_roster_person,       PERM_ADMIN,   0, NULL},
 	{"GET",    "/api/v1/pickers/orgs",                 h_api_picker_orgs,     PERM_CREATOR, 0, NULL},
 	{"GET",    "/api/v1/pickers/classes",              h_api_picker_classes,  PERM_CREATOR, 0, NULL},
+
+	/* notify: in-app list, preferences, subscriptions, unsubscribe links, admin webhooks and mail outbox */
+	{"GET",    "/notifications",                       h_notifications_page,  PERM_LOGIN,   0, NULL},
+	{"POST",   "/notifications/read-all",              h_notifications_read_all, PERM_LOGIN, 0, NULL},
+	{"POST",   "/notifications/:id/read",              h_notification_read,   PERM_LOGIN,   0, NULL},
+	{"GET",    "/notifications/settings",              h_notify_settings_page, PERM_LOGIN,  0, NULL},
+	{"POST",   "/notifications/settings",              h_notify_settings_post, PERM_LOGIN,  0, NULL},
+	{"POST",   "/notifications/subscriptions",         h_subscription_form,   PERM_LOGIN,   0, NULL},
+	{"GET",    "/api/v1/notifications",                h_api_notifications,   PERM_LOGIN,   0, NULL},
+	{"POST",   "/api/v1/notifications/read",           h_api_notifications_read, PERM_LOGIN, 0, NULL},
+	{"GET",    "/api/v1/notifications/preferences",    h_api_notify_prefs,    PERM_LOGIN,   0, NULL},
+	{"PUT",    "/api/v1/notifications/preferences",    h_api_notify_prefs_put, PERM_LOGIN,  0, NULL},
+	{"GET",    "/api/v1/subscriptions",                h_api_subscriptions,   PERM_LOGIN,   0, NULL},
+	{"POST",   "/api/v1/subscriptions",                h_api_subscription_create, PERM_LOGIN, 0, NULL},
+	{"DELETE", "/api/v1/subscriptions/:kind/:id",      h_api_subscription_delete, PERM_LOGIN, 0, NULL},
+	/* the signed link in every e-mail: works without a session, so no CSRF token (the signature is the proof) */
+	{"GET",    "/notify/unsubscribe",                  h_unsubscribe_page,    PERM_NONE,    0, NULL},
+	{"POST",   "/notify/unsubscribe",                  h_unsubscribe_post,    PERM_NONE,    RF_NOCSRF, NULL},
+	{"GET",    "/admin/webhooks",                      h_webhooks_page,       PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/webhooks",                      h_webhook_create_form, PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/webhooks/:id/:action",          h_webhook_action_form, PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/mail/:id/retry",                h_mail_retry,          PERM_ADMIN,   0, NULL},
+	{"GET",    "/api/v1/webhooks",                     h_api_webhooks,        PERM_ADMIN,   0, NULL},
+	{"POST",   "/api/v1/webhooks",                     h_api_webhook_create,  PERM_ADMIN,   0, NULL},
+	{"GET",    "/api/v1/webhooks/:id/deliveries",      h_api_webhook_deliveries, PERM_ADMIN, 0, NULL},
+	{"POST",   "/api/v1/webhooks/:id/:action",         h_api_webhook_action,  PERM_ADMIN,   0, NULL},
+	{"POST",   "/api/v1/mail/:id/retry",               h_mail_retry,          PERM_ADMIN,   0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
