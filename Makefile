@@ -4,8 +4,8 @@ CC       ?= cc
 BUILD    ?= build
 OPT      ?= -O2 -g
 CWARN    ?= -Wall -Wextra -Werror -Wno-format-truncation
-CFLAGS   := $(OPT) $(CWARN) -std=c17 -D_GNU_SOURCE -Ifcgi $(shell pkg-config --cflags json-c libpq hiredis libjwt libcrypto libcurl libqrencode libarchive 2>/dev/null)
-LDLIBS   := -lfcgi -lcsv $(shell pkg-config --libs json-c libpq hiredis libjwt libcrypto zlib libcurl libqrencode libarchive 2>/dev/null) -lm
+CFLAGS   := $(OPT) $(CWARN) -std=c17 -D_GNU_SOURCE -Ifcgi $(shell pkg-config --cflags json-c libpq hiredis libjwt libcrypto libcurl libqrencode libarchive icu-uc 2>/dev/null)
+LDLIBS   := -lfcgi -lcsv $(shell pkg-config --libs json-c libpq hiredis libjwt libcrypto zlib libcurl libqrencode libarchive icu-uc 2>/dev/null) -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 SKIP     ?=

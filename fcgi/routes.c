@@ -48,6 +48,8 @@ void h_api_my_assignments(req *), h_my_assignments(req *), h_api_assignments(req
 	h_assignments_page(req *);
 /* ui */
 void h_api_job_retry(req *), h_roster_person(req *), h_api_picker_orgs(req *), h_api_picker_classes(req *);
+/* search */
+void h_search_page(req *), h_api_search(req *), h_api_search_suggest(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -184,5 +186,10 @@ const struct route routes[] = {
 	{"GET",    "/admin/roster/users/:id",              h_roster_person,       PERM_ADMIN,   0, NULL},
 	{"GET",    "/api/v1/pickers/orgs",                 h_api_picker_orgs,     PERM_CREATOR, 0, NULL},
 	{"GET",    "/api/v1/pickers/classes",              h_api_picker_classes,  PERM_CREATOR, 0, NULL},
+
+	/* search: results page, JSON search, suggest-as-you-type (visibility is applied in their SQL) */
+	{"GET",    "/search",                              h_search_page,         PERM_NONE,    0, NULL},
+	{"GET",    "/api/v1/search",                       h_api_search,          PERM_NONE,    0, NULL},
+	{"GET",    "/api/v1/search/suggest",               h_api_search_suggest,  PERM_NONE,    0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
