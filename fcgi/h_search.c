@@ -277,6 +277,8 @@ void h_search_page(req *r)
 		if (p.to) json_object_object_add(ctx, "to", json_object_new_string(p.to));
 		if (p.dmin >= 0) json_object_object_add(ctx, "dmin", json_object_new_int64(p.dmin));
 		if (p.dmax >= 0) json_object_object_add(ctx, "dmax", json_object_new_int64(p.dmax));
+		if (p.category || p.tag || p.from || p.to || p.dmin >= 0 || p.dmax >= 0 || strcmp(p.sort, "relevance"))
+			json_object_object_add(ctx, "filtered", json_object_new_boolean(1));
 		/* page links keep the query and filters */
 		buf base = {0};
 		buf_printf(&base, "/search?q=%s&sort=%s", url_encode(r->a, p.q), url_encode(r->a, p.sort));

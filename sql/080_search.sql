@@ -9,7 +9,8 @@ CREATE TABLE IF NOT EXISTS search_docs (
 	views      bigint NOT NULL DEFAULT 0,          -- viewers (view_progress rows), refreshed by the worker
 	updated_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX IF NOT EXISTS search_docs_tsv_idx ON search_docs USING gin (tsv);
+-- no pending list: rows indexed in bulk by the worker would otherwise be scanned linearly until a vacuum
+CREATE INDEX IF NOT EXISTS search_docs_tsv_idx ON search_docs USING gin (tsv) WITH (fastupdate = off);
 
 CREATE TABLE IF NOT EXISTS caption_cues (
 	video_id bigint NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
