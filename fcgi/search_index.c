@@ -138,6 +138,13 @@ int search_index_tick(int max)
 			   "GROUP BY video_id) s WHERE d.video_id = s.video_id AND d.views <> s.n", 0, NULL) < 0)
 			log_warn("search: refreshing view counts: %s", db_error());
 	}
+	/* the worker loops fast while heartbeats flow: look at the queue every half second unless it was full */
+	static struct timespec last_poll;
+	static int was_full;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (!was_full && (ts.tv_sec - last_poll.tv_sec) * 1000 + (ts.tv_nsec - last_poll.tv_nsec) / 1000000 < 500) return 0;
+	last_poll = ts;
 	char lim[16];
 	snprintf(lim, sizeof lim, "%d", max);
 	PGresult *res = DB_EXEC("DELETE FROM search_dirty WHERE video_id IN (SELECT video_id FROM search_dirty "
@@ -154,5 +161,6 @@ int search_index_tick(int max)
 		arena_reset(a);
 	}
 	PQclear(res);
+	was_full = n == max;
 	return n;
 }
