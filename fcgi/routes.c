@@ -55,6 +55,8 @@ void h_notifications_page(req *), h_notification_read(req *), h_notifications_re
 	h_api_subscription_delete(req *), h_subscription_form(req *), h_unsubscribe_page(req *), h_unsubscribe_post(req *),
 	h_webhooks_page(req *), h_webhook_create_form(req *), h_webhook_action_form(req *), h_api_webhooks(req *),
 	h_api_webhook_create(req *), h_api_webhook_deliveries(req *), h_api_webhook_action(req *), h_mail_retry(req *);
+/* search */
+void h_search_page(req *), h_api_search(req *), h_api_search_suggest(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -218,5 +220,9 @@ const struct route routes[] = {
 	{"GET",    "/api/v1/webhooks/:id/deliveries",      h_api_webhook_deliveries, PERM_ADMIN, 0, NULL},
 	{"POST",   "/api/v1/webhooks/:id/:action",         h_api_webhook_action,  PERM_ADMIN,   0, NULL},
 	{"POST",   "/api/v1/mail/:id/retry",               h_mail_retry,          PERM_ADMIN,   0, NULL},
+	/* search: results page, JSON search, suggest-as-you-type (visibility is applied in their SQL) */
+	{"GET",    "/search",                              h_search_page,         PERM_NONE,    0, NULL},
+	{"GET",    "/api/v1/search",                       h_api_search,          PERM_NONE,    0, NULL},
+	{"GET",    "/api/v1/search/suggest",               h_api_search_suggest,  PERM_NONE,    0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
