@@ -48,6 +48,9 @@ void h_api_my_assignments(req *), h_my_assignments(req *), h_api_assignments(req
 	h_assignments_page(req *);
 /* ui */
 void h_api_job_retry(req *), h_roster_person(req *), h_api_picker_orgs(req *), h_api_picker_classes(req *);
+/* settings: the admin settings page and its API, the logo */
+void h_settings_page(req *), h_settings_post(req *), h_settings_logo_delete(req *), h_api_settings(req *),
+	h_api_settings_update(req *), h_api_settings_logo_put(req *), h_api_settings_logo_delete(req *), h_site_logo(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -184,5 +187,15 @@ const struct route routes[] = {
 	{"GET",    "/admin/roster/users/:id",              h_roster_person,       PERM_ADMIN,   0, NULL},
 	{"GET",    "/api/v1/pickers/orgs",                 h_api_picker_orgs,     PERM_CREATOR, 0, NULL},
 	{"GET",    "/api/v1/pickers/classes",              h_api_picker_classes,  PERM_CREATOR, 0, NULL},
+
+	/* settings: site name and logo, language and zone, password policy, sign-in methods, upload limits */
+	{"GET",    "/admin/settings",                      h_settings_page,       PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/settings",                      h_settings_post,       PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/settings/logo/delete",          h_settings_logo_delete, PERM_ADMIN,  0, NULL},
+	{"GET",    "/api/v1/settings",                     h_api_settings,        PERM_ADMIN,   0, NULL},
+	{"PUT",    "/api/v1/settings",                     h_api_settings_update, PERM_ADMIN,   RF_SMALLJSON, NULL},
+	{"PUT",    "/api/v1/settings/logo",                h_api_settings_logo_put, PERM_ADMIN, RF_RAWBODY, NULL},
+	{"DELETE", "/api/v1/settings/logo",                h_api_settings_logo_delete, PERM_ADMIN, 0, NULL},
+	{"GET",    "/site/logo",                           h_site_logo,           PERM_NONE,    0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
