@@ -53,6 +53,13 @@ void h_users_list(req *r)
 	ui_sort_links(r, ctx, filters, sorts, sort, desc);
 	json_object_object_add(ctx, "pager", ui_pager(r, arena_printf(r->a, "%s&sort=%s&dir=%s", filters, sort, desc ? "desc" : "asc"),
 						      page, 50, json_object_get_int64(json_object_object_get(ctx, "total"))));
+	/* bulk actions (h_bulk.c); ?done=N reports the last one */
+	json_object *scripts = json_object_new_array();
+	json_object_array_add(scripts, json_object_new_string("/static/js/bulk.js"));
+	json_object_object_add(ctx, "scripts", scripts);
+	int dbad = 0;
+	long done = req_query_long(r, "done", -1, 0, 100000, &dbad);
+	if (done >= 0 && !dbad) json_object_object_add(ctx, "bulk_done", json_object_new_string(tr_n(r, "bulk_done", done)));
 	res_html(r, 200, "users/list", ctx);
 	json_object_put(ctx);
 }

@@ -51,6 +51,8 @@ void h_api_job_retry(req *), h_roster_person(req *), h_api_picker_orgs(req *), h
 /* settings: the admin settings page and its API, the logo */
 void h_settings_page(req *), h_settings_post(req *), h_settings_logo_delete(req *), h_api_settings(req *),
 	h_api_settings_update(req *), h_api_settings_logo_put(req *), h_api_settings_logo_delete(req *), h_site_logo(req *);
+/* bulk actions on lists */
+void h_users_bulk(req *), h_api_users_bulk(req *), h_videos_bulk(req *), h_api_videos_bulk(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -197,5 +199,11 @@ const struct route routes[] = {
 	{"PUT",    "/api/v1/settings/logo",                h_api_settings_logo_put, PERM_ADMIN, RF_RAWBODY, NULL},
 	{"DELETE", "/api/v1/settings/logo",                h_api_settings_logo_delete, PERM_ADMIN, 0, NULL},
 	{"GET",    "/site/logo",                           h_site_logo,           PERM_NONE,    0, NULL},
+
+	/* bulk: many users or videos at once (one statement, one audit row) */
+	{"POST",   "/admin/bulk/users",                    h_users_bulk,          PERM_ADMIN,   0, NULL},
+	{"POST",   "/api/v1/users/bulk",                   h_api_users_bulk,      PERM_ADMIN,   0, NULL},
+	{"POST",   "/bulk/videos",                         h_videos_bulk,         PERM_CREATOR, 0, NULL},
+	{"POST",   "/api/v1/videos/bulk",                  h_api_videos_bulk,     PERM_CREATOR, 0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
