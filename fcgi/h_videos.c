@@ -763,7 +763,12 @@ void h_videos_list(req *r)
 	if (lq.offset + lq.limit < total)
 		json_object_object_add(ctx, "next_url", json_object_new_string(arena_printf(r->a, "%soffset=%ld", base.p, lq.offset + lq.limit)));
 	buf_free(&base);
-	add_styles(ctx, NULL);
+	/* bulk actions (h_bulk.c) for those who manage videos; ?done=N reports the last one */
+	add_styles(ctx, is_manager(r) ? "/static/js/bulk.js" : NULL);
+	json_object_object_add(ctx, "bulk", json_object_new_boolean(is_manager(r) && json_object_array_length(a) > 0));
+	int dbad = 0;
+	long done = req_query_long(r, "done", -1, 0, 100000, &dbad);
+	if (done >= 0 && !dbad) json_object_object_add(ctx, "bulk_done", json_object_new_string(tr_n(r, "bulk_done", done)));
 	res_html(r, 200, "videos/list", ctx);
 	json_object_put(ctx);
 }

@@ -57,6 +57,11 @@ void h_notifications_page(req *), h_notification_read(req *), h_notifications_re
 	h_api_webhook_create(req *), h_api_webhook_deliveries(req *), h_api_webhook_action(req *), h_mail_retry(req *);
 /* search */
 void h_search_page(req *), h_api_search(req *), h_api_search_suggest(req *);
+/* settings: the admin settings page and its API, the logo */
+void h_settings_page(req *), h_settings_post(req *), h_settings_logo_delete(req *), h_api_settings(req *),
+	h_api_settings_update(req *), h_api_settings_logo_put(req *), h_api_settings_logo_delete(req *), h_site_logo(req *);
+/* bulk actions on lists */
+void h_users_bulk(req *), h_api_users_bulk(req *), h_videos_bulk(req *), h_api_videos_bulk(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -224,5 +229,20 @@ const struct route routes[] = {
 	{"GET",    "/search",                              h_search_page,         PERM_NONE,    0, NULL},
 	{"GET",    "/api/v1/search",                       h_api_search,          PERM_NONE,    0, NULL},
 	{"GET",    "/api/v1/search/suggest",               h_api_search_suggest,  PERM_NONE,    0, NULL},
+	/* settings: site name and logo, language and zone, password policy, sign-in methods, upload limits */
+	{"GET",    "/admin/settings",                      h_settings_page,       PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/settings",                      h_settings_post,       PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/settings/logo/delete",          h_settings_logo_delete, PERM_ADMIN,  0, NULL},
+	{"GET",    "/api/v1/settings",                     h_api_settings,        PERM_ADMIN,   0, NULL},
+	{"PUT",    "/api/v1/settings",                     h_api_settings_update, PERM_ADMIN,   RF_SMALLJSON, NULL},
+	{"PUT",    "/api/v1/settings/logo",                h_api_settings_logo_put, PERM_ADMIN, RF_RAWBODY, NULL},
+	{"DELETE", "/api/v1/settings/logo",                h_api_settings_logo_delete, PERM_ADMIN, 0, NULL},
+	{"GET",    "/site/logo",                           h_site_logo,           PERM_NONE,    0, NULL},
+
+	/* bulk: many users or videos at once (one statement, one audit row) */
+	{"POST",   "/admin/bulk/users",                    h_users_bulk,          PERM_ADMIN,   0, NULL},
+	{"POST",   "/api/v1/users/bulk",                   h_api_users_bulk,      PERM_ADMIN,   0, NULL},
+	{"POST",   "/bulk/videos",                         h_videos_bulk,         PERM_CREATOR, 0, NULL},
+	{"POST",   "/api/v1/videos/bulk",                  h_api_videos_bulk,     PERM_CREATOR, 0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];

@@ -1,6 +1,7 @@
 /* Accounts domain: validation, creation, password changes, keyset search.
  * Keyset pagination (id > $after ORDER BY id) stays fast at 200,000 users where OFFSET would not. */
 #include "users.h"
+#include "settings.h"
 #include "timefmt.h"
 #include <ctype.h>
 #include <stdio.h>
@@ -26,12 +27,8 @@ int users_valid_role(const char *r)
 	return r && (!strcmp(r, "admin") || !strcmp(r, "creator") || !strcmp(r, "viewer") || !strcmp(r, "guest"));
 }
 
-static int password_ok(const char *pw, char *err, int errlen)
-{
-	if (!pw || strlen(pw) < 10) { snprintf(err, (size_t)errlen, "%s", "users_err_password_short"); return 0; }
-	if (strlen(pw) > 256) { snprintf(err, (size_t)errlen, "%s", "users_err_password_long"); return 0; }
-	return 1;
-}
+/* the admin's password policy (settings page) */
+static int password_ok(const char *pw, char *err, int errlen) { return settings_password_ok(pw, err, errlen); }
 
 long users_create(const char *email, const char *name, const char *role, const char *password, char *err, int errlen)
 {
