@@ -125,9 +125,14 @@ static int apply(redisReply *entries)
 		buf_puts(&b.pos, "}"); buf_puts(&b.rates, "}"); buf_puts(&b.ms, "}");
 		char share[32];
 		snprintf(share, sizeof share, "%.6f", learn_complete_share());
+		char ttl[24];
+		snprintf(ttl, sizeof ttl, "%ld", config_get_int("learn_session_ttl", 86400));
+		/* stats_mark (sql/060_stats.sql) in the same statement: the rollups' dirty marks commit with the beats */
 		PGresult *res = DB_EXEC("SELECT learn_flush($1::text[], $2::bigint[], $3::bigint[], $4::int8multirange[], "
-					"$5::bigint[], $6::real[], $7::bigint[], $8::float8)",
-					b.sids.p, b.uids.p, b.vids.p, b.ranges.p, b.pos.p, b.rates.p, b.ms.p, share);
+					"$5::bigint[], $6::real[], $7::bigint[], $8::float8), "
+					"stats_mark($2::bigint[], $3::bigint[], $7::bigint[], $9, $10::bigint)",
+					b.sids.p, b.uids.p, b.vids.p, b.ranges.p, b.pos.p, b.rates.p, b.ms.p, share,
+					learn_tz(), ttl);
 		if (!res) { log_error("learn: flush of %d beats failed (kept in Redis): %s", b.n, db_error()); goto out; }
 		PQclear(res);
 	}
