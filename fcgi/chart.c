@@ -104,12 +104,14 @@ static void fmt_num(char *out, size_t n, double v, double step)
 
 json_object *chart_line(const struct chart_axes *ax, const char *const *labels, const double *values, int n)
 {
-	const int left = 48, right = 12, top = 12, bottom = 40, font = 11;
+	const int left = 48, right = 12, top = 12, bottom = 40, font = 12;
 	int pw = ax->width - left - right, ph = ax->height - top - bottom;
 	double max = ax->ymax > 0 ? ax->ymax : 0;
 	if (!(ax->ymax > 0))
 		for (int i = 0; i < n; i++) if (values[i] > max) max = values[i];
+	/* an axis from the data counts things (views, people): whole-number steps */
 	double step = nice_step(max > 0 ? max : 1);
+	if (!(ax->ymax > 0) && step < 1) step = 1;
 	double top_v = ax->ymax > 0 ? ax->ymax : ceil((max > 0 ? max : 1) / step) * step;
 	if (ax->ymax > 0) step = nice_step(top_v);
 	json_object *o = json_object_new_object(), *pts = json_object_new_array(), *xt = json_object_new_array(),
@@ -144,9 +146,13 @@ json_object *chart_line(const struct chart_axes *ax, const char *const *labels, 
 	double px = n > 1 ? (double)pw / (n - 1) : pw;
 	int every = (int)ceil((maxw + 10) / px);
 	if (every < 1) every = 1;
+	const char *prev = NULL;
 	for (int i = 0; i < n; i++) {
 		int last = i == n - 1;
 		if (!last && (i % every || (n - 1 - i) * px < maxw + 10)) continue;
+		/* short videos: several buckets share a second; one label is enough */
+		if (prev && !strcmp(prev, labels[i] ? labels[i] : "")) continue;
+		prev = labels[i] ? labels[i] : "";
 		json_object *t = json_object_new_object();
 		add_int(t, "x", left + (n > 1 ? (int)lround((double)i * pw / (n - 1)) : pw / 2));
 		add_int(t, "y", base + 15);

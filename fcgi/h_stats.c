@@ -253,7 +253,7 @@ void h_stats_video_page(req *r)
 	if (!o) { fail(r, 500, "db"); return; }
 	json_object *daily = json_object_object_get(o, "daily"), *ret = json_object_object_get(o, "retention");
 	const char **labels = day_labels(r, daily);
-	struct chart_axes ax = {640, 240, 0, 0, tr(r, "stats_chart_views"), tr(r, "stats_axis_date"), tr(r, "stats_axis_views")};
+	struct chart_axes ax = {560, 250, 0, 0, tr(r, "stats_chart_views"), tr(r, "stats_axis_date"), tr(r, "stats_axis_views")};
 	json_object_object_add(o, "views_chart", series_chart(r, daily, labels, "views", &ax));
 	size_t nb = json_object_array_length(ret);
 	const char **bl = arena_alloc(r->a, sizeof *bl * (nb + 1));
@@ -264,7 +264,7 @@ void h_stats_video_page(req *r)
 		bl[i] = arena_strdup(r->a, t);
 		json_object_object_add(b, "start_label", json_object_new_string(t));
 	}
-	struct chart_axes rx = {640, 240, 100, 1, tr(r, "stats_chart_retention"), tr(r, "stats_axis_position"), tr(r, "stats_axis_share")};
+	struct chart_axes rx = {560, 250, 100, 1, tr(r, "stats_chart_retention"), tr(r, "stats_axis_position"), tr(r, "stats_axis_share")};
 	json_object_object_add(o, "retention_chart", series_chart(r, ret, bl, "percent", &rx));
 	json_object_object_add(o, "has_retention", json_object_new_boolean(nb > 0));
 	fmt_duration(t, sizeof t, jnum(o, "watch_seconds"));
@@ -602,7 +602,7 @@ void h_stats_kpis_page(req *r)
 	if (!o) { fail(r, 500, "db"); return; }
 	json_object *daily = json_object_object_get(o, "daily");
 	const char **labels = day_labels(r, daily);
-	struct chart_axes ax = {640, 240, 0, 0, tr(r, "stats_chart_active"), tr(r, "stats_axis_date"), tr(r, "stats_axis_users")};
+	struct chart_axes ax = {560, 250, 0, 0, tr(r, "stats_chart_active"), tr(r, "stats_axis_date"), tr(r, "stats_axis_users")};
 	json_object_object_add(o, "dau_chart", series_chart(r, daily, labels, "dau", &ax));
 	size_t n = json_object_array_length(daily);
 	long *up = arena_alloc(r->a, sizeof *up * (n + 1));
