@@ -4,6 +4,7 @@
 #include "jobs.h"
 #include "learn.h"
 #include "search_index.h"
+#include "stats.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -277,6 +278,8 @@ int jobs_worker_main(void)
 		if (learn_flush_tick(250) > 0) started = 1;
 		/* videos whose search text changed (sql/080_search.sql); a full batch means more are queued */
 		if (search_index_tick(50) == 50) started = 1;
+		/* statistics rollups from what the flush marked dirty (stats_rollup.c) */
+		stats_tick(250);
 		if (started) continue;
 		/* sleep until NOTIFY or a short timeout (also picks up delayed retries) */
 		PGconn *c = db_conn();

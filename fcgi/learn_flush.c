@@ -132,17 +132,21 @@ static int apply(redisReply *entries)
 		buf_puts(&b.jtis, "}"); buf_puts(&b.gens, "}");
 		char share[32];
 		snprintf(share, sizeof share, "%.6f", learn_complete_share());
+		char ttl[24];
+		snprintf(ttl, sizeof ttl, "%ld", config_get_int("learn_session_ttl", 86400));
 		/* the handler loaded no account: beats of a disabled account, of a token revoked since (logout) or issued
-		 * before a password change are dropped here, set-based, and acked with the rest */
+		 * before a password change are dropped here, set-based, and acked with the rest.
+		 * stats_mark (sql/060_stats.sql) in the same statement: the rollups' dirty marks commit with the beats */
 		PGresult *res = DB_EXEC("SELECT learn_flush(array_agg(sid), array_agg(uid), array_agg(vid), array_agg(mr), "
-					"array_agg(pos), array_agg(rate), array_agg(ms), $10::float8) "
+					"array_agg(pos), array_agg(rate), array_agg(ms), $10::float8), "
+					"stats_mark(array_agg(uid), array_agg(vid), array_agg(ms), $11, $12::bigint) "
 					"FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::int8multirange[], $5::bigint[], "
 					"$6::real[], $7::bigint[], $8::text[], $9::bigint[]) AS b(sid, uid, vid, mr, pos, rate, ms, jti, gen) "
 					"WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = b.uid AND NOT u.disabled "
 					"  AND (b.gen < 0 OR u.token_gen = b.gen)) "
 					"AND (b.jti = '' OR NOT EXISTS (SELECT 1 FROM revoked_tokens t WHERE t.jti = b.jti))",
 					b.sids.p, b.uids.p, b.vids.p, b.ranges.p, b.pos.p, b.rates.p, b.ms.p, b.jtis.p, b.gens.p,
-					share);
+					share, learn_tz(), ttl);
 		if (!res) { log_error("learn: flush of %d beats failed (kept in Redis): %s", b.n, db_error()); goto out; }
 		PQclear(res);
 	}

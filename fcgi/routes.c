@@ -62,6 +62,10 @@ void h_settings_page(req *), h_settings_post(req *), h_settings_logo_delete(req 
 	h_api_settings_update(req *), h_api_settings_logo_put(req *), h_api_settings_logo_delete(req *), h_site_logo(req *);
 /* bulk actions on lists */
 void h_users_bulk(req *), h_api_users_bulk(req *), h_videos_bulk(req *), h_api_videos_bulk(req *);
+/* stats: per video, per class, platform KPIs (h_stats.c) */
+void h_api_video_stats(req *), h_stats_video_page(req *), h_stats_video_daily_csv(req *), h_stats_video_retention_csv(req *);
+void h_api_class_stats(req *), h_stats_class_page(req *), h_stats_class_csv(req *);
+void h_api_stats_kpis(req *), h_stats_kpis_page(req *), h_stats_kpis_csv(req *), h_stats_clients_csv(req *), h_stats_index(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -244,5 +248,18 @@ const struct route routes[] = {
 	{"POST",   "/api/v1/users/bulk",                   h_api_users_bulk,      PERM_ADMIN,   0, NULL},
 	{"POST",   "/bulk/videos",                         h_videos_bulk,         PERM_CREATOR, 0, NULL},
 	{"POST",   "/api/v1/videos/bulk",                  h_api_videos_bulk,     PERM_CREATOR, 0, NULL},
+	/* stats: per video, per class, platform KPIs (h_stats.c); rollups in sql/060_stats.sql */
+	{"GET",    "/api/v1/videos/:id/stats",             h_api_video_stats,     PERM_CREATOR, 0, NULL},
+	{"GET",    "/api/v1/classes/:sourcedId/stats",     h_api_class_stats,     PERM_CREATOR, 0, NULL},
+	{"GET",    "/api/v1/stats/kpis",                   h_api_stats_kpis,      PERM_ADMIN,   0, NULL},
+	{"GET",    "/stats",                               h_stats_index,         PERM_CREATOR, 0, NULL},
+	{"GET",    "/stats/videos/:id",                    h_stats_video_page,    PERM_CREATOR, 0, NULL},
+	{"GET",    "/stats/videos/:id/daily.csv",          h_stats_video_daily_csv, PERM_CREATOR, 0, NULL},
+	{"GET",    "/stats/videos/:id/retention.csv",      h_stats_video_retention_csv, PERM_CREATOR, 0, NULL},
+	{"GET",    "/stats/classes/:sourcedId",            h_stats_class_page,    PERM_CREATOR, 0, NULL},
+	{"GET",    "/stats/classes/:sourcedId/export.csv", h_stats_class_csv,     PERM_CREATOR, 0, NULL},
+	{"GET",    "/admin/stats",                         h_stats_kpis_page,     PERM_ADMIN,   0, NULL},
+	{"GET",    "/admin/stats/daily.csv",               h_stats_kpis_csv,      PERM_ADMIN,   0, NULL},
+	{"GET",    "/admin/stats/clients.csv",             h_stats_clients_csv,   PERM_ADMIN,   0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
