@@ -48,6 +48,7 @@ void h_api_my_assignments(req *), h_my_assignments(req *), h_api_assignments(req
 	h_assignments_page(req *);
 /* ui */
 void h_api_job_retry(req *), h_roster_person(req *), h_api_picker_orgs(req *), h_api_picker_classes(req *);
+void h_roster_api_other(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -184,5 +185,13 @@ const struct route routes[] = {
 	{"GET",    "/admin/roster/users/:id",              h_roster_person,       PERM_ADMIN,   0, NULL},
 	{"GET",    "/api/v1/pickers/orgs",                 h_api_picker_orgs,     PERM_CREATOR, 0, NULL},
 	{"GET",    "/api/v1/pickers/classes",              h_api_picker_classes,  PERM_CREATOR, 0, NULL},
+
+	/* roster2: the seed's paths as aliases (same handlers, same auth), and the OneRoster error payload (with
+	 * Allow) for any other method or path under /ims/oneroster/ */
+	{"GET",    "/ims/oneroster/v1p2/*",                h_roster_api,          PERM_NONE,    RF_NOCSRF, "roster_api_read"},
+	{"PUT",    "/ims/oneroster/v1p2/*",                h_roster_api,          PERM_NONE,    RF_NOCSRF, "roster_api_write"},
+	{"DELETE", "/ims/oneroster/v1p2/*",                h_roster_api,          PERM_NONE,    RF_NOCSRF, "roster_api_write"},
+	{"GET",    "/health",                              h_healthz,             PERM_NONE,    0, NULL},
+	{"*",      "/ims/oneroster/*",                     h_roster_api_other,    PERM_NONE,    RF_NOCSRF, "roster_api_other"},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
