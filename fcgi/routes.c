@@ -158,7 +158,7 @@ const struct route routes[] = {
 	{"GET",    "/admin/sso/:id/edit",                  h_oidc_provider_edit,  PERM_ADMIN,   0, NULL},
 	{"POST",   "/admin/sso/:id",                       h_oidc_provider_update, PERM_ADMIN,  0, NULL},
 	/* learn: viewing heartbeats, history, courses, assignments */
-	{"POST",   "/api/v1/views/heartbeat",              h_api_heartbeat,       PERM_LOGIN,   RF_NOCSRF | RF_RAWBODY, NULL},
+	{"POST",   "/api/v1/views/heartbeat",              h_api_heartbeat,       PERM_LOGIN,   RF_NOCSRF | RF_RAWBODY | RF_TOKEN_AUTH, NULL},
 	{"GET",    "/api/v1/me/history",                   h_api_my_history,      PERM_LOGIN,   0, NULL},
 	{"GET",    "/my/history",                          h_my_history,          PERM_LOGIN,   0, NULL},
 	{"GET",    "/api/v1/courses",                      h_api_courses,         PERM_NONE,    0, NULL},
