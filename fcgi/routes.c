@@ -66,6 +66,7 @@ void h_users_bulk(req *), h_api_users_bulk(req *), h_videos_bulk(req *), h_api_v
 void h_api_video_stats(req *), h_stats_video_page(req *), h_stats_video_daily_csv(req *), h_stats_video_retention_csv(req *);
 void h_api_class_stats(req *), h_stats_class_page(req *), h_stats_class_csv(req *);
 void h_api_stats_kpis(req *), h_stats_kpis_page(req *), h_stats_kpis_csv(req *), h_stats_clients_csv(req *), h_stats_index(req *);
+void h_roster_api_other(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -261,5 +262,12 @@ const struct route routes[] = {
 	{"GET",    "/admin/stats",                         h_stats_kpis_page,     PERM_ADMIN,   0, NULL},
 	{"GET",    "/admin/stats/daily.csv",               h_stats_kpis_csv,      PERM_ADMIN,   0, NULL},
 	{"GET",    "/admin/stats/clients.csv",             h_stats_clients_csv,   PERM_ADMIN,   0, NULL},
+	/* roster2: the seed's paths as aliases (same handlers, same auth), and the OneRoster error payload (with
+	 * Allow) for any other method or path under /ims/oneroster/ */
+	{"GET",    "/ims/oneroster/v1p2/*",                h_roster_api,          PERM_NONE,    RF_NOCSRF, "roster_api_read"},
+	{"PUT",    "/ims/oneroster/v1p2/*",                h_roster_api,          PERM_NONE,    RF_NOCSRF, "roster_api_write"},
+	{"DELETE", "/ims/oneroster/v1p2/*",                h_roster_api,          PERM_NONE,    RF_NOCSRF, "roster_api_write"},
+	{"GET",    "/health",                              h_healthz,             PERM_NONE,    0, NULL},
+	{"*",      "/ims/oneroster/*",                     h_roster_api_other,    PERM_NONE,    RF_NOCSRF, "roster_api_other"},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
