@@ -156,6 +156,17 @@ void h_api_playback(req *r)
 	json_object *v = watchable(r, pk, &st);
 	if (!v) return;
 	const char *status = jtext(v, "status");
+	if (status && !strcmp(status, "rejected")) {
+		/* it will never play: say so and why, rather than "not ready yet" */
+		const char *reason = jtext(v, "reject_reason");
+		json_object *d = json_object_new_object();
+		if (reason) json_object_object_add(d, "reason", json_object_new_string(reason));
+		const char *msg = reason ? arena_printf(r->a, "%s %s", tr(r, "video_playback_rejected"), tr(r, reason))
+					 : tr(r, "video_playback_rejected");
+		json_object_put(v);
+		res_error(r, 409, "video_rejected", msg, d);
+		return;
+	}
 	if (!status || strcmp(status, "ready")) {
 		json_object_put(v);
 		res_error(r, 409, "not_ready", tr(r, "video_not_ready"), NULL);
