@@ -259,6 +259,7 @@ void h_notify_settings_page(req *r)
 
 void h_notify_settings_post(req *r)
 {
+	if (!req_has_fields(r)) { fail(r, 400, "no_form"); return; }
 	const char *digest = req_form(r, "digest");
 	if (digest && strcmp(digest, "off") && strcmp(digest, "daily")) { fail(r, 422, "bad_digest"); return; }
 	if (db_begin() < 0) { fail(r, 500, "db"); return; }

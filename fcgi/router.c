@@ -2,6 +2,7 @@
  * The table is small and static; a linear scan is faster than anything cleverer at this size. */
 #include "router.h"
 #include <string.h>
+#include "video_srt.h"   /* video_utf8_valid */
 
 int role_rank(const char *role)
 {
@@ -56,10 +57,16 @@ static int match(req *r, const char *pat, const char *path)
 	if (*pat || *path) return 0;
 	/* an encoded NUL would cut the param short ("1%00x" read as "1"); nginx refuses it, Apache may not */
 	for (int i = 0; i < np; i++) if (memmem(vals[i], vlens[i], "%00", 3)) return 0;
+	/* a param that is not UTF-8 once decoded names nothing we store, and PostgreSQL would refuse it with a 500 */
+	const char *decoded[8];
+	for (int i = 0; i < np; i++) {
+		decoded[i] = url_decode(r->a, vals[i], vlens[i]);
+		if (!video_utf8_valid(decoded[i], strlen(decoded[i]))) return 0;
+	}
 	r->nparams = np;
 	for (int i = 0; i < np; i++) {
 		r->pnames[i] = names[i];
-		r->pvals[i] = url_decode(r->a, vals[i], vlens[i]);
+		r->pvals[i] = decoded[i];
 	}
 	return 1;
 }
