@@ -173,7 +173,8 @@ Test(ops_backup, restores_everything_into_a_fresh_stack_and_refuses_a_corrupted_
 	cr_assert(s && sscanf(s, "), %ld files %*d bytes, %ld new files", &files, &newfiles) == 2, "backup output: %s", out2);
 	cr_assert_gt(files, 3);
 	cr_assert_lt(newfiles, files, "an incremental backup re-copied every file: %s", out2);
-	cr_assert_eq(objects_count(), objs + newfiles, "objects added beyond the new files");
+	/* retention dropped the first snapshot (one per day): objects only it named may go, none beyond the new files come */
+	cr_assert_leq(objects_count(), objs + newfiles, "objects added beyond the new files");
 	free(out2);
 	cr_assert_eq(rs(0, "backup.key", "backup verify", "verify.out"), 0, "verify of a good backup failed");
 
