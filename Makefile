@@ -4,8 +4,8 @@ CC       ?= cc
 BUILD    ?= build
 OPT      ?= -O2 -g
 CWARN    ?= -Wall -Wextra -Werror -Wno-format-truncation
-CFLAGS   := $(OPT) $(CWARN) -std=c17 -D_GNU_SOURCE -Ifcgi $(shell pkg-config --cflags json-c libpq hiredis libjwt libcrypto libcurl libqrencode libarchive 2>/dev/null)
-LDLIBS   := -lfcgi -lcsv $(shell pkg-config --libs json-c libpq hiredis libjwt libcrypto zlib libcurl libqrencode libarchive 2>/dev/null) -lm
+CFLAGS   := $(OPT) $(CWARN) -std=c17 -D_GNU_SOURCE -Ifcgi $(shell pkg-config --cflags json-c libpq hiredis libjwt libcrypto libcurl libqrencode libarchive icu-uc 2>/dev/null)
+LDLIBS   := -lfcgi -lcsv $(shell pkg-config --libs json-c libpq hiredis libjwt libcrypto zlib libcurl libqrencode libarchive icu-uc 2>/dev/null) -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 SKIP     ?=
@@ -59,7 +59,7 @@ tests-bin: $(UNIT) $(INTEG)
 
 # Fuzzers (libFuzzer, clang only; the product build stays gcc): one harness per parser in tests/fuzz/fuzz_*.c,
 # seeds in tests/fuzz/<target>/. `make fuzz FUZZ_SECONDS=600` runs each that long; make test runs each 45 s.
-FUZZ_TARGETS := csv zip filter template srt request json
+FUZZ_TARGETS := csv zip filter template srt request json search
 FUZZ_BUILD   := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 300

@@ -19,6 +19,7 @@ void config_reset(void)
 {
 	for (int i = 0; i < nkeys; i++) { free(table[i].k); free(table[i].v); }
 	nkeys = 0;
+	config_override_replace(NULL, NULL, 0);
 	memset(&cfg, 0, sizeof cfg);
 }
 
@@ -33,7 +34,30 @@ static int config_set(const char *k, const char *v)
 	return 0;
 }
 
+/* Values an admin set on the settings page (settings.c replaces them as a whole when the generation moves);
+ * they win over the file and the environment for the keys settings.c allows. */
+#define MAXOVER 32
+static struct { char *k, *v; } over[MAXOVER];
+static int nover;
+
+void config_override_replace(const char *const *keys, const char *const *vals, int n)
+{
+	for (int i = 0; i < nover; i++) { free(over[i].k); free(over[i].v); }
+	nover = 0;
+	for (int i = 0; i < n && nover < MAXOVER; i++, nover++) {
+		over[nover].k = strdup(keys[i]);
+		over[nover].v = strdup(vals[i]);
+	}
+}
+
 const char *config_get(const char *key, const char *def)
+{
+	for (int i = 0; i < nover; i++)
+		if (!strcmp(over[i].k, key)) return over[i].v;
+	return config_file_get(key, def);
+}
+
+const char *config_file_get(const char *key, const char *def)
 {
 	for (int i = 0; i < nkeys; i++)
 		if (!strcmp(table[i].k, key)) return table[i].v;

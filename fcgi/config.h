@@ -32,7 +32,10 @@ int config_load(const char *path, char *err, int errlen);
 /* Parse one "key = value" text into the generic table (used by config_load; exposed for tests). */
 int config_parse_text(const char *text, char *err, int errlen);
 void config_reset(void);
-const char *config_get(const char *key, const char *def);
+const char *config_get(const char *key, const char *def);        /* settings page override, else file/env */
+const char *config_file_get(const char *key, const char *def);   /* file/env only (what an override replaces) */
+/* Replace every settings-page override (copied); n = 0 drops them all. */
+void config_override_replace(const char *const *keys, const char *const *vals, int n);
 long config_get_int(const char *key, long def);
 /* Absolute path under root_dir / data_dir (static storage per call site is not used: returns malloc'd, long-lived). */
 const char *config_path(const char *rel);

@@ -26,6 +26,7 @@
 #include "netaddr.h"
 #include "router.h"
 #include "session.h"
+#include "settings.h"
 #include "template.h"
 #include "upload_guard.h"
 
@@ -250,6 +251,7 @@ static void handle(req *r, FCGX_Request *fx)
 
 	int mismatch;
 	r->route = route_match(routes, nroutes, r, r->method, r->path, &mismatch);
+	settings_refresh();   /* an admin's change reaches every worker: generation compared, at most once a second */
 	session_load(r);
 	/* the session could not be checked because PostgreSQL is unreachable: that is not a logout, so no 401 and
 	 * no redirect to /login (the browser keeps its cookie); routes open to anyone go on as anonymous */
@@ -388,7 +390,7 @@ int server_main(void)
 {
 	listen_fd = open_listen();
 	if (listen_fd < 0) { log_error("cannot listen on %s: %s", cfg.listen, strerror(errno)); return 1; }
-	if (metrics_init() < 0 || session_cache_init() < 0) { log_error("cannot map shared memory"); return 1; }
+	if (metrics_init() < 0 || session_cache_init() < 0 || settings_shared_init() < 0) { log_error("cannot map shared memory"); return 1; }
 	struct sigaction sa = {0};
 	sa.sa_handler = on_master_signal;
 	sigaction(SIGTERM, &sa, NULL);
