@@ -106,6 +106,17 @@ static void fingerprint(PGconn *c, struct fp *f)
 	PQclear(t);
 }
 
+/* a few rows of a table, for a failure message */
+static char *rows_of(PGconn *c, const char *table)
+{
+	char sql[512];
+	snprintf(sql, sizeof sql, "SELECT string_agg(x::text, ' | ') FROM (SELECT x FROM public.\"%s\" x ORDER BY x::text LIMIT 3) x", table);
+	PGresult *r = PQexec(c, sql);
+	char *out = strdup(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) ? PQgetvalue(r, 0, 0) : PQerrorMessage(c));
+	PQclear(r);
+	return out;
+}
+
 static const char *fp_get(const struct fp *f, const char *name)
 {
 	for (int i = 0; i < f->n; i++) if (!strcmp(f->name[i], name)) return f->sum[i];
@@ -161,10 +172,12 @@ Test(ops_backup, restores_everything_into_a_fresh_stack_and_refuses_a_corrupted_
 	struct fp before, after, restored;
 	fingerprint(t_db(), &before);
 	cr_assert_eq(rs(0, "backup.key", "backup", "backup1.out"), 0, "rstream backup failed (see %s/backup1.out)", scratch);
-	fingerprint(t_db(), &after);
 	long objs = objects_count();
 	sleep(1);   /* snapshot names have one-second resolution */
 	cr_assert_eq(rs(0, "backup.key", "backup", "backup2.out"), 0, "second backup failed");
+	/* the restore below takes the newest snapshot: a table unchanged from before the first backup to after the
+	 * second is the same in both */
+	fingerprint(t_db(), &after);
 	char p[512];
 	snprintf(p, sizeof p, "%s/backup2.out", scratch);
 	char *out2 = slurp(p);
@@ -173,7 +186,8 @@ Test(ops_backup, restores_everything_into_a_fresh_stack_and_refuses_a_corrupted_
 	cr_assert(s && sscanf(s, "), %ld files %*d bytes, %ld new files", &files, &newfiles) == 2, "backup output: %s", out2);
 	cr_assert_gt(files, 3);
 	cr_assert_lt(newfiles, files, "an incremental backup re-copied every file: %s", out2);
-	cr_assert_eq(objects_count(), objs + newfiles, "objects added beyond the new files");
+	/* retention dropped the first snapshot (one per day): objects only it named may go, none beyond the new files come */
+	cr_assert_leq(objects_count(), objs + newfiles, "objects added beyond the new files");
 	free(out2);
 	cr_assert_eq(rs(0, "backup.key", "backup verify", "verify.out"), 0, "verify of a good backup failed");
 
@@ -196,8 +210,10 @@ Test(ops_backup, restores_everything_into_a_fresh_stack_and_refuses_a_corrupted_
 	for (int i = 0; i < before.n; i++) {
 		const char *a = fp_get(&after, before.name[i]);
 		if (!a || strcmp(a, before.sum[i])) continue;   /* written to during the backup (job queue, throttles) */
-		cr_assert_str_eq(fp_get(&restored, before.name[i]) ? fp_get(&restored, before.name[i]) : "(missing)", before.sum[i],
-				 "table %s differs after the restore", before.name[i]);
+		const char *got = fp_get(&restored, before.name[i]);
+		if (!got || strcmp(got, before.sum[i]))
+			cr_assert_fail("table %s differs after the restore (%s / %s):\nsource: %s\nrestored: %s", before.name[i],
+				       before.sum[i], got ? got : "(missing)", rows_of(t_db(), before.name[i]), rows_of(fc, before.name[i]));
 		compared++;
 	}
 	cr_assert_geq(compared, (int)(sizeof must / sizeof *must));
