@@ -174,6 +174,9 @@ void h_notification_read(req *r)
 
 void h_notifications_read_all(req *r)
 {
+	/* the form says so explicitly: a post without it (another content type, a stray request) changes nothing */
+	const char *all = req_form(r, "all");
+	if (!all || strcmp(all, "1")) { fail(r, 422, "bad_ids"); return; }
 	DB_CMD("UPDATE notifications SET read_at = now() WHERE user_id = $1::bigint AND read_at IS NULL", uid(r));
 	res_redirect(r, "/notifications");
 }
@@ -259,9 +262,9 @@ void h_notify_settings_page(req *r)
 
 void h_notify_settings_post(req *r)
 {
-	if (!req_has_fields(r)) { fail(r, 400, "no_form"); return; }
+	/* the form always sends a digest choice; without it (not our form) absent checkboxes must not mean "off" */
 	const char *digest = req_form(r, "digest");
-	if (digest && strcmp(digest, "off") && strcmp(digest, "daily")) { fail(r, 422, "bad_digest"); return; }
+	if (!digest || (strcmp(digest, "off") && strcmp(digest, "daily"))) { fail(r, 422, "bad_digest"); return; }
 	if (db_begin() < 0) { fail(r, 500, "db"); return; }
 	int rc = 0;
 	for (int i = 0; i < nnotify_kinds && rc == 0; i++) {
@@ -271,7 +274,7 @@ void h_notify_settings_post(req *r)
 		rc |= save_pref(r, k, "inapp", req_form(r, arena_printf(r->a, "inapp_%s", k)) != NULL);
 		rc |= save_pref(r, k, "email", req_form(r, arena_printf(r->a, "email_%s", k)) != NULL);
 	}
-	if (rc == 0 && digest) rc = save_digest(r, digest);
+	if (rc == 0) rc = save_digest(r, digest);
 	if (rc != 0 || db_commit() < 0) { db_rollback(); fail(r, 500, "db"); return; }
 	res_redirect(r, "/notifications/settings?saved=1");
 }

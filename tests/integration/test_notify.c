@@ -373,3 +373,41 @@ Test(notify, an_assignment_due_within_a_day_is_announced_once, .timeout = 60)
 	cr_assert_str_eq(v, "1");
 	free(v);
 }
+
+/* the outcome of other areas' jobs becomes a notice: a roster export for the admins, a failed transcode for the
+ * video's owner (its source is missing, which no retry can fix) */
+Test(notify, job_outcomes_notify_admins_and_owners, .timeout = 120)
+{
+	char *h = admin_h();
+	json_object *o = lh_json("POST", "/api/v1/roster/exports", h, "{\"mode\":\"bulk\"}", 202);
+	long ex = atol(lh_get(o, "export.id")), job = atol(lh_get(o, "export.job_id"));
+	json_object_put(o);
+	char *admin = lh_sql("SELECT id FROM users WHERE email = '%s'", t_env("RSTREAM_TEST_ADMIN_EMAIL"));
+	char *v = nh_wait("1", 90, "SELECT count(*) FROM notifications WHERE user_id = %s AND kind = 'roster_done' "
+			  "AND event_key = 'export_id:%ld:%ld'", admin, ex, job);
+	cr_assert_str_eq(v, "1", "the admin hears the export finished");
+	free(v);
+	o = lh_json("GET", "/api/v1/notifications?limit=100", h, NULL, 200);
+	int found = 0;
+	json_object *items = json_object_object_get(o, "items");
+	for (size_t i = 0; i < json_object_array_length(items); i++) {
+		const char *t = json_object_get_string(json_object_object_get(json_object_array_get_idx(items, i), "text"));
+		if (t && strstr(t, "名簿の書き出し") && strstr(t, "完了")) found = 1;
+	}
+	cr_assert(found, "the notice reads in Japanese");
+	json_object_put(o);
+
+	long owner;
+	char c[64];
+	snprintf(c, sizeof c, "ntc-%s", lh_tag());
+	free(lh_user("creator", c, &owner));
+	char *pid = lh_video(owner, "private", 10, "変換できない動画");
+	char *vid = lh_sql("UPDATE videos SET status = 'queued' WHERE public_id = '%s' RETURNING id", pid);
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "'%s' enqueue transcode '{\"video_id\":%s}' >/dev/null", t_env("RSTREAM_BIN"), vid);
+	cr_assert_eq(system(cmd), 0);
+	v = nh_wait("1", 90, "SELECT count(*) FROM notifications WHERE user_id = %ld AND kind = 'transcode_failed'", owner);
+	cr_assert_str_eq(v, "1", "the owner hears the transcode failed");
+	free(v);
+	free(h); free(admin); free(pid); free(vid);
+}

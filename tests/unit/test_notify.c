@@ -127,17 +127,23 @@ Test(webhook_addr, classes_internal_addresses)
 	cr_assert_eq(webhook_addr_class("172.32.0.1"), ADDR_PUBLIC);
 	cr_assert_eq(webhook_addr_class("2001:4860:4860::8888"), ADDR_PUBLIC);
 	cr_assert_eq(webhook_addr_class("example.com"), -1);
-	/* without configuration only public addresses are allowed */
+	/* without configuration only public addresses are allowed (tests/run.sh allows loopback for the stack) */
+	unsetenv("RSTREAM_WEBHOOK_ALLOW_PRIVATE");
 	cr_assert(webhook_addr_allowed(ADDR_PUBLIC));
 	cr_assert_not(webhook_addr_allowed(ADDR_LOOPBACK));
 	cr_assert_not(webhook_addr_allowed(ADDR_PRIVATE));
 	cr_assert_not(webhook_addr_allowed(-1));
+	setenv("RSTREAM_WEBHOOK_ALLOW_PRIVATE", "loopback", 1);
+	cr_assert(webhook_addr_allowed(ADDR_LOOPBACK));
+	cr_assert_not(webhook_addr_allowed(ADDR_PRIVATE));
+	unsetenv("RSTREAM_WEBHOOK_ALLOW_PRIVATE");
 }
 
 Test(webhook_url, refuses_bad_schemes_and_literal_private_addresses)
 {
 	char res[400], err[300];
 	const char *why;
+	unsetenv("RSTREAM_WEBHOOK_ALLOW_PRIVATE");
 	cr_assert_eq(webhook_url_check("ftp://8.8.8.8/", res, sizeof res, &why, err, sizeof err), -1);
 	cr_assert_str_eq(why, "notify_err_url_scheme");
 	cr_assert_eq(webhook_url_check("http://127.0.0.1:8080/x", res, sizeof res, &why, err, sizeof err), -1);
