@@ -3,6 +3,11 @@
 #ifndef RS_CONFIG_H
 #define RS_CONFIG_H
 
+/* where an installed rstream looks for rstream.conf when neither RSTREAM_CONFIG nor RSTREAM_ROOT is set */
+#ifndef RSTREAM_SYSCONFDIR
+#define RSTREAM_SYSCONFDIR "/etc/rstream"
+#endif
+
 struct config {
 	const char *database_url;   /* DATABASE_URL */
 	const char *redis_url;      /* REDIS_URL, redis://host:port/db */
@@ -18,7 +23,7 @@ struct config {
 	int session_ttl;            /* seconds */
 	int login_max_failures;     /* lockout after this many failures ... */
 	int login_lockout_seconds;  /* ... for this long */
-	int secure_cookies;         /* 1 behind TLS: Secure cookies + HSTS */
+	int secure_cookies;         /* 1 behind TLS: Secure cookies + HSTS; default 1 when public_url is https */
 };
 extern struct config cfg;
 

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "db.h"
 #include "metrics.h"
+#include "ops_metrics.h"
 #include "router.h"
 #include "session.h"
 #include "settings.h"
@@ -54,6 +55,7 @@ void h_metrics(req *r)
 				   PQgetvalue(res, i, 2));
 		PQclear(res);
 	}
+	ops_metrics_render(&b);
 	res_body(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p ? b.p : "", b.len);
 	buf_free(&b);
 }

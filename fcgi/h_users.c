@@ -204,6 +204,8 @@ void h_user_update(req *r)
 		return;
 	}
 	int rc = users_update(id, req_form(r, "name"), role, req_form(r, "lang"), req_form(r, "time_zone"), -1, err, sizeof err);
+	const char *email = req_form(r, "email");   /* empty: unchanged (an account may have none) */
+	if (rc == 0 && email && *email) rc = users_set_email(id, email, err, sizeof err);
 	const char *pw = req_form(r, "password");
 	int new_password = rc == 0 && pw && *pw;
 	if (new_password) rc = users_set_password(id, pw, err, sizeof err);

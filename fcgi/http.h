@@ -16,6 +16,7 @@ struct user {
 	const char *sourced_id;            /* OneRoster sourcedId, may be NULL */
 	const char *jti;                   /* session token id (for CSRF + logout) */
 	long exp;                          /* token expiry, unix seconds */
+	long gen;                          /* the account's token generation the token was issued at */
 	int via_bearer;                    /* authenticated by Authorization: Bearer (no CSRF needed) */
 };
 

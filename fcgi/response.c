@@ -83,6 +83,9 @@ void res_redirect(req *r, const char *location)
 	buf_reset(&r->body_out);
 }
 
+/* notify.c adds the unread count for the bell; weak so tools linked without it still build */
+__attribute__((weak)) void notify_layout(req *r, json_object *ctx);
+
 void res_html(req *r, int status, const char *name, json_object *ctx)
 {
 	json_object_object_add(ctx, "t", json_object_get(i18n_catalog(r->lang)));
@@ -108,6 +111,7 @@ void res_html(req *r, int status, const char *name, json_object *ctx)
 		json_object_object_add(u, "is_creator", json_object_new_boolean(!strcmp(r->user->role, "admin") ||
 									     !strcmp(r->user->role, "creator")));
 		json_object_object_add(ctx, "user", u);
+		if (notify_layout) notify_layout(r, ctx);   /* the header's bell (notify.c) */
 	}
 	buf page = {0};
 	if (tmpl_render_name(name, ctx, &page) < 0) {

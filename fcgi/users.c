@@ -78,6 +78,22 @@ int users_set_password_by_email(const char *email, const char *password, char *e
 	return users_set_password(id, password, err, errlen);
 }
 
+int users_set_email(long id, const char *email, char *err, int errlen)
+{
+	if (!users_valid_email(email)) { snprintf(err, (size_t)errlen, "%s", "users_err_email"); return -1; }
+	char ids[24];
+	snprintf(ids, sizeof ids, "%ld", id);
+	/* the unique index on lower(email) refuses one held by another account */
+	PGresult *r = DB_EXEC("UPDATE users SET email = $2, updated_at = now() WHERE id = $1::bigint "
+			      "AND email IS DISTINCT FROM $2 RETURNING id", ids, email);
+	if (!r) {
+		snprintf(err, (size_t)errlen, "%s", !strcmp(db_sqlstate(), "23505") ? "users_err_duplicate" : "users_err_internal");
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
 int users_update(long id, const char *name, const char *role, const char *lang, const char *time_zone, int disabled,
 		 char *err, int errlen)
 {
