@@ -134,7 +134,8 @@ void h_logout(req *r)
 {
 	session_revoke(r->user->jti, r->user->exp);
 	session_set_cookie(r, "rs_session", "", 0);
-	res_redirect(r, "/login");
+	const char *provider = oidc_logout_url(r);   /* signed in through school SSO: log out there too */
+	res_redirect(r, provider ? provider : "/login");
 }
 
 void h_lang(req *r)

@@ -178,11 +178,42 @@ void h_oidc_callback(req *r)
 	if (rc != OIDC_OK) { fail(r, 401, "invalid_id_token", rc == OIDC_EXPIRED ? "oidc_expired" : "oidc_invalid_token", err); goto out; }
 	uid = match_user(r, p, &c);
 	if (!uid) { fail(r, 403, "not_in_roster", "oidc_not_in_roster", "no rostered account matches"); goto out; }
+	/* which provider this browser signed in with, for logging out there too (oidc_logout_url); only an id */
+	res_header(r, "Set-Cookie", arena_printf(r->a, "rs_oidc_p=%ld; Path=/; Max-Age=%d; HttpOnly; SameSite=Lax%s", pid,
+						 cfg.session_ttl, cfg.secure_cookies ? "; Secure" : ""));
 	signin_finish(r, uid, "oidc", next);
 out:
 	free(secret);
 	json_object_put(tok);
 	json_object_put(p);
+}
+
+/* RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): when this browser signed in through a provider whose
+ * discovery document names an end_session_endpoint, logout goes on there with our client_id and comes back to
+ * /login. Without one (Google publishes none) it ends at /login as before. The app's session is revoked first. */
+const char *oidc_logout_url(req *r)
+{
+	const char *c = req_cookie(r, "rs_oidc_p");
+	if (!c) return NULL;
+	res_header(r, "Set-Cookie", arena_printf(r->a, "rs_oidc_p=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax%s",
+						 cfg.secure_cookies ? "; Secure" : ""));
+	char *end;
+	long id = strtol(c, &end, 10);
+	if (*end || id <= 0) return NULL;
+	json_object *p = provider_get(r, id, 1);
+	if (!p) return NULL;
+	char err[300];
+	json_object *d = oidc_discovery(jget(p, "issuer"), err, sizeof err);
+	const char *ep = d ? jget(d, "end_session_endpoint") : NULL;
+	const char *url = NULL;
+	if (ep && oidc_url_allowed(ep))
+		url = arena_printf(r->a, "%s%sclient_id=%s&post_logout_redirect_uri=%s", ep, strchr(ep, '?') ? "&" : "?",
+				   url_encode(r->a, jget(p, "client_id")),
+				   url_encode(r->a, arena_printf(r->a, "%s/login", cfg.public_url ? cfg.public_url : "")));
+	else if (!d)
+		log_error("oidc logout: %s", err);
+	json_object_put(p);
+	return url;
 }
 
 /* ---- admin: providers ---- */

@@ -11,4 +11,6 @@ void signin_finish(req *r, long user_id, const char *method, const char *next);
 int signin_throttled(req *r, const char *what, int count_this);
 /* Enabled OIDC providers as [{id, name}] for the login page (h_oidc.c). */
 json_object *oidc_login_buttons(void);
+/* Where logout continues for a browser that signed in through OIDC (the provider's end_session_endpoint), or NULL. */
+const char *oidc_logout_url(req *r);
 #endif

@@ -218,6 +218,48 @@ Test(signin, oidc_good_login_lands_a_rostered_pupil_on_the_pupil_home)
 	b_free(b);
 }
 
+Test(signin, logout_after_oidc_continues_at_the_providers_end_session_endpoint)
+{
+	long pid = provider("email", NULL);
+	struct browser *b = b_new();
+	cr_assert_eq(oidc_login(b, pid, "sig.pupil1%40sig.example", "", NULL, NULL), 303);
+	struct page p;
+	char csrf[65], form[128];
+	b_go(b, "/", NULL, NULL, &p);
+	cr_assert_eq(p.status, 200);
+	csrf_of(p.body, csrf);
+	free(p.body);
+	snprintf(form, sizeof form, "_csrf=%s", csrf);
+	b_go(b, "/logout", form, NULL, &p);
+	free(p.body);
+	cr_assert_eq(p.status, 303);
+	char want[512];
+	snprintf(want, sizeof want, "%s/logout?client_id=rstream-test&post_logout_redirect_uri=", t_env("RSTREAM_TEST_OIDC_URL"));
+	cr_assert(!strncmp(p.location, want, strlen(want)), "logout goes on at the provider: %s", p.location);
+	cr_assert(strstr(p.location, "%2Flogin"), "and asks to come back to /login: %s", p.location);
+	char loc[2048];
+	snprintf(loc, sizeof loc, "%s", p.location);
+	b_go(b, loc, NULL, NULL, &p);
+	free(p.body);
+	cr_assert_eq(p.status, 302);
+	cr_assert(strstr(p.location, "/login"), "the provider sends the browser back: %s", p.location);
+	b_go(b, "/", NULL, NULL, &p);
+	free(p.body);
+	cr_assert_eq(p.status, 303, "the app's session is over");
+	b_free(b);
+	/* a password sign-in logs out at home, as before */
+	b = b_login(t_env("RSTREAM_TEST_ADMIN_EMAIL"), t_env("RSTREAM_TEST_ADMIN_PASSWORD"));
+	b_go(b, "/", NULL, NULL, &p);
+	csrf_of(p.body, csrf);
+	free(p.body);
+	snprintf(form, sizeof form, "_csrf=%s", csrf);
+	b_go(b, "/logout", form, NULL, &p);
+	free(p.body);
+	cr_assert_eq(p.status, 303);
+	cr_assert(!strcmp(p.location + strlen(p.location) - 6, "/login"), "%s", p.location);
+	b_free(b);
+}
+
 Test(signin, oidc_refuses_wrong_audience_expired_bad_signature_and_foreign_algorithms)
 {
 	long pid = provider("email", NULL);

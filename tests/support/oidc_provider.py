@@ -112,6 +112,7 @@ class H(BaseHTTPRequestHandler):
             return self.send(200, json.dumps({
                 "issuer": ARGS.issuer, "authorization_endpoint": ARGS.issuer + "/authorize",
                 "token_endpoint": ARGS.issuer + "/token", "jwks_uri": ARGS.issuer + "/jwks",
+                "end_session_endpoint": ARGS.issuer + "/logout",
                 "response_types_supported": ["code"], "id_token_signing_alg_values_supported": ["RS256"],
                 "code_challenge_methods_supported": ["S256"], "subject_types_supported": ["public"]}))
         if u.path == "/jwks":
@@ -135,6 +136,11 @@ class H(BaseHTTPRequestHandler):
                            "at": time.time()}
             return self.send(302, "", "text/plain",
                              {"Location": q["redirect_uri"] + "?" + urlencode({"code": code, "state": q["state"]})})
+        if u.path == "/logout":
+            # RP-initiated logout: our client only, back to where the app asked
+            if q.get("client_id") != ARGS.client_id or not q.get("post_logout_redirect_uri"):
+                return self.send(400, "bad logout request", "text/plain")
+            return self.send(302, "", "text/plain", {"Location": q["post_logout_redirect_uri"]})
         return self.send(404, "not found", "text/plain")
 
     def do_POST(self):
