@@ -49,6 +49,11 @@ static void wrong_video(req *r, const char *vid)
 	else learn_fail(r, 403, "session_video");
 }
 
+/* One Redis round trip: refuse a session ended since (logout marks its jti revoked in Redis), else append. */
+static const char APPEND_BEAT[] =
+	"if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end "
+	"return redis.call('XADD', KEYS[1], '*', 'b', ARGV[1])";
+
 /* POST /api/v1/views/heartbeat: JSON (any content type, so navigator.sendBeacon can send it as text/plain).
  * {"session","video","position","rate","ranges":[[s,e],...]} plus "csrf" on the cookie path. */
 void h_api_heartbeat(req *r)
@@ -100,11 +105,15 @@ void h_api_heartbeat(req *r)
 	json_object_put(j);
 	char lit[LEARN_MAX_RANGES * 34 + 4];
 	if (learn_ranges_format(rg, n, lit, sizeof lit) < 0) { learn_fail(r, 422, "too_many_ranges"); return; }
-	/* one field: "sid uid video pos_ms rate ranges"; the stream entry id is the beat's time */
-	char *entry = arena_printf(r->a, "%s %ld %ld %ld %.4g %s", pb.sid, pb.uid, pb.vpk, pos, rate, lit);
-	redisReply *rep = cache_cmd("XADD " LEARN_STREAM " * b %s", entry);
+	/* one field: "sid uid video pos_ms rate ranges jti gen"; the stream entry id is the beat's time. The route
+	 * loads no account (RF_TOKEN_AUTH): the flusher drops beats of a token revoked or outdated meanwhile */
+	char *entry = arena_printf(r->a, "%s %ld %ld %ld %.4g %s %s %ld", pb.sid, pb.uid, pb.vpk, pos, rate, lit,
+				   r->user->jti, r->user->gen);
+	redisReply *rep = cache_cmd("EVAL %s 2 " LEARN_STREAM " revoked:%s %s", APPEND_BEAT, r->user->jti, entry);
 	int ok = rep && rep->type == REDIS_REPLY_STRING;
+	int revoked = rep && rep->type == REDIS_REPLY_INTEGER;
 	if (rep) freeReplyObject(rep);
+	if (revoked) { res_error(r, 401, "unauthorized", tr(r, "error_unauthorized"), NULL); return; }
 	if (!ok) {
 		res_header(r, "Retry-After", "5");
 		learn_fail(r, 503, "buffer_unavailable");

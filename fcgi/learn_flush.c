@@ -41,7 +41,7 @@ static int ensure_group(void)
 }
 
 struct batch {
-	buf sids, uids, vids, ranges, pos, rates, ms;
+	buf sids, uids, vids, ranges, pos, rates, ms, jtis, gens;
 	const char **ids;
 	size_t *idlens;
 	int n, bad;
@@ -52,20 +52,24 @@ static void add_sep(struct batch *b)
 	const char *sep = b->n ? "," : "{";
 	buf_puts(&b->sids, sep); buf_puts(&b->uids, sep); buf_puts(&b->vids, sep); buf_puts(&b->ranges, sep);
 	buf_puts(&b->pos, sep); buf_puts(&b->rates, sep); buf_puts(&b->ms, sep);
+	buf_puts(&b->jtis, sep); buf_puts(&b->gens, sep);
 }
 
-/* one stream entry: id "ms-seq", field b = "sid uid vid pos_ms rate ranges" (written by h_learn_views.c) */
+/* one stream entry: id "ms-seq", field b = "sid uid vid pos_ms rate ranges jti gen" (written by h_learn_views.c;
+ * entries written before the token check have no "jti gen" and are applied as they were accepted) */
 static int parse_entry(struct batch *b, redisReply *e)
 {
 	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING) return -1;
 	redisReply *f = e->element[1];
 	if (f->type != REDIS_REPLY_ARRAY || f->elements != 2 || f->element[1]->type != REDIS_REPLY_STRING) return -1;
-	char sid[33], lit[LEARN_MAX_RANGES * 34 + 4];
-	long uid, vid, pos;
+	char sid[33], lit[LEARN_MAX_RANGES * 34 + 4], jti[40] = "";
+	long uid, vid, pos, gen = -1;
 	double rate;
-	if (f->element[1]->len >= sizeof lit ||
-	    sscanf(f->element[1]->str, "%32[0-9a-f] %ld %ld %ld %lf %6800s", sid, &uid, &vid, &pos, &rate, lit) != 6)
-		return -1;
+	if (f->element[1]->len >= sizeof lit) return -1;
+	int got = sscanf(f->element[1]->str, "%32[0-9a-f] %ld %ld %ld %lf %6800s %39[0-9A-Za-z_-] %ld",
+			 sid, &uid, &vid, &pos, &rate, lit, jti, &gen);
+	if (got == 6) { jti[0] = 0; gen = -1; }
+	else if (got != 8 || gen < 0) return -1;
 	struct learn_range rg[LEARN_MAX_RANGES];
 	int n;
 	long ms = strtol(e->element[0]->str, NULL, 10);
@@ -81,6 +85,8 @@ static int parse_entry(struct batch *b, redisReply *e)
 	buf_printf(&b->pos, "%ld", pos);
 	buf_printf(&b->rates, "%.4g", rate);
 	buf_printf(&b->ms, "%ld", ms);
+	buf_printf(&b->jtis, "\"%s\"", jti);
+	buf_printf(&b->gens, "%ld", gen);
 	b->n++;
 	return 0;
 }
@@ -123,11 +129,24 @@ static int apply(redisReply *entries)
 	if (b.n > 0) {
 		buf_puts(&b.sids, "}"); buf_puts(&b.uids, "}"); buf_puts(&b.vids, "}"); buf_puts(&b.ranges, "}");
 		buf_puts(&b.pos, "}"); buf_puts(&b.rates, "}"); buf_puts(&b.ms, "}");
+		buf_puts(&b.jtis, "}"); buf_puts(&b.gens, "}");
 		char share[32];
 		snprintf(share, sizeof share, "%.6f", learn_complete_share());
-		PGresult *res = DB_EXEC("SELECT learn_flush($1::text[], $2::bigint[], $3::bigint[], $4::int8multirange[], "
-					"$5::bigint[], $6::real[], $7::bigint[], $8::float8)",
-					b.sids.p, b.uids.p, b.vids.p, b.ranges.p, b.pos.p, b.rates.p, b.ms.p, share);
+		char ttl[24];
+		snprintf(ttl, sizeof ttl, "%ld", config_get_int("learn_session_ttl", 86400));
+		/* the handler loaded no account: beats of a disabled account, of a token revoked since (logout) or issued
+		 * before a password change are dropped here, set-based, and acked with the rest.
+		 * stats_mark (sql/060_stats.sql) in the same statement: the rollups' dirty marks commit with the beats */
+		PGresult *res = DB_EXEC("SELECT learn_flush(array_agg(sid), array_agg(uid), array_agg(vid), array_agg(mr), "
+					"array_agg(pos), array_agg(rate), array_agg(ms), $10::float8), "
+					"stats_mark(array_agg(uid), array_agg(vid), array_agg(ms), $11, $12::bigint) "
+					"FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::int8multirange[], $5::bigint[], "
+					"$6::real[], $7::bigint[], $8::text[], $9::bigint[]) AS b(sid, uid, vid, mr, pos, rate, ms, jti, gen) "
+					"WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = b.uid AND NOT u.disabled "
+					"  AND (b.gen < 0 OR u.token_gen = b.gen)) "
+					"AND (b.jti = '' OR NOT EXISTS (SELECT 1 FROM revoked_tokens t WHERE t.jti = b.jti))",
+					b.sids.p, b.uids.p, b.vids.p, b.ranges.p, b.pos.p, b.rates.p, b.ms.p, b.jtis.p, b.gens.p,
+					share, learn_tz(), ttl);
 		if (!res) { log_error("learn: flush of %d beats failed (kept in Redis): %s", b.n, db_error()); goto out; }
 		PQclear(res);
 	}
@@ -135,7 +154,7 @@ static int apply(redisReply *entries)
 	rc = k;
 out:
 	buf_free(&b.sids); buf_free(&b.uids); buf_free(&b.vids); buf_free(&b.ranges);
-	buf_free(&b.pos); buf_free(&b.rates); buf_free(&b.ms);
+	buf_free(&b.pos); buf_free(&b.rates); buf_free(&b.ms); buf_free(&b.jtis); buf_free(&b.gens);
 	free(b.ids);
 	free(b.idlens);
 	return rc;

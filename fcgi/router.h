@@ -14,6 +14,8 @@ enum route_flags {
 	RF_BODYFILE = 2,    /* body arrives as a file from nginx; do not read it into memory */
 	RF_RAWBODY = 4,     /* do not parse the body as form/JSON (handler reads r->body) */
 	RF_SMALLJSON = 8,   /* a JSON body of a few fields (login): at most JSON_SMALL_VALUES values, not JSON_MAX_VALUES */
+	RF_TOKEN_AUTH = 16, /* hot path: the session token's signature and expiry are checked, the account is not loaded
+			     * (no PostgreSQL); the handler re-checks revocation where it stores (viewing heartbeats) */
 };
 
 typedef void (*handler_fn)(req *r);

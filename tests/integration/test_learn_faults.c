@@ -160,3 +160,25 @@ Test(learn_faults, fastcgi_worker_killed_mid_request_loses_nothing, .timeout = 1
 	cr_assert_eq(lh_wait_watched(v.uid, v.pid, 60 * 5000, 40), 60 * 5000, "(%d beats failed on the way)", failed);
 	free(v.h); free(v.pid); free(v.session);
 }
+
+/* The heartbeat path does not touch PostgreSQL (signed token, signed playback session, Redis): with the database
+ * stopped, pupils' beats are still taken into the Redis stream, and applied once it is back. */
+Test(learn_faults, beats_are_taken_while_postgres_is_down_and_applied_after, .timeout = 180)
+{
+	struct viewer v = viewer("pgdown", 600);
+	beat_until_taken(&v, 2);
+	cr_assert_eq(lh_wait_watched(v.uid, v.pid, 2 * 5000, 30), 2 * 5000);
+	char sh[1024];
+	snprintf(sh, sizeof sh, "bash '%s/scripts/stack.sh' stop-pg >>'%s/log/faults-stack.log' 2>&1 9>&-",
+		 t_env("RSTREAM_ROOT"), stack_dir());
+	cr_assert_eq(run(sh), 0, "stack.sh stop-pg failed");
+	char *r = ranges_upto(6);
+	int st = lh_beat(v.h, v.session, v.pid, 60, r);
+	free(r);
+	snprintf(sh, sizeof sh, "bash '%s/scripts/stack.sh' start-pg >>'%s/log/faults-stack.log' 2>&1 9>&-",
+		 t_env("RSTREAM_ROOT"), stack_dir());
+	cr_assert_eq(run(sh), 0, "stack.sh start-pg failed");
+	cr_assert_eq(st, 204, "a beat is taken while PostgreSQL is down (got %d)", st);
+	cr_assert_eq(lh_wait_watched(v.uid, v.pid, 6 * 5000, 60), 6 * 5000, "applied once PostgreSQL is back");
+	free(v.h); free(v.pid); free(v.session);
+}

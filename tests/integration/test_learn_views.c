@@ -145,3 +145,50 @@ Test(learn_views, bad_heartbeats_get_a_clear_error_and_change_nothing)
 #undef BEAT
 	free(cookie); free(s); free(other); free(pid); free(priv); free(th); free(sh); free(oh); free(tname); free(sname); free(oname);
 }
+
+/* The heartbeat route loads no account (RF_TOKEN_AUTH: no PostgreSQL on the hot path). A session ended by logout
+ * is refused at once (its jti is revoked in Redis); beats of a token issued before a password change, or of a
+ * disabled account, are accepted by the handler but dropped by the flusher, which checks PostgreSQL set-based. */
+Test(learn_views, beats_of_an_ended_session_or_outdated_token_are_not_stored, .timeout = 90)
+{
+	long tid, a, b, c;
+	char *tname = name("lrt"), *an = name("lra"), *bn = name("lrb"), *cn = name("lrc");
+	char *th = lh_user("creator", tname, &tid);
+	char *ah = lh_user("viewer", an, &a), *bh = lh_user("viewer", bn, &b), *ch = lh_user("viewer", cn, &c);
+	char *pid = lh_video(tid, "public", 100, "Revoked");
+	char *as = lh_session(ah, pid), *bs = lh_session(bh, pid), *cs = lh_session(ch, pid);
+	cr_assert_eq(lh_beat(ah, as, pid, 10, "[[0,10]]"), 204);
+	cr_assert_eq(lh_beat(bh, bs, pid, 10, "[[0,10]]"), 204);
+	cr_assert_eq(lh_beat(ch, cs, pid, 10, "[[0,10]]"), 204);
+	cr_assert_eq(lh_wait_watched(a, pid, 10000, 20), 10000);
+	cr_assert_eq(lh_wait_watched(b, pid, 10000, 20), 10000);
+	cr_assert_eq(lh_wait_watched(c, pid, 10000, 20), 10000);
+
+	/* a: logged out → 401 on the next beat */
+	char hdr[4096];
+	snprintf(hdr, sizeof hdr, "%sContent-Type: application/json\r\n", ah);
+	struct http_res r;
+	cr_assert_eq(http_do("POST", "/api/v1/auth/logout", hdr, "{}", 2, &r), 0);
+	cr_assert_lt(r.status, 300, "logout: %d %.200s", r.status, r.body);
+	http_free(&r);
+	cr_assert_eq(lh_beat(ah, as, pid, 50, "[[0,50]]"), 401);
+
+	/* b: password changed (token generation bumped); c: account disabled */
+	free(lh_sql("UPDATE users SET token_gen = token_gen + 1 WHERE id = %ld RETURNING 1", b));
+	free(lh_sql("UPDATE users SET disabled = true WHERE id = %ld RETURNING 1", c));
+	int sb = lh_beat(bh, bs, pid, 60, "[[0,60]]"), sc = lh_beat(ch, cs, pid, 70, "[[0,70]]");
+	cr_assert(sb == 204 || sb == 401, "outdated token: %d", sb);
+	cr_assert(sc == 204 || sc == 401, "disabled account: %d", sc);
+
+	/* a later beat of a valid session is flushed: everything before it in the stream was handled too */
+	long d;
+	char *dn = name("lrd"), *dh = lh_user("viewer", dn, &d), *ds = lh_session(dh, pid);
+	cr_assert_eq(lh_beat(dh, ds, pid, 20, "[[0,20]]"), 204);
+	cr_assert_eq(lh_wait_watched(d, pid, 20000, 20), 20000);
+	cr_assert_eq(lh_wait_watched(a, pid, 10000, 1), 10000, "the logged-out session's beat was not stored");
+	cr_assert_eq(lh_wait_watched(b, pid, 10000, 1), 10000, "the outdated token's beat was not stored");
+	cr_assert_eq(lh_wait_watched(c, pid, 10000, 1), 10000, "the disabled account's beat was not stored");
+	free(as); free(bs); free(cs); free(ds); free(pid);
+	free(th); free(ah); free(bh); free(ch); free(dh);
+	free(tname); free(an); free(bn); free(cn); free(dn);
+}
