@@ -705,8 +705,8 @@ Test(video_upload, three_hour_lecture_is_accepted_with_steady_progress)
 		cr_assert_eq(http_do("GET", path, h, NULL, 0, &r), 0);
 		v = vh_json(&r);
 		http_free(&r);
-		const char *st = vh_str(v, "video.status");
 		double pr = json_num(v, "video.progress");
+		const char *st = vh_str(v, "video.status");   /* vh_str's buffer: read after json_num */
 		if (st && !strcmp(st, "transcoding")) {
 			cr_assert(pr >= last - 1e-9 && pr <= 100, "progress goes up: %.2f after %.2f", pr, last);
 			last = pr;
