@@ -4,8 +4,8 @@ CC       ?= cc
 BUILD    ?= build
 OPT      ?= -O2 -g
 CWARN    ?= -Wall -Wextra -Werror -Wno-format-truncation
-CFLAGS   := $(OPT) $(CWARN) -std=c17 -D_GNU_SOURCE -Ifcgi $(shell pkg-config --cflags json-c libpq hiredis libjwt libcrypto libcurl libqrencode libarchive 2>/dev/null)
-LDLIBS   := -lfcgi -lcsv $(shell pkg-config --libs json-c libpq hiredis libjwt libcrypto zlib libcurl libqrencode libarchive 2>/dev/null) -lm
+CFLAGS   := $(OPT) $(CWARN) -std=c17 -D_GNU_SOURCE -Ifcgi $(shell pkg-config --cflags json-c libpq hiredis libjwt libcrypto libcurl libqrencode libarchive icu-uc 2>/dev/null)
+LDLIBS   := -lfcgi -lcsv $(shell pkg-config --libs json-c libpq hiredis libjwt libcrypto zlib libcurl libqrencode libarchive icu-uc 2>/dev/null) -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 SKIP     ?=
@@ -15,7 +15,7 @@ SUPPORT  := $(wildcard tests/support/*.c)
 UNIT     := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 INTEG    := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wildcard tests/integration/test_*.c))
 
-.PHONY: all run stop test unit integration browser assets bench clean deps install fuzz fuzz-bin
+.PHONY: all run stop test unit integration browser assets bench clean deps install deb fuzz fuzz-bin
 all: $(BUILD)/rstream assets
 
 $(BUILD)/obj/%.o: fcgi/%.c $(wildcard fcgi/*.h) | $(BUILD)/obj
@@ -59,7 +59,7 @@ tests-bin: $(UNIT) $(INTEG)
 
 # Fuzzers (libFuzzer, clang only; the product build stays gcc): one harness per parser in tests/fuzz/fuzz_*.c,
 # seeds in tests/fuzz/<target>/. `make fuzz FUZZ_SECONDS=600` runs each that long; make test runs each 45 s.
-FUZZ_TARGETS := csv zip filter template srt request json
+FUZZ_TARGETS := csv zip filter template srt request json search
 FUZZ_BUILD   := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 300
@@ -76,17 +76,29 @@ fuzz: deps fuzz-bin
 bench: all
 	bash bench/run.sh
 
-# Install onto a host: binary, read-only assets, an example config, systemd units (see docs/operations.md).
+# Install onto a host (FHS): binary in $(PREFIX)/bin, read-only assets in $(PREFIX)/share/rstream, config in
+# /etc/rstream (an existing rstream.conf is never overwritten), systemd units in $(UNITDIR). DESTDIR stages it
+# (packages, the install test). `make deb` builds a Debian package with dpkg-deb (docs/operations.md#install).
 PREFIX  ?= /usr/local
 DESTDIR ?=
+UNITDIR ?= /etc/systemd/system
+SHAREDIR = $(PREFIX)/share/rstream
+UNITS   := $(wildcard conf/systemd/*.service conf/systemd/*.socket conf/systemd/*.timer)
 install: all
 	install -D -m 755 $(BUILD)/rstream $(DESTDIR)$(PREFIX)/bin/rstream
-	mkdir -p $(DESTDIR)$(PREFIX)/share/rstream/conf
-	cp -r templates static sql $(DESTDIR)$(PREFIX)/share/rstream/
-	cp -r conf/i18n $(DESTDIR)$(PREFIX)/share/rstream/conf/
-	install -D -m 644 conf/rstream.conf $(DESTDIR)/etc/rstream/rstream.conf.example
-	install -D -m 644 conf/systemd/rstream-fcgi.service $(DESTDIR)/etc/systemd/system/rstream-fcgi.service
-	install -D -m 644 conf/systemd/rstream-worker.service $(DESTDIR)/etc/systemd/system/rstream-worker.service
+	mkdir -p $(DESTDIR)$(SHAREDIR)/conf $(DESTDIR)/etc/rstream
+	cp -r templates static sql $(DESTDIR)$(SHAREDIR)/
+	cp -r conf/i18n conf/apache conf/prometheus conf/grafana $(DESTDIR)$(SHAREDIR)/conf/
+	install -m 644 conf/nginx.conf.in $(DESTDIR)$(SHAREDIR)/conf/nginx.conf.in
+	install -D -m 755 scripts/ops_nginx_tls.sh $(DESTDIR)$(SHAREDIR)/scripts/ops_nginx_tls.sh
+	{ cat conf/rstream.conf; printf '\n# ---- this host (make install) ----\nroot_dir = %s\ndata_dir = /var/lib/rstream\n' '$(SHAREDIR)'; } \
+		>$(DESTDIR)/etc/rstream/rstream.conf.example
+	[ -e $(DESTDIR)/etc/rstream/rstream.conf ] || install -m 640 $(DESTDIR)/etc/rstream/rstream.conf.example $(DESTDIR)/etc/rstream/rstream.conf
+	install -m 600 conf/env.example $(DESTDIR)/etc/rstream/env.example
+	mkdir -p $(DESTDIR)$(UNITDIR)
+	for u in $(UNITS); do sed 's|@BINDIR@|$(PREFIX)/bin|g' $$u >$(DESTDIR)$(UNITDIR)/$$(basename $$u); chmod 644 $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
+deb: all
+	bash scripts/ops_deb.sh $(BUILD)
 
 clean:
 	rm -rf build

@@ -19,6 +19,7 @@ void config_reset(void)
 {
 	for (int i = 0; i < nkeys; i++) { free(table[i].k); free(table[i].v); }
 	nkeys = 0;
+	config_override_replace(NULL, NULL, 0);
 	memset(&cfg, 0, sizeof cfg);
 }
 
@@ -33,7 +34,30 @@ static int config_set(const char *k, const char *v)
 	return 0;
 }
 
+/* Values an admin set on the settings page (settings.c replaces them as a whole when the generation moves);
+ * they win over the file and the environment for the keys settings.c allows. */
+#define MAXOVER 32
+static struct { char *k, *v; } over[MAXOVER];
+static int nover;
+
+void config_override_replace(const char *const *keys, const char *const *vals, int n)
+{
+	for (int i = 0; i < nover; i++) { free(over[i].k); free(over[i].v); }
+	nover = 0;
+	for (int i = 0; i < n && nover < MAXOVER; i++, nover++) {
+		over[nover].k = strdup(keys[i]);
+		over[nover].v = strdup(vals[i]);
+	}
+}
+
 const char *config_get(const char *key, const char *def)
+{
+	for (int i = 0; i < nover; i++)
+		if (!strcmp(over[i].k, key)) return over[i].v;
+	return config_file_get(key, def);
+}
+
+const char *config_file_get(const char *key, const char *def)
 {
 	for (int i = 0; i < nkeys; i++)
 		if (!strcmp(table[i].k, key)) return table[i].v;
@@ -99,6 +123,7 @@ static const struct { const char *env, *key; } env_map[] = {
 	{"RSTREAM_SECURE_COOKIES", "secure_cookies"}, {"RSTREAM_HLS_SECRET", "hls_secret"},
 	{"RSTREAM_VIDEO_MAX_MB", "video.max_upload_mb"}, {"RSTREAM_X264_PRESET", "video.x264_preset"},
 	{"RSTREAM_UPLOAD_QUOTA_MB", "upload.quota_mb"}, {"RSTREAM_UPLOAD_MIN_FREE_MB", "upload.min_free_mb"},
+	{"RSTREAM_BACKUP_DIR", "backup.dir"}, {"RSTREAM_BACKUP_KEY_FILE", "backup.key_file"},
 };
 
 static int want_int(const char *key, long def, long min, long max, long *out, char *err, int errlen)
@@ -124,6 +149,8 @@ int config_load(const char *path, char *err, int errlen)
 	if (!path) {
 		snprintf(pathbuf, sizeof pathbuf, "%s/conf/rstream.conf", root ? root : ".");
 		path = pathbuf;
+		/* an installed rstream run from anywhere: the host's config (make install puts it there) */
+		if (!root && access(path, R_OK) < 0) path = RSTREAM_SYSCONFDIR "/rstream.conf";
 	}
 	FILE *f = fopen(path, "r");
 	if (f) {
@@ -179,7 +206,8 @@ int config_load(const char *path, char *err, int errlen)
 	cfg.login_max_failures = (int)n;
 	if (want_int("login_lockout_seconds", 900, 1, 86400, &n, err, errlen)) return -1;
 	cfg.login_lockout_seconds = (int)n;
-	if (want_int("secure_cookies", 0, 0, 1, &n, err, errlen)) return -1;
+	/* a public https URL means TLS in front: Secure cookies and HSTS unless said otherwise */
+	if (want_int("secure_cookies", !strncmp(cfg.public_url, "https://", 8), 0, 1, &n, err, errlen)) return -1;
 	cfg.secure_cookies = (int)n;
 	if (!cfg.secret || strlen(cfg.secret) < 32) {
 		snprintf(err, (size_t)errlen, "RSTREAM_SECRET (config 'secret') must be set and at least 32 characters");

@@ -3,6 +3,11 @@
 #ifndef RS_CONFIG_H
 #define RS_CONFIG_H
 
+/* where an installed rstream looks for rstream.conf when neither RSTREAM_CONFIG nor RSTREAM_ROOT is set */
+#ifndef RSTREAM_SYSCONFDIR
+#define RSTREAM_SYSCONFDIR "/etc/rstream"
+#endif
+
 struct config {
 	const char *database_url;   /* DATABASE_URL */
 	const char *redis_url;      /* REDIS_URL, redis://host:port/db */
@@ -18,7 +23,7 @@ struct config {
 	int session_ttl;            /* seconds */
 	int login_max_failures;     /* lockout after this many failures ... */
 	int login_lockout_seconds;  /* ... for this long */
-	int secure_cookies;         /* 1 behind TLS: Secure cookies + HSTS */
+	int secure_cookies;         /* 1 behind TLS: Secure cookies + HSTS; default 1 when public_url is https */
 };
 extern struct config cfg;
 
@@ -27,7 +32,10 @@ int config_load(const char *path, char *err, int errlen);
 /* Parse one "key = value" text into the generic table (used by config_load; exposed for tests). */
 int config_parse_text(const char *text, char *err, int errlen);
 void config_reset(void);
-const char *config_get(const char *key, const char *def);
+const char *config_get(const char *key, const char *def);        /* settings page override, else file/env */
+const char *config_file_get(const char *key, const char *def);   /* file/env only (what an override replaces) */
+/* Replace every settings-page override (copied); n = 0 drops them all. */
+void config_override_replace(const char *const *keys, const char *const *vals, int n);
 long config_get_int(const char *key, long def);
 /* Absolute path under root_dir / data_dir (static storage per call site is not used: returns malloc'd, long-lived). */
 const char *config_path(const char *rel);

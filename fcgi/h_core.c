@@ -8,8 +8,10 @@
 #include "config.h"
 #include "db.h"
 #include "metrics.h"
+#include "ops_metrics.h"
 #include "router.h"
 #include "session.h"
+#include "settings.h"
 #include "h_signin.h"
 #include "timefmt.h"
 
@@ -53,6 +55,7 @@ void h_metrics(req *r)
 				   PQgetvalue(res, i, 2));
 		PQclear(res);
 	}
+	ops_metrics_render(&b);
 	res_body(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p ? b.p : "", b.len);
 	buf_free(&b);
 }
@@ -75,9 +78,11 @@ static void login_page(req *r, int status, const char *error, const char *email)
 	json_object_object_add(ctx, "email", json_object_new_string(email ? email : ""));
 	json_object_object_add(ctx, "next", json_object_new_string(safe_next(r, req_query(r, "next") ? req_query(r, "next") : req_form(r, "next"))));
 	json_object_object_add(ctx, "bare", json_object_new_boolean(1));
-	json_object *sso = oidc_login_buttons();
+	json_object *sso = settings_signin_enabled("oidc") ? oidc_login_buttons() : json_object_new_array();
 	json_object_object_add(ctx, "has_sso", json_object_new_boolean(json_object_array_length(sso) > 0));
 	json_object_object_add(ctx, "sso", sso);
+	json_object_object_add(ctx, "cards_on", json_object_new_boolean(settings_signin_enabled("cards")));
+	json_object_object_add(ctx, "password_admins_only", json_object_new_boolean(!settings_signin_enabled("password")));
 	if (req_query(r, "reset")) json_object_object_add(ctx, "notice", json_object_new_string(tr(r, "reset_done")));
 	res_html(r, status, "login", ctx);
 	json_object_put(ctx);
@@ -87,6 +92,19 @@ void h_login_form(req *r)
 {
 	if (r->user) { res_redirect(r, "/"); return; }
 	login_page(r, 200, NULL, NULL);
+}
+
+/* Password sign-in switched off on the settings page still lets admins in: the board cannot lock itself out of
+ * the page that switches it back on. */
+static int password_signin_allowed(long id)
+{
+	if (settings_signin_enabled("password")) return 1;
+	char ids[24];
+	snprintf(ids, sizeof ids, "%ld", id);
+	PGresult *res = DB_EXEC("SELECT 1 FROM users WHERE id = $1::bigint AND role = 'admin'", ids);
+	int ok = res && PQntuples(res) == 1;
+	if (res) PQclear(res);
+	return ok;
 }
 
 void h_login_post(req *r)
@@ -102,6 +120,7 @@ void h_login_post(req *r)
 		return;
 	}
 	if (rc < 0) { login_page(r, 401, tr(r, "login_failed"), email); return; }
+	if (!password_signin_allowed(id)) { login_page(r, 403, tr(r, "settings_password_signin_off"), email); return; }
 	struct token t;
 	char *jwt = session_issue(id, "session", &t);
 	if (!jwt) { res_unavailable(r); return; }
@@ -160,6 +179,7 @@ void h_api_login(req *r)
 		return;
 	}
 	if (rc < 0) { res_error(r, 401, "invalid_credentials", tr(r, "login_failed"), NULL); return; }
+	if (!password_signin_allowed(id)) { res_error(r, 403, "password_signin_off", tr(r, "settings_password_signin_off"), NULL); return; }
 	struct token t;
 	char *jwt = session_issue(id, "api", &t);
 	if (!jwt) { res_unavailable(r); return; }

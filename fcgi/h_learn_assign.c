@@ -8,6 +8,7 @@
 #include "db.h"
 #include "learn.h"
 #include "log.h"
+#include "notify.h"
 #include "router.h"
 #include "video_access.h"
 
@@ -300,6 +301,7 @@ void h_api_assignment_create(req *r)
 		learn_fail(r, 500, "db");
 		return;
 	}
+	notify_assignment_created(strtol(id, NULL, 10));   /* enqueues the fan-out to the classes' students */
 	res = DB_EXEC("SELECT " ASSIGN_COLS("$2") ASSIGN_FROM "WHERE a.id = $1::bigint", id, learn_tz());
 	json_object *o = json_object_new_object();
 	if (res && PQntuples(res)) {

@@ -94,7 +94,7 @@ void h_oauth_token(req *r)
 	int want = c.scopes;
 	const char *scope = req_form(r, "scope");
 	if (scope && *scope) {
-		char bad[64];
+		char bad[256];   /* the whole unknown name, spec scope URLs are ~70 characters */
 		if (oauth_scopes_parse(scope, &want, bad, sizeof bad)) {
 			oauth_error(r, 400, "invalid_scope", arena_printf(r->a, "unknown scope: %s", bad), c.client_id);
 			return;

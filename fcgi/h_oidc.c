@@ -12,6 +12,7 @@
 #include "log.h"
 #include "oidc.h"
 #include "router.h"
+#include "settings.h"
 #include "h_signin.h"
 
 #define OIDC_LOGIN_TTL "600"   /* seconds a login may sit at the provider */
@@ -54,6 +55,7 @@ static void fail(req *r, int status, const char *code, const char *msg_key, cons
 
 void h_oidc_start(req *r)
 {
+	if (!settings_signin_enabled("oidc")) { res_error(r, 403, "oidc_off", tr(r, "settings_oidc_signin_off"), NULL); return; }
 	long id = req_param_id(r, "id");
 	json_object *p = id ? provider_get(r, id, 1) : NULL;
 	if (!p) { res_error(r, 404, "not_found", tr(r, "oidc_no_provider"), NULL); return; }
@@ -117,6 +119,8 @@ static long match_user(req *r, json_object *p, const struct oidc_claims *c)
 
 void h_oidc_callback(req *r)
 {
+	/* a login started before the switch was turned off does not finish after it */
+	if (!settings_signin_enabled("oidc")) { res_error(r, 403, "oidc_off", tr(r, "settings_oidc_signin_off"), NULL); return; }
 	const char *state = req_query(r, "state"), *code = req_query(r, "code");
 	if (req_query(r, "error")) { fail(r, 401, "provider_refused", "oidc_cancelled", req_query(r, "error")); return; }
 	if (!state || !code || strlen(state) != 64 || strlen(code) > 2048) { fail(r, 400, "bad_callback", "oidc_bad_state", "missing state or code"); return; }

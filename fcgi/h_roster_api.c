@@ -130,12 +130,19 @@ static void imsx_error(struct call *c, int status, const char *code_minor, const
 	json_object_put(d);
 }
 
+/* the base the caller used: the official path or the seed's alias */
+static const char *base_path(const req *r)
+{
+	size_t n = strlen(RA_SEED_PATH);
+	return !strncmp(r->path, RA_SEED_PATH, n) && (r->path[n] == '/' || !r->path[n]) ? RA_SEED_PATH : RA_BASE_PATH;
+}
+
 /* Split the raw path after the base into decoded segments; match against the endpoint table.
  * Returns the endpoint (ids filled) or NULL. */
 static const struct endpoint *route_endpoint(req *r, const char **ids, int *nids, const char **segs_out,
 					     int *nsegs_out)
 {
-	const char *p = r->path + strlen(RA_BASE_PATH);
+	const char *p = r->path + strlen(base_path(r));
 	if (*p != '/') return NULL;
 	p++;
 	const char *segs[8];
@@ -187,7 +194,7 @@ static const char *href_base(req *r)
 	const char *pub = cfg.public_url && *cfg.public_url ? cfg.public_url : "";
 	size_t n = strlen(pub);
 	if (n && pub[n - 1] == '/') n--;
-	return arena_printf(r->a, "%.*s%s", (int)n, pub, RA_BASE_PATH);
+	return arena_printf(r->a, "%.*s%s", (int)n, pub, base_path(r));
 }
 
 /* A filter on status or dateLastModified is a delta/tombstone query: then tobedeleted rows are returned too;
@@ -621,6 +628,23 @@ void h_roster_api(req *r)
 		return;
 	}
 	api_get(&c, ep, ids, nids);
+}
+
+/* Any other method, or a path outside the API, under /ims/oneroster/: the spec's imsx_StatusInfo payload (a
+ * client parses that, not the app's error JSON), with Allow on a wrong method. */
+void h_roster_api_other(req *r)
+{
+	struct call c = {.r = r};
+	size_t nb = strlen(RA_BASE_PATH), ns = strlen(RA_SEED_PATH);
+	int api = (!strncmp(r->path, RA_BASE_PATH, nb) && (r->path[nb] == '/' || !r->path[nb])) ||
+		  (!strncmp(r->path, RA_SEED_PATH, ns) && (r->path[ns] == '/' || !r->path[ns]));
+	if (api && strcmp(r->method, "GET") && strcmp(r->method, "HEAD")) {
+		res_header(r, "Allow", "GET, HEAD, PUT, DELETE");
+		imsx_error(&c, 405, "invaliddata", arena_printf(r->a, "method %s is not allowed here (allowed: GET, HEAD, "
+							  "PUT, DELETE)", r->method), NULL);
+		return;
+	}
+	imsx_error(&c, 404, "unknownobject", "unknown endpoint", NULL);
 }
 
 /* ---- writes ---- */

@@ -46,19 +46,38 @@ static void add_str(json_object *o, const char *k, const char *v)
 	json_object_object_add(o, k, json_object_new_string(v ? v : ""));
 }
 
-/* The keyset "next" link: rows beyond PAGE mean there is a next page starting after the last shown key. */
-static json_object *keyset_page(req *r, PGresult *res, const char *key_col, const char *base, json_object *ctx)
+/* Numbered pages sorted by one of a fixed list of columns (ui.h): reads sort/dir/page from the query. 0, or -1 when
+ * one is not acceptable. *si is the column's index in sorts (the first by default). */
+static int sort_query(req *r, const char *const *sorts, int *si, int *desc, long *page)
+{
+	const char *sort = qv(r, "sort"), *dir = qv(r, "dir");
+	int bad = 0;
+	*page = req_query_long(r, "page", 1, 1, 1000000, &bad);
+	*si = *sort ? -1 : 0;
+	for (int i = 0; sorts[i]; i++) if (!strcmp(sort, sorts[i])) *si = i;
+	if (*si < 0 || (*dir && strcmp(dir, "asc") && strcmp(dir, "desc"))) bad = 1;
+	*desc = !strcmp(dir, "desc");
+	return bad ? -1 : 0;
+}
+
+/* The rows (each with a "total" column from count(*) OVER ()), the header links and the page numbers into ctx
+ * under name. Past the last page (the roster shrank) it answers a redirect to the first and returns -1. */
+static int sorted_page(req *r, PGresult *res, json_object *ctx, const char *name, const char *base,
+		       const char *const *sorts, int si, int desc, long page)
 {
 	json_object *rows = rows_or_empty(res);
-	size_t n = json_object_array_length(rows);
-	if (n > PAGE) {
-		json_object_array_del_idx(rows, PAGE, n - PAGE);
-		json_object *last = json_object_array_get_idx(rows, PAGE - 1), *k;
-		if (json_object_object_get_ex(last, key_col, &k))
-			add_str(ctx, "next_url", arena_printf(r->a, "%s&after=%s", base, url_encode(r->a, json_object_get_string(k))));
+	long total = json_object_array_length(rows)
+		? json_object_get_int64(json_object_object_get(json_object_array_get_idx(rows, 0), "total")) : 0;
+	const char *sorted = arena_printf(r->a, "%s&sort=%s&dir=%s", base, sorts[si], desc ? "desc" : "asc");
+	if (!total && page > 1) {
+		json_object_put(rows);
+		res_redirect(r, sorted);
+		return -1;
 	}
-	if (*qv(r, "after")) add_str(ctx, "first_url", base);
-	return rows;
+	json_object_object_add(ctx, name, rows);
+	ui_sort_links(r, ctx, base, sorts, sorts[si], desc);
+	json_object_object_add(ctx, "pager", ui_pager(r, sorted, page, PAGE, total));
+	return 0;
 }
 
 static json_object *options(req *r, const char *const *values, const char *selected, const char *label_prefix)
@@ -85,30 +104,40 @@ static const char *const status_code[] = {"status", NULL};
 
 void h_roster_orgs(req *r)
 {
-	const char *q = qv(r, "q"), *type = qv(r, "type"), *after = qv(r, "after");
+	const char *q = qv(r, "q"), *type = qv(r, "type");
 	static const char *const types[] = {"district", "school", "department", "local", "state", "national", NULL};
+	/* the column list is fixed here: ORDER BY never comes from the request */
+	static const char *const sorts[] = {"name", "type", "identifier", "classes", "modified", NULL};
+	static const char *const order[] = {"o.name", "o.type", "o.identifier", "classes", "o.date_last_modified"};
+	int si, desc;
+	long page;
 	int type_ok = !*type;
 	for (int i = 0; types[i]; i++) if (!strcmp(type, types[i])) type_ok = 1;
-	if (!type_ok || !q_ok(q, 200) || !q_ok(after, 255)) { page_error(r, 400, "error_bad_query"); return; }
-	PGresult *res = DB_EXEC("SELECT o.sourced_id, o.name, o.type, o.identifier, o.status, o.parent_sourced_id, "
-				"p.name AS parent_name, "
+	if (!type_ok || !q_ok(q, 200) || sort_query(r, sorts, &si, &desc, &page) < 0) { page_error(r, 400, "error_bad_query"); return; }
+	char off[24];
+	snprintf(off, sizeof off, "%ld", (page - 1) * PAGE);
+	char *sql = arena_printf(r->a, "SELECT count(*) OVER () AS total, o.sourced_id, o.name, o.type, o.identifier, o.status, "
+				"o.parent_sourced_id, p.name AS parent_name, "
 				"(SELECT count(*) FROM roster_classes c WHERE c.school_sourced_id = o.sourced_id "
 				" AND c.status = 'active') AS classes, "
 				"to_char(o.date_last_modified AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS modified "
 				"FROM roster_orgs o LEFT JOIN roster_orgs p ON p.sourced_id = o.parent_sourced_id "
-				"WHERE ($1 = '' OR o.sourced_id > $1) AND ($2 = '' OR o.type = $2) "
+				"WHERE ($2 = '' OR o.type = $2) "
 				"AND ($3 = '' OR strpos(lower(o.name), lower($3)) > 0 OR o.identifier = $3 OR o.sourced_id = $3) "
-				"ORDER BY o.sourced_id LIMIT 51", after, type, q);
+				"ORDER BY %s %s NULLS LAST, o.sourced_id LIMIT %d OFFSET $1::bigint", order[si], desc ? "DESC" : "ASC", PAGE);
+	PGresult *res = DB_EXEC(sql, off, type, q);
 	json_object *ctx = json_object_new_object();
 	add_str(ctx, "title", tr(r, "rosterapi_orgs_title"));
 	add_str(ctx, "q", q);
 	json_object_object_add(ctx, "types", options(r, types, type, "code_"));
 	const char *base = arena_printf(r->a, "/admin/roster/orgs?q=%s&type=%s", url_encode(r->a, q), url_encode(r->a, type));
-	json_object_object_add(ctx, "orgs", keyset_page(r, res, "sourced_id", base, ctx));
+	int rc = sorted_page(r, res, ctx, "orgs", base, sorts, si, desc, page);
 	if (res) PQclear(res);
-	time_localize(r, json_object_object_get(ctx, "orgs"), TIME_LIST, modified_time);
-	tr_codes(r, json_object_object_get(ctx, "orgs"), "code_", org_codes);
-	res_html(r, 200, "roster/orgs", ctx);
+	if (rc == 0) {
+		time_localize(r, json_object_object_get(ctx, "orgs"), TIME_LIST, modified_time);
+		tr_codes(r, json_object_object_get(ctx, "orgs"), "code_", org_codes);
+		res_html(r, 200, "roster/orgs", ctx);
+	}
 	json_object_put(ctx);
 }
 
@@ -156,26 +185,35 @@ void h_roster_org(req *r)
 
 void h_roster_classes(req *r)
 {
-	const char *q = qv(r, "q"), *school = qv(r, "school"), *after = qv(r, "after");
-	if (!q_ok(q, 200) || !q_ok(school, 255) || !q_ok(after, 255)) { page_error(r, 400, "error_bad_query"); return; }
-	PGresult *res = DB_EXEC("SELECT c.sourced_id, c.title, c.class_type, c.status, array_to_string(c.grades, ', ') "
-				"AS grades, c.school_sourced_id, s.name AS school_name, co.title AS course_title, "
+	const char *q = qv(r, "q"), *school = qv(r, "school");
+	static const char *const sorts[] = {"title", "type", "school", "course", "enrollments", NULL};
+	static const char *const order[] = {"c.title", "c.class_type", "s.name", "co.title", "enrollments"};
+	int si, desc;
+	long page;
+	if (!q_ok(q, 200) || !q_ok(school, 255) || sort_query(r, sorts, &si, &desc, &page) < 0) { page_error(r, 400, "error_bad_query"); return; }
+	char off[24];
+	snprintf(off, sizeof off, "%ld", (page - 1) * PAGE);
+	char *sql = arena_printf(r->a, "SELECT count(*) OVER () AS total, c.sourced_id, c.title, c.class_type, c.status, "
+				"array_to_string(c.grades, ', ') AS grades, c.school_sourced_id, s.name AS school_name, "
+				"co.title AS course_title, "
 				"(SELECT count(*) FROM roster_enrollments e WHERE e.class_sourced_id = c.sourced_id "
 				" AND e.status = 'active') AS enrollments "
 				"FROM roster_classes c LEFT JOIN roster_orgs s ON s.sourced_id = c.school_sourced_id "
 				"LEFT JOIN roster_courses co ON co.sourced_id = c.course_sourced_id "
-				"WHERE ($1 = '' OR c.sourced_id > $1) AND ($2 = '' OR c.school_sourced_id = $2) "
+				"WHERE ($2 = '' OR c.school_sourced_id = $2) "
 				"AND ($3 = '' OR strpos(lower(c.title), lower($3)) > 0 OR c.class_code = $3) "
-				"ORDER BY c.sourced_id LIMIT 51", after, school, q);
+				"ORDER BY %s %s NULLS LAST, c.sourced_id LIMIT %d OFFSET $1::bigint", order[si], desc ? "DESC" : "ASC", PAGE);
+	PGresult *res = DB_EXEC(sql, off, school, q);
 	json_object *ctx = json_object_new_object();
 	add_str(ctx, "title", tr(r, "rosterapi_classes_title"));
 	add_str(ctx, "q", q);
 	add_str(ctx, "school", school);
 	const char *base = arena_printf(r->a, "/admin/roster/classes?q=%s&school=%s", url_encode(r->a, q),
 					url_encode(r->a, school));
-	json_object_object_add(ctx, "classes", keyset_page(r, res, "sourced_id", base, ctx));
-	tr_codes(r, json_object_object_get(ctx, "classes"), "code_", class_codes);
+	int rc = sorted_page(r, res, ctx, "classes", base, sorts, si, desc, page);
 	if (res) PQclear(res);
+	if (rc < 0) { json_object_put(ctx); return; }
+	tr_codes(r, json_object_object_get(ctx, "classes"), "code_", class_codes);
 	PGresult *sr = DB_EXEC("SELECT sourced_id, name, sourced_id = $1 AS selected FROM roster_orgs "
 			       "WHERE type = 'school' AND status = 'active' ORDER BY name LIMIT 1000", school);
 	json_object_object_add(ctx, "schools", rows_or_empty(sr));
@@ -236,14 +274,9 @@ void h_roster_users(req *r)
 	static const char *const sorts[] = {"name", "kana", "username", "org", NULL};
 	static const char *const order[] = {"u.family_name || ' ' || u.given_name",
 		"(u.metadata ->> 'jp.kanaFamilyName') || ' ' || (u.metadata ->> 'jp.kanaGivenName')", "u.username", "o.name"};
-	const char *sort = qv(r, "sort"), *dir = qv(r, "dir");
-	int bad = 0;
-	long page = req_query_long(r, "page", 1, 1, 1000000, &bad);
-	int si = *sort ? -1 : 0;
-	for (int i = 0; sorts[i]; i++) if (!strcmp(sort, sorts[i])) si = i;
-	if (si < 0 || (*dir && strcmp(dir, "asc") && strcmp(dir, "desc"))) bad = 1;
-	int desc = !strcmp(dir, "desc");
-	int ok = !bad && q_ok(q, 200) && q_ok(org, 255) && q_ok(grade, 8);
+	int si, desc;
+	long page;
+	int ok = sort_query(r, sorts, &si, &desc, &page) == 0 && q_ok(q, 200) && q_ok(org, 255) && q_ok(grade, 8);
 	int role_ok = !*role;
 	for (int i = 0; role_codes[i]; i++) if (!strcmp(role, role_codes[i])) role_ok = 1;
 	if (!ok || !role_ok) { page_error(r, 400, "error_bad_query"); return; }
@@ -273,19 +306,11 @@ void h_roster_users(req *r)
 	json_object_object_add(ctx, "grades", options(r, rs_jp_grades, grade, NULL));
 	const char *base = arena_printf(r->a, "/admin/roster/users?q=%s&org=%s&role=%s&grade=%s", url_encode(r->a, q),
 					url_encode(r->a, org), url_encode(r->a, role), url_encode(r->a, grade));
-	json_object *users = rows_or_empty(res);
-	long total = json_object_array_length(users) ? json_object_get_int64(json_object_object_get(json_object_array_get_idx(users, 0), "total")) : 0;
-	if (!total && page > 1) {   /* past the last page (the roster shrank): back to the first */
-		json_object_put(users);
+	if (sorted_page(r, res, ctx, "users", base, sorts, si, desc, page) < 0) {
 		json_object_put(ctx);
 		if (res) PQclear(res);
-		res_redirect(r, arena_printf(r->a, "%s&sort=%s&dir=%s", base, sorts[si], desc ? "desc" : "asc"));
 		return;
 	}
-	json_object_object_add(ctx, "users", users);
-	ui_sort_links(r, ctx, base, sorts, sorts[si], desc);
-	json_object_object_add(ctx, "pager", ui_pager(r, arena_printf(r->a, "%s&sort=%s&dir=%s", base, sorts[si], desc ? "desc" : "asc"),
-						      page, PAGE, total));
 	tr_codes(r, json_object_object_get(ctx, "users"), "rosterapi_role_", person_roles);
 	tr_codes(r, json_object_object_get(ctx, "users"), "code_", status_code);
 	if (res) PQclear(res);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "router.h"
 #include "session.h"
+#include "settings.h"
 #include "signin_cards.h"
 #include "signin_code.h"
 #include "users.h"
@@ -71,6 +72,7 @@ static void code_page(req *r, int status, const char *error)
 void h_login_code_form(req *r)
 {
 	if (r->user) { res_redirect(r, "/"); return; }
+	if (!settings_signin_enabled("cards")) { code_page(r, 403, tr(r, "settings_cards_signin_off")); return; }
 	code_page(r, 200, NULL);
 }
 
@@ -89,7 +91,7 @@ static void code_with_password(req *r, const char *code, const char *card_id, lo
 	char err[200] = "";
 	if (!pw) { code_password_page(r, 200, code, NULL); return; }
 	if (!pw2 || strcmp(pw, pw2)) { code_password_page(r, 400, code, tr(r, "reset_mismatch")); return; }
-	if (strlen(pw) < 10 || strlen(pw) > 256) { code_password_page(r, 400, code, tr(r, "reset_weak")); return; }
+	if (!settings_password_ok(pw, err, sizeof err)) { code_password_page(r, 400, code, tr_n(r, err, settings_password_min())); return; }
 	if (db_begin() < 0) { code_page(r, 500, tr(r, "signin_failed")); return; }
 	PGresult *res = DB_EXEC("UPDATE login_codes SET revoked_at = now(), first_used_at = COALESCE(first_used_at, now()) "
 				"WHERE id = $1::bigint AND revoked_at IS NULL RETURNING id", card_id);
@@ -106,6 +108,7 @@ static void code_with_password(req *r, const char *code, const char *card_id, lo
 
 void h_login_code_post(req *r)
 {
+	if (!settings_signin_enabled("cards")) { code_page(r, 403, tr(r, "settings_cards_signin_off")); return; }
 	if (signin_throttled(r, "code", 0)) { code_page(r, 429, tr(r, "signin_too_many")); return; }
 	char code[9], h[65];
 	if (signin_code_normalize(req_form(r, "code"), code) < 0) {
@@ -318,8 +321,8 @@ void h_reset_post(req *r)
 	const char *token = req_form(r, "token"), *pw = req_form(r, "password"), *pw2 = req_form(r, "password2");
 	if (!token || strlen(token) != 64) { signin_throttled(r, "reset", 1); reset_page(r, 400, tr(r, "reset_bad_link")); return; }
 	if (!pw || !pw2 || strcmp(pw, pw2)) { reset_page(r, 400, tr(r, "reset_mismatch")); return; }
-	if (strlen(pw) < 10 || strlen(pw) > 256) { reset_page(r, 400, tr(r, "reset_weak")); return; }
 	char h[65], err[200];
+	if (!settings_password_ok(pw, err, sizeof err)) { reset_page(r, 400, tr_n(r, err, settings_password_min())); return; }
 	signin_hash(cfg.secret, "reset", token, h);
 	/* used up in the same transaction that sets the password: a failure leaves the link usable */
 	if (db_begin() < 0) { reset_page(r, 500, tr(r, "signin_failed")); return; }

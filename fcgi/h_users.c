@@ -8,6 +8,7 @@
 #include "router.h"
 #include "session.h"
 #include "users.h"
+#include "settings.h"
 #include "timefmt.h"
 #include "ui.h"
 
@@ -52,6 +53,13 @@ void h_users_list(req *r)
 	ui_sort_links(r, ctx, filters, sorts, sort, desc);
 	json_object_object_add(ctx, "pager", ui_pager(r, arena_printf(r->a, "%s&sort=%s&dir=%s", filters, sort, desc ? "desc" : "asc"),
 						      page, 50, json_object_get_int64(json_object_object_get(ctx, "total"))));
+	/* bulk actions (h_bulk.c); ?done=N reports the last one */
+	json_object *scripts = json_object_new_array();
+	json_object_array_add(scripts, json_object_new_string("/static/js/bulk.js"));
+	json_object_object_add(ctx, "scripts", scripts);
+	int dbad = 0;
+	long done = req_query_long(r, "done", -1, 0, 100000, &dbad);
+	if (done >= 0 && !dbad) json_object_object_add(ctx, "bulk_done", json_object_new_string(tr_n(r, "bulk_done", done)));
 	res_html(r, 200, "users/list", ctx);
 	json_object_put(ctx);
 }
@@ -67,11 +75,6 @@ void h_api_users(req *r)
 	res_json(r, 200, users_search(req_query(r, "q"), role, after, (int)limit));
 }
 
-/* Zones offered in the form; any other valid IANA zone a user already has is kept as an extra option. */
-static const char *const zone_choices[] = {"Asia/Tokyo", "UTC", "Asia/Seoul", "Asia/Shanghai", "Asia/Taipei",
-	"Asia/Singapore", "Asia/Kolkata", "Australia/Sydney", "Pacific/Auckland", "Europe/London", "Europe/Paris",
-	"America/New_York", "America/Chicago", "America/Los_Angeles", "Pacific/Honolulu", NULL};
-
 static json_object *zone_options(req *r, const char *selected)
 {
 	json_object *a = json_object_new_array();
@@ -82,12 +85,12 @@ static json_object *zone_options(req *r, const char *selected)
 	json_object_object_add(o, "selected", json_object_new_boolean(!selected || !*selected));
 	json_object_array_add(a, o);
 	int found = !selected || !*selected;
-	for (int i = 0; zone_choices[i]; i++) {
+	for (int i = 0; time_zone_choices[i]; i++) {
 		o = json_object_new_object();
-		int sel = selected && !strcmp(selected, zone_choices[i]);
+		int sel = selected && !strcmp(selected, time_zone_choices[i]);
 		found |= sel;
-		json_object_object_add(o, "value", json_object_new_string(zone_choices[i]));
-		json_object_object_add(o, "label", json_object_new_string(zone_choices[i]));
+		json_object_object_add(o, "value", json_object_new_string(time_zone_choices[i]));
+		json_object_object_add(o, "label", json_object_new_string(time_zone_choices[i]));
 		json_object_object_add(o, "selected", json_object_new_boolean(sel));
 		json_object_array_add(a, o);
 	}
@@ -136,7 +139,7 @@ static void form_page(req *r, int status, json_object *user, int is_new, const c
 	const char *how = str_field(user, "sign_in");
 	json_object_object_add(ctx, "sign_in_sso", json_object_new_boolean(how && !strcmp(how, "sso")));
 	if (user) json_object_object_add(ctx, "u", json_object_get(user));
-	if (error) json_object_object_add(ctx, "error", json_object_new_string(tr(r, error)));
+	if (error) json_object_object_add(ctx, "error", json_object_new_string(tr_n(r, error, settings_password_min())));
 	res_html(r, status, "users/form", ctx);
 	json_object_put(ctx);
 }
@@ -201,6 +204,8 @@ void h_user_update(req *r)
 		return;
 	}
 	int rc = users_update(id, req_form(r, "name"), role, req_form(r, "lang"), req_form(r, "time_zone"), -1, err, sizeof err);
+	const char *email = req_form(r, "email");   /* empty: unchanged (an account may have none) */
+	if (rc == 0 && email && *email) rc = users_set_email(id, email, err, sizeof err);
 	const char *pw = req_form(r, "password");
 	int new_password = rc == 0 && pw && *pw;
 	if (new_password) rc = users_set_password(id, pw, err, sizeof err);

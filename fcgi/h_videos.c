@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "notify.h"
 #include "audit.h"
 #include "auth.h"
 #include "config.h"
@@ -16,6 +17,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "router.h"
+#include "search_index.h"
 #include "upload_guard.h"
 #include "video_access.h"
 #include "video_probe.h"
@@ -744,6 +746,9 @@ void h_videos_list(req *r)
 	json_object_object_add(ctx, "can_upload", json_object_new_boolean(is_manager(r)));
 	json_object_object_add(ctx, "mine", json_object_new_boolean(lq.owner && r->user && parse_id(lq.owner) == r->user->id));
 	if (lq.q) json_object_object_add(ctx, "q", json_object_new_string(lq.q));
+	/* one creator's or one category's videos: the follow button (templates/notify/subscribe.html) */
+	if (lq.owner) notify_subscribe_ctx(r, ctx, "creator", lq.owner);
+	else if (lq.category) notify_subscribe_ctx(r, ctx, "category", lq.category);
 	/* pager links keep the filters */
 	buf base = {0};
 	buf_puts(&base, "/videos?");
@@ -758,7 +763,12 @@ void h_videos_list(req *r)
 	if (lq.offset + lq.limit < total)
 		json_object_object_add(ctx, "next_url", json_object_new_string(arena_printf(r->a, "%soffset=%ld", base.p, lq.offset + lq.limit)));
 	buf_free(&base);
-	add_styles(ctx, NULL);
+	/* bulk actions (h_bulk.c) for those who manage videos; ?done=N reports the last one */
+	add_styles(ctx, is_manager(r) ? "/static/js/bulk.js" : NULL);
+	json_object_object_add(ctx, "bulk", json_object_new_boolean(is_manager(r) && json_object_array_length(a) > 0));
+	int dbad = 0;
+	long done = req_query_long(r, "done", -1, 0, 100000, &dbad);
+	if (done >= 0 && !dbad) json_object_object_add(ctx, "bulk_done", json_object_new_string(tr_n(r, "bulk_done", done)));
 	res_html(r, 200, "videos/list", ctx);
 	json_object_put(ctx);
 }
@@ -865,6 +875,7 @@ static int video_apply(req *r, const char *pk, const char **err, const char **fi
 			goto fail;
 	}
 	if (db_commit() < 0) goto fail;
+	search_reindex_video(r->a, pk);   /* searchable at once; on failure the worker's queue still has it */
 	return 0;
 fail:
 	db_rollback();
@@ -984,14 +995,18 @@ void h_api_caption_put(req *r)
 	struct stat st;
 	int rc = video_mkdirs(dir) < 0 || write_atomic(dir, name, vtt.p, vtt.len) < 0 ? -1 : 0;
 	if (rc == 0 && stat(hls, &st) == 0 && write_atomic(hls, name, vtt.p, vtt.len) < 0) rc = -1;
-	buf_free(&vtt);
-	if (rc < 0) { res_error(r, 500, "store_failed", "could not store the caption", NULL); return; }
+	if (rc < 0) { buf_free(&vtt); res_error(r, 500, "store_failed", "could not store the caption", NULL); return; }
 	if (DB_CMD("INSERT INTO captions (video_id, lang, label, path) VALUES ($1::bigint, $2, $3, $4) "
 		   "ON CONFLICT (video_id, lang) DO UPDATE SET label = EXCLUDED.label, path = EXCLUDED.path",
 		   pk, lang, label, name) < 0) {
+		buf_free(&vtt);
 		res_error(r, 500, "db", tr(r, "video_db_error"), NULL);
 		return;
 	}
+	/* the cues make the caption searchable, each with its time */
+	int indexed = search_store_cues(r->a, pk, lang, vtt.p, vtt.len);
+	buf_free(&vtt);
+	if (indexed < 0) { res_error(r, 500, "db", tr(r, "video_db_error"), NULL); return; }
 	audit_record(r, NULL, "video.caption", arena_printf(r->a, "video:%s", pid), NULL, 200, 1);
 	json_object *o = json_object_new_object(), *c = json_object_new_object();
 	json_object_object_add(c, "lang", json_object_new_string(lang));
@@ -1021,6 +1036,7 @@ void h_api_caption_delete(req *r)
 	video_hls_dir(dir, sizeof dir, pid);
 	snprintf(p, sizeof p, "%s/%s", dir, name);
 	unlink(p);
+	search_drop_cues(r->a, pk, lang);
 	audit_record(r, NULL, "video.caption_delete", arena_printf(r->a, "video:%s", pid), NULL, 200, 1);
 	res_body(r, 204, NULL, NULL, 0);
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 #include "config.h"
 #include "db.h"
+#include "h_search.h"
 #include "h_videos.h"
 #include "learn.h"
 #include "log.h"
@@ -116,6 +117,28 @@ void h_watch(req *r)
 	if (json_object_object_get_ex(v, "owner_id", &ov)) owner = (long)json_object_get_int64(ov);
 	json_object_object_add(ctx, "can_manage", json_object_new_boolean(video_may_manage(r, owner)));
 	video_decorate(r, v, video_may_manage(r, owner));
+	/* ?t=123: start at that moment (a search hit); anything else than seconds is ignored */
+	int tbad = 0;
+	long t = req_query_long(r, "t", -1, 0, 10000000, &tbad);
+	if (!tbad && t >= 0) json_object_object_add(ctx, "start", json_object_new_int64(t));
+	/* "search in this video": its caption cues, each linking to its moment */
+	PGresult *cres = DB_EXEC("SELECT EXISTS (SELECT 1 FROM caption_cues WHERE video_id = $1::bigint)", pk);
+	int has_caps = cres && PQntuples(cres) && PQgetvalue(cres, 0, 0)[0] == 't';
+	PQclear(cres);
+	json_object_object_add(ctx, "has_captions", json_object_new_boolean(has_caps));
+	const char *sq = req_query(r, "sq");
+	if (has_caps && sq && *sq) {
+		json_object *hits = NULL;
+		const char *err = NULL;
+		json_object_object_add(ctx, "sq", json_object_new_string(sq));
+		if (search_in_video(r, pk, pid, sq, &hits, &err) < 0) {
+			json_object_object_add(ctx, "sq_error", json_object_new_string(tr(r, err)));
+		} else {
+			int n = (int)json_object_array_length(hits);
+			json_object_object_add(ctx, n ? "has_sq_hits" : "sq_none", json_object_new_boolean(1));
+			json_object_object_add(ctx, "sq_hits", hits);
+		}
+	}
 	json_object_object_add(ctx, "logged_in", json_object_new_boolean(r->user != NULL));
 	json_object_object_add(ctx, "ready", json_object_new_boolean(ready));
 	json_object_object_add(ctx, "video", v);
@@ -133,6 +156,17 @@ void h_api_playback(req *r)
 	json_object *v = watchable(r, pk, &st);
 	if (!v) return;
 	const char *status = jtext(v, "status");
+	if (status && !strcmp(status, "rejected")) {
+		/* it will never play: say so and why, rather than "not ready yet" */
+		const char *reason = jtext(v, "reject_reason");
+		json_object *d = json_object_new_object();
+		if (reason) json_object_object_add(d, "reason", json_object_new_string(reason));
+		const char *msg = reason ? arena_printf(r->a, "%s %s", tr(r, "video_playback_rejected"), tr(r, reason))
+					 : tr(r, "video_playback_rejected");
+		json_object_put(v);
+		res_error(r, 409, "video_rejected", msg, d);
+		return;
+	}
 	if (!status || strcmp(status, "ready")) {
 		json_object_put(v);
 		res_error(r, 409, "not_ready", tr(r, "video_not_ready"), NULL);

@@ -96,6 +96,7 @@ void res_write(req *r, const char *data, size_t len);
 
 /* helpers for handlers */
 const char *tr(req *r, const char *key);              /* message in the request's language (i18n.c) */
+const char *tr_n(req *r, const char *key, long n);    /* the same with every "#" replaced by n */
 /* A code value shown to people (OneRoster type or status, role, job state, audit action, true/false): the
  * catalog's prefix+value, else the value itself. tr_codes adds "<field>_label" for each field of an object or
  * of every object in an array; "a, b" lists are labelled item by item. */

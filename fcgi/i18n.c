@@ -1,6 +1,7 @@
 /* Message catalogs: every conf/i18n/<lang>*.json is merged into one flat object per language.
  * Japanese is the default and the fallback; English second. */
 #include "i18n.h"
+#include "config.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,6 +70,9 @@ json_object *i18n_catalog(const char *lang)
 const char *i18n_pick(const char *choice, const char *accept)
 {
 	if (choice && (!strcmp(choice, "ja") || !strcmp(choice, "en"))) return choice;
+	/* a deployment language set by the admin (settings page) wins over the browser's wish */
+	const char *def = config_get("default_lang", "");
+	if (!strcmp(def, "ja") || !strcmp(def, "en")) return def;
 	if (!accept) return "ja";
 	/* first language tag we support, in the client's order (q-values ignored: browsers list best first) */
 	const char *p = accept;
@@ -82,6 +86,22 @@ const char *i18n_pick(const char *choice, const char *accept)
 }
 
 const char *tr(req *r, const char *key) { return i18n_get(r->lang, key); }
+
+const char *tr_n(req *r, const char *key, long n)
+{
+	const char *s = tr(r, key);
+	if (!strchr(s, '#')) return s;
+	buf b = {0};
+	char num[24];
+	snprintf(num, sizeof num, "%ld", n);
+	for (const char *p = s; *p; p++) {
+		if (*p == '#') buf_puts(&b, num);
+		else buf_append(&b, p, 1);
+	}
+	const char *out = arena_strndup(r->a, b.p, b.len);
+	buf_free(&b);
+	return out;
+}
 
 const char *tr_code(req *r, const char *prefix, const char *value)
 {

@@ -20,6 +20,7 @@
 #include "db.h"
 #include "log.h"
 #include "video_ladder.h"
+#include "video_probe.h"
 #include "video_store.h"
 
 #define PROGRESS_FD 3
@@ -154,6 +155,102 @@ static int write_file(const char *path, const char *data, size_t n)
 	return 0;
 }
 
+void video_transcode_src(const struct video_probe *p, double max_fps, struct video_src *s)
+{
+	memset(s, 0, sizeof *s);
+	s->width = p->width;
+	s->height = p->height;
+	s->rotation = p->rotation;
+	s->sar_num = p->sar_num;
+	s->sar_den = p->sar_den;
+	s->fps = p->fps;
+	s->duration = p->duration;
+	s->has_audio = p->has_audio;
+	s->vstream = p->video.index;
+	s->max_fps = max_fps;
+	for (int i = 0; i < p->naudio && i < VIDEO_MAX_AUDIO_OUT; i++) {
+		s->aindex[i] = p->audio[i].index;
+		snprintf(s->alang[i], sizeof s->alang[i], "%s", p->audio[i].lang);
+		s->naudio++;
+	}
+	/* a 10 s screen recording with 30 s of narration: hold the last picture until the sound ends */
+	if (p->video.duration > 0) {
+		double vend = p->video.start - p->start + p->video.duration;
+		if (p->duration - vend > 0.05) s->vpad = p->duration - vend;
+	}
+}
+
+/* A file the ladder announces must exist and have bytes: "dir/name" */
+static int have_file(const char *dir, const char *name, char *err, size_t en)
+{
+	char path[4400];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (video_file_size(path) > 0) return 0;
+	snprintf(err, en, "%s is missing or empty", name);
+	return -1;
+}
+
+/* A media playlist: complete (#EXT-X-ENDLIST), its init segment and every media segment present and not empty.
+ * URIs are plain file names next to the playlist (ffmpeg writes them so); anything else is refused. */
+static int check_playlist(const char *outdir, const char *rel, double *duration, char *err, size_t en)
+{
+	char dir[4400], path[4400];
+	snprintf(path, sizeof path, "%s/%s", outdir, rel);
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash) *slash = 0;
+	char *pl = slurp(path, 8 << 20);
+	if (!pl) { snprintf(err, en, "%s is missing", rel); return -1; }
+	int rc = 0, segs = 0;
+	double d = video_playlist_duration(pl);
+	if (d < 0) { snprintf(err, en, "%s is incomplete", rel); rc = -1; }
+	for (char *line = pl; rc == 0 && line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl) *nl = 0;
+		size_t l = strlen(line);
+		if (l && line[l - 1] == '\r') line[--l] = 0;
+		char name[256] = "";
+		if (!strncmp(line, "#EXT-X-MAP:URI=\"", 16)) sscanf(line + 16, "%255[^\"]", name);
+		else if (l && line[0] != '#') snprintf(name, sizeof name, "%s", line);
+		if (name[0]) {
+			if (strchr(name, '/') || name[0] == '.') { snprintf(err, en, "%s names %s", rel, name); rc = -1; }
+			else rc = have_file(dir, name, err, en);
+			if (line[0] != '#') segs++;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	if (rc == 0 && segs == 0) { snprintf(err, en, "%s has no segments", rel); rc = -1; }
+	free(pl);
+	if (rc == 0 && duration) *duration = d;
+	return rc;
+}
+
+/* Every rendition and alternate audio playlist named by the master (URIs "name/index.m3u8"). */
+static int check_master_targets(const char *outdir, const char *master, double *duration, char *err, size_t en)
+{
+	int n = 0;
+	*duration = -1;
+	for (const char *p = master; p && *p;) {
+		const char *e = strchr(p, '\n');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		char uri[256] = "";
+		const char *u = strstr(p, "URI=\"");
+		if (!strncmp(p, "#EXT-X-MEDIA:", 13) && u && u < p + l) sscanf(u + 5, "%255[^\"]", uri);
+		else if (l && p[0] != '#' && l < sizeof uri) { memcpy(uri, p, l); uri[l] = 0; uri[strcspn(uri, "\r")] = 0; }
+		if (uri[0]) {
+			if (strstr(uri, "..") || uri[0] == '/') { snprintf(err, en, "master names %s", uri); return -1; }
+			double d;
+			if (check_playlist(outdir, uri, &d, err, en) < 0) return -1;
+			/* the first video variant is the published duration (every rung cuts at the same frames) */
+			if (p[0] != '#' && *duration < 0) *duration = d;
+			n++;
+		}
+		p = e ? e + 1 : NULL;
+	}
+	if (!n || *duration < 0) { snprintf(err, en, "master.m3u8 names no rendition"); return -1; }
+	return 0;
+}
+
 int video_transcode_run(struct video_transcode *t)
 {
 	arena *a = arena_new(0);
@@ -161,8 +258,8 @@ int video_transcode_run(struct video_transcode *t)
 	t->error_tail[0] = 0;
 	t->renditions = NULL;
 	const struct video_probe *p = t->probe;
-	struct video_src s = {.width = p->width, .height = p->height, .rotation = p->rotation, .sar_num = p->sar_num,
-			      .sar_den = p->sar_den, .fps = p->fps, .duration = p->duration, .has_audio = p->has_audio};
+	struct video_src s;
+	video_transcode_src(p, t->max_fps, &s);
 	struct video_rung rungs[VIDEO_MAX_RUNGS];
 	int n = video_ladder_rungs(&s, rungs);
 	if (n < 1) { snprintf(t->error_tail, sizeof t->error_tail, "unusable picture size %dx%d", p->width, p->height); goto out; }
@@ -182,8 +279,8 @@ int video_transcode_run(struct video_transcode *t)
 	snprintf(path, sizeof path, "%s/master.m3u8", t->outdir);
 	char *master = slurp(path, 1 << 16);
 	char *fixed = master ? video_master_fix(a, master, p->has_audio) : NULL;
+	free(master);
 	if (!fixed) {
-		free(master);
 		/* ffmpeg's HLS muxer may exit 0 after its writes failed: name the usual cause, a full media volume */
 		struct statvfs fs;
 		if (statvfs(t->outdir, &fs) == 0 && (unsigned long long)fs.f_bavail * fs.f_frsize < 1024 * 1024)
@@ -192,33 +289,55 @@ int video_transcode_run(struct video_transcode *t)
 			snprintf(t->error_tail, sizeof t->error_tail, "ffmpeg wrote no usable master playlist");
 		goto out;
 	}
-	if (strcmp(fixed, master) && write_file(path, fixed, strlen(fixed)) < 0) {
-		free(master);
+	if (write_file(path, fixed, strlen(fixed)) < 0) {
 		snprintf(t->error_tail, sizeof t->error_tail, "cannot rewrite master playlist");
 		goto out;
 	}
-	free(master);
+	/* ffmpeg exits 0 when an output got no frame at all (no bright frame for the poster; a source whose
+	 * first picture comes late): every announced file is checked, and a missing poster is made again */
 	for (int i = 0; i < n; i++) {
-		snprintf(path, sizeof path, "%s/%s/index.m3u8", t->outdir, rungs[i].name);
-		if (video_file_size(path) <= 0) {
+		snprintf(path, sizeof path, "%s/index.m3u8", rungs[i].name);
+		if (!strstr(fixed, path)) {
 			snprintf(t->error_tail, sizeof t->error_tail, "rendition %s is missing", rungs[i].name);
 			goto out;
 		}
 	}
+	if (check_master_targets(t->outdir, fixed, &t->duration, t->error_tail, sizeof t->error_tail) < 0) goto out;
+	snprintf(path, sizeof path, "%s/poster.jpg", t->outdir);
+	if (video_file_size(path) <= 0) {
+		int pi = video_poster_rung(rungs, n);
+		char **pv = video_poster_argv(a, &s, t->input, path, rungs[pi].width, rungs[pi].height);
+		buf perr = {0};
+		int prc = video_run_capture(pv, NULL, &perr, 2048, 600);
+		if (prc != 0 || video_file_size(path) <= 0) {
+			snprintf(t->error_tail, sizeof t->error_tail, "no poster frame: %s", perr.p ? perr.p : "");
+			buf_free(&perr);
+			goto out;
+		}
+		buf_free(&perr);
+	}
+	if (have_file(t->outdir, "storyboard.jpg", t->error_tail, sizeof t->error_tail) < 0) goto out;
 	buf vtt = {0};
-	video_storyboard_vtt(&sb, p->duration, "storyboard.jpg", &vtt);
+	/* cues cover the published picture, which is what the seek bar shows */
+	video_storyboard_vtt(&sb, t->duration, "storyboard.jpg", &vtt);
 	snprintf(path, sizeof path, "%s/storyboard.vtt", t->outdir);
 	int wr = write_file(path, vtt.p, vtt.len);
 	buf_free(&vtt);
 	if (wr < 0) { snprintf(t->error_tail, sizeof t->error_tail, "cannot write storyboard.vtt"); goto out; }
 
+	/* one source of truth for the bandwidth: what master.m3u8 announces to players */
 	t->renditions = json_object_new_array();
 	for (int i = 0; i < n; i++) {
+		long bw = video_master_bandwidth(fixed, rungs[i].name);
+		if (bw <= 0) {
+			snprintf(t->error_tail, sizeof t->error_tail, "master.m3u8 has no BANDWIDTH for %s", rungs[i].name);
+			goto out;
+		}
 		json_object *r = json_object_new_object();
 		json_object_object_add(r, "name", json_object_new_string(rungs[i].name));
 		json_object_object_add(r, "width", json_object_new_int(rungs[i].width));
 		json_object_object_add(r, "height", json_object_new_int(rungs[i].height));
-		json_object_object_add(r, "bandwidth", json_object_new_int64(video_rung_bandwidth(&rungs[i], p->has_audio)));
+		json_object_object_add(r, "bandwidth", json_object_new_int64(bw));
 		json_object_array_add(t->renditions, r);
 	}
 	rc = 0;
@@ -319,6 +438,7 @@ int job_transcode(struct job *j)
 	t.probe = &p;
 	t.preset = config_get("video.x264_preset", "veryfast");
 	t.seg_seconds = (int)config_get_int("video.segment_seconds", 6);
+	t.max_fps = (double)config_get_int("video.max_fps", 30);
 	if (t.seg_seconds < 2 || t.seg_seconds > 30) t.seg_seconds = 6;
 	t.progress = job_progress_cb;
 	t.cancelled = job_cancel_cb;
@@ -334,7 +454,7 @@ int job_transcode(struct job *j)
 		goto fail;
 	}
 	char dur[32];
-	snprintf(dur, sizeof dur, "%.3f", p.duration);
+	snprintf(dur, sizeof dur, "%.3f", t.duration);
 	const char *rend = json_object_to_json_string_ext(t.renditions, JSON_C_TO_STRING_PLAIN);
 	res = DB_EXEC("UPDATE videos SET status = 'ready', renditions = $2::jsonb, duration = $3::float8, "
 		      "poster = 'poster.jpg', storyboard = 'storyboard.vtt', error_tail = NULL, updated_at = now() "
@@ -356,7 +476,7 @@ int job_transcode(struct job *j)
 	}
 	json_object *stats = json_object_new_object();
 	json_object_object_add(stats, "renditions", json_object_new_int((int)json_object_array_length(t.renditions)));
-	json_object_object_add(stats, "duration_s", json_object_new_double(p.duration));
+	json_object_object_add(stats, "duration_s", json_object_new_double(t.duration));
 	job_set_stats(j, stats);
 	json_object_put(stats);
 	job_progress(j, 100, "ready");

@@ -3,6 +3,7 @@
  * A worker that dies itself stops heartbeating: any other worker re-queues its jobs after the lease expires. */
 #include "jobs.h"
 #include "learn.h"
+#include "search_index.h"
 #include "stats.h"
 #include <errno.h>
 #include <signal.h>
@@ -244,6 +245,7 @@ static int start_one(struct child *kids, int *n)
 }
 
 __attribute__((weak)) void audit_schedule_tick(void);
+__attribute__((weak)) void notify_schedule_tick(void);
 
 int jobs_worker_main(void)
 {
@@ -266,6 +268,7 @@ int jobs_worker_main(void)
 		if (t - last_reap > 5) {
 			reap_lost();
 			if (audit_schedule_tick) audit_schedule_tick();
+			if (notify_schedule_tick) notify_schedule_tick();
 			last_reap = t;
 		}
 		if (t - last_beat > 5) { heartbeat(kids, nkids); last_beat = t; }
@@ -273,6 +276,8 @@ int jobs_worker_main(void)
 		while (nkids < concurrency && start_one(kids, &nkids) == 1) started = 1;
 		/* viewing heartbeats buffered in Redis; a full budget means more are waiting: no sleep */
 		if (learn_flush_tick(250) > 0) started = 1;
+		/* videos whose search text changed (sql/080_search.sql); a full batch means more are queued */
+		if (search_index_tick(50) == 50) started = 1;
 		/* statistics rollups from what the flush marked dirty (stats_rollup.c) */
 		stats_tick(250);
 		if (started) continue;

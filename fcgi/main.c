@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "auth.h"
+#include "backup.h"
 #include "cache.h"
 #include "config.h"
 #include "i18n.h"
@@ -21,6 +22,7 @@ int roster_cli_import(int argc, char **argv);   /* roster_cli.c */
 int roster_cli_export(int argc, char **argv);
 int video_seed_demo(void);                       /* video_seed.c */
 int learn_seed_demo(void);                       /* learn_seed.c */
+int doctor_main(int argc, char **argv);          /* doctor.c */
 
 static void usage(void)
 {
@@ -37,7 +39,10 @@ static void usage(void)
 	      "  import FILE [--dry-run]    import a OneRoster CSV bundle (zip) or a single CSV\n"
 	      "  export [--since T] OUT.zip export a OneRoster bundle\n"
 	      "  enqueue KIND [JSON]        queue a job\n"
-	      "  hls-check [--secret-file F] verdicts on signed HLS links, one per stdin line (Apache RewriteMap)\n", stderr);
+	      "  hls-check [--secret-file F] verdicts on signed HLS links, one per stdin line (Apache RewriteMap)\n"
+	      "  backup [run|list|verify [S]|prune]   encrypted database + media snapshot (backup.dir, backup.key_file)\n"
+	      "  restore [SNAPSHOT|latest] [--force]   verify every checksum, then restore database and media\n"
+	      "  doctor [--cert FILE]       check this host (config, database, Redis, ffmpeg, disk, clock, TLS, backups)\n", stderr);
 }
 
 static int need_db(void)
@@ -134,6 +139,9 @@ int main(int argc, char **argv)
 		return jobs_worker_main();
 	}
 	if (!strcmp(cmd, "seed")) return cmd_seed();
+	if (!strcmp(cmd, "backup")) return backup_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "restore")) return restore_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "doctor")) return doctor_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "hls-check")) return video_hls_check_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "user")) return cmd_user(argc - 1, argv + 1);
 	if (!strcmp(cmd, "enqueue")) {

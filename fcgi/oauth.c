@@ -41,9 +41,10 @@ int oauth_scopes_parse(const char *s, int *bits, char *bad, size_t badlen)
 		while (*p == ' ' || *p == ',' || *p == '\t' || *p == '+') p++;
 		if (!*p) break;
 		size_t n = strcspn(p, " ,\t+");
-		char name[160];
+		char name[256];
+		/* a name this long is no scope; show enough of it to recognise */
 		if (n >= sizeof name) {
-			snprintf(bad, badlen, "%.60s…", p);
+			snprintf(bad, badlen, "%.200s…", p);
 			return -1;
 		}
 		memcpy(name, p, n);

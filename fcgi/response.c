@@ -7,6 +7,7 @@
 #include "config.h"
 #include "i18n.h"
 #include "log.h"
+#include "settings.h"
 #include "template.h"
 
 void res_header(req *r, const char *name, const char *value)
@@ -82,6 +83,9 @@ void res_redirect(req *r, const char *location)
 	buf_reset(&r->body_out);
 }
 
+/* notify.c adds the unread count for the bell; weak so tools linked without it still build */
+__attribute__((weak)) void notify_layout(req *r, json_object *ctx);
+
 void res_html(req *r, int status, const char *name, json_object *ctx)
 {
 	json_object_object_add(ctx, "t", json_object_get(i18n_catalog(r->lang)));
@@ -89,6 +93,14 @@ void res_html(req *r, int status, const char *name, json_object *ctx)
 	json_object_object_add(ctx, "lang_en", json_object_new_boolean(!strcmp(r->lang, "en")));
 	json_object_object_add(ctx, "csrf", json_object_new_string(r->csrf ? r->csrf : ""));
 	json_object_object_add(ctx, "path", json_object_new_string(r->path ? r->path : "/"));
+	/* the admin's site name and logo (settings page) head every page */
+	const char *site = config_get("site.name", "");
+	json_object_object_add(ctx, "site_name", json_object_new_string(*site ? site : "R-Stream"));
+	const char *logo = config_get("site.logo", "");
+	if (*logo) json_object_object_add(ctx, "logo_url", json_object_new_string(arena_printf(r->a, "/site/logo?v=%s", logo)));
+	/* the password policy, for every form that sets a password (partials/password_rule) */
+	json_object_object_add(ctx, "password_min", json_object_new_int64(settings_password_min()));
+	json_object_object_add(ctx, "password_mixed", json_object_new_boolean(config_get_int("password.require_mixed", 0) != 0));
 	if (r->user) {
 		json_object *u = json_object_new_object();
 		json_object_object_add(u, "id", json_object_new_int64(r->user->id));
@@ -99,6 +111,7 @@ void res_html(req *r, int status, const char *name, json_object *ctx)
 		json_object_object_add(u, "is_creator", json_object_new_boolean(!strcmp(r->user->role, "admin") ||
 									     !strcmp(r->user->role, "creator")));
 		json_object_object_add(ctx, "user", u);
+		if (notify_layout) notify_layout(r, ctx);   /* the header's bell (notify.c) */
 	}
 	buf page = {0};
 	if (tmpl_render_name(name, ctx, &page) < 0) {

@@ -1,22 +1,25 @@
 /* OneRoster 1.2 REST entity descriptors and the row → JSON mapping (references as {href,sourcedId,type},
  * strict dateLastModified, users with roles[]/userProfiles[]/userIds[], metadata with the jp.* keys as stored). */
 #include "roster_api.h"
+#include "roster_schema.h"
 #include <stdio.h>
 #include <string.h>
 
 #define FS (RFF_FILTER | RFF_SORT | RFF_SELECT)
 #define FX (RFF_FILTER | RFF_SELECT)
-#define F(name, col, type, flags) {name, name, col, type, flags, NULL, NULL, 0}
-#define REF(name, json, col, ref) {name, json, col, RF_STR, FS, ref, NULL, 0}
-#define LIST(name, col) {name, name, col, RF_LIST, FX, NULL, NULL, 0}
-#define REFLIST(name, json, col, ref) {name, json, col, RF_LIST, FX, ref, NULL, RO_REFLIST}
-#define COMPUTED(json, col, ref, out) {json, json, col, RF_NONE, RFF_SELECT, ref, NULL, out}
-#define EXISTS(name, json, col, inner) {name, json, col, RF_EXISTS, RFF_FILTER, NULL, inner, 0}
+#define F(name, col, type, flags) {name, name, col, type, flags, NULL, NULL, 0, NULL}
+#define REF(name, json, col, ref) {name, json, col, RF_STR, FS, ref, NULL, 0, NULL}
+#define LIST(name, col) {name, name, col, RF_LIST, FX, NULL, NULL, 0, NULL}
+#define REFLIST(name, json, col, ref) {name, json, col, RF_LIST, FX, ref, NULL, RO_REFLIST, NULL}
+#define COMPUTED(json, col, ref, out) {json, json, col, RF_NONE, RFF_SELECT, ref, NULL, out, NULL}
+#define EXISTS(name, json, col, inner) {name, json, col, RF_EXISTS, RFF_FILTER, NULL, inner, 0, NULL}
 #define META(name, key) {"metadata." name, "metadata", "(t.metadata ->> '" key "')", RF_STR, RFF_FILTER | RFF_SORT, \
-			 NULL, NULL, 0}
+			 NULL, NULL, 0, NULL}
+/* a text field with a code list: = and != with a value outside it are refused (invaliddata) */
+#define CODED(name, col, codes) {name, name, col, RF_STR, FS, NULL, NULL, 0, codes}
 #define COMMON \
 	F("sourcedId", "t.sourced_id", RF_STR, FS), \
-	F("status", "t.status", RF_STR, FS), \
+	CODED("status", "t.status", rs_status_codes), \
 	F("dateLastModified", "t.date_last_modified", RF_DATETIME, FS), \
 	COMPUTED("metadata", "t.metadata", NULL, RO_JSON)
 #define N(x) ((int)(sizeof x / sizeof x[0]))
@@ -24,7 +27,7 @@
 static const struct rf_field org_fields[] = {
 	COMMON,
 	F("name", "t.name", RF_STR, FS),
-	F("type", "t.type", RF_STR, FS),
+	CODED("type", "t.type", rs_org_types),
 	F("identifier", "t.identifier", RF_STR, FS),
 	REF("parent.sourcedId", "parent", "t.parent_sourced_id", "org"),
 	COMPUTED("children", "(SELECT array_to_json(array_agg(c.sourced_id ORDER BY c.sourced_id)) FROM roster_orgs c "
@@ -37,12 +40,12 @@ static const struct rf_field session_fields[] = {
 	F("title", "t.title", RF_STR, FS),
 	F("startDate", "t.start_date", RF_DATE, FS),
 	F("endDate", "t.end_date", RF_DATE, FS),
-	F("type", "t.type", RF_STR, FS),
+	CODED("type", "t.type", rs_session_types),
 	REF("parent.sourcedId", "parent", "t.parent_sourced_id", "academicSession"),
 	COMPUTED("children", "(SELECT array_to_json(array_agg(c.sourced_id ORDER BY c.sourced_id)) "
 		 "FROM roster_academic_sessions c WHERE c.parent_sourced_id = t.sourced_id)", "academicSession",
 		 RO_REFLIST),
-	{"schoolYear", "schoolYear", "t.school_year", RF_INT, FS, NULL, NULL, RO_TEXT},
+	{"schoolYear", "schoolYear", "t.school_year", RF_INT, FS, NULL, NULL, RO_TEXT, NULL},
 };
 const struct ra_entity ra_sessions = {"academicSessions", "academicSession", "roster_academic_sessions",
 				      session_fields, N(session_fields)};
@@ -63,7 +66,7 @@ static const struct rf_field class_fields[] = {
 	COMMON,
 	F("title", "t.title", RF_STR, FS),
 	F("classCode", "t.class_code", RF_STR, FS),
-	F("classType", "t.class_type", RF_STR, FS),
+	CODED("classType", "t.class_type", rs_class_types),
 	F("location", "t.location", RF_STR, FS),
 	LIST("grades", "t.grades"),
 	LIST("subjects", "t.subjects"),
@@ -82,7 +85,7 @@ static const struct rf_field user_fields[] = {
 	COMMON,
 	F("userMasterIdentifier", "t.user_master_identifier", RF_STR, FS),
 	F("username", "t.username", RF_STR, FS),
-	{"userIds", "userIds", "t.user_ids", RF_LIST, FX, NULL, NULL, RO_USERIDS},
+	{"userIds", "userIds", "t.user_ids", RF_LIST, FX, NULL, NULL, RO_USERIDS, NULL},
 	F("enabledUser", "t.enabled_user", RF_BOOL, FX),
 	F("givenName", "t.given_name", RF_STR, FS),
 	F("familyName", "t.family_name", RF_STR, FS),
@@ -121,7 +124,7 @@ static const struct rf_field enrollment_fields[] = {
 	REF("user.sourcedId", "user", "t.user_sourced_id", "user"),
 	REF("class.sourcedId", "class", "t.class_sourced_id", "class"),
 	REF("school.sourcedId", "school", "t.school_sourced_id", "org"),
-	F("role", "t.role", RF_STR, FS),
+	CODED("role", "t.role", rs_enrollment_roles),
 	F("primary", "t.is_primary", RF_BOOL, FX),
 	F("beginDate", "t.begin_date", RF_DATE, FS),
 	F("endDate", "t.end_date", RF_DATE, FS),
@@ -132,7 +135,7 @@ const struct ra_entity ra_enrollments = {"enrollments", "enrollment", "roster_en
 static const struct rf_field demographic_fields[] = {
 	COMMON,
 	F("birthDate", "t.birth_date", RF_DATE, FS),
-	F("sex", "t.sex", RF_STR, FS),
+	CODED("sex", "t.sex", rs_sexes),
 	F("americanIndianOrAlaskaNative", "t.american_indian_or_alaska_native", RF_BOOL, FX),
 	F("asian", "t.asian", RF_BOOL, FX),
 	F("blackOrAfricanAmerican", "t.black_or_african_american", RF_BOOL, FX),

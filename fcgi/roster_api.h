@@ -7,6 +7,8 @@
 #include "roster_filter.h"
 
 #define RA_BASE_PATH "/ims/oneroster/rostering/v1p2"
+/* the seed's path (clients written to seed 001): an alias served by the same handler */
+#define RA_SEED_PATH "/ims/oneroster/v1p2"
 
 /* How a selected column becomes JSON (rf_field.out). */
 enum ra_out {

@@ -1,10 +1,11 @@
-/* Command-line roster import and export: `rstream import FILE [--dry-run] [--delta] [--no-jp]` and
+/* Command-line roster import and export: `rstream import FILE|DIR [--dry-run] [--delta] [--no-jp]` and
  * `rstream export [--since T] OUT.zip`. They run in the foreground (no job) and print findings and counts. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "audit.h"
 #include "config.h"
 #include "db.h"
@@ -31,6 +32,13 @@ static int progress(void *ud, double pct, const char *phase, json_object *stats)
 	return 0;
 }
 
+/* an unpacked bundle (a directory holding manifest.csv and the CSVs) is recorded as a bundle, like a zip */
+static int is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int roster_cli_import(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -47,7 +55,7 @@ int roster_cli_import(int argc, char **argv)
 		else return 2;
 	}
 	if (optind != argc - 1) {
-		fputs("usage: rstream import FILE [--dry-run] [--delta] [--no-jp]\n", stderr);
+		fputs("usage: rstream import FILE|DIR [--dry-run] [--delta] [--no-jp]\n", stderr);
 		return 2;
 	}
 	o.path = argv[optind];
@@ -59,7 +67,8 @@ int roster_cli_import(int argc, char **argv)
 	o.progress = progress;
 	PGresult *r = DB_EXEC("INSERT INTO roster_imports (filename, path, mode, dry_run, state) VALUES ($1, $2, "
 			      "CASE WHEN $3 THEN 'zip' ELSE 'csv' END, $4, 'running') RETURNING id",
-			      o.filename, o.path, zip_sniff(o.path) ? "true" : "false", o.dry_run ? "true" : "false");
+			      o.filename, o.path, is_dir(o.path) || zip_sniff(o.path) ? "true" : "false",
+			      o.dry_run ? "true" : "false");
 	if (r) {
 		o.import_id = atol(PQgetvalue(r, 0, 0));
 		PQclear(r);

@@ -2,6 +2,7 @@
  * before = + - @, or before an apostrophe that precedes one of those), done in SQL so PostgreSQL's own CSV
  * writer can stream the rows; roster_import reverses it with rcsv_unprotect. One REPEATABLE READ snapshot. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "db.h"
 #include "roster_csv.h"
@@ -55,15 +56,51 @@ static void meta_cell(buf *q, const struct rs_col *m)
 	buf_printf(q, "CASE WHEN %s ~ '^([=+@-]|''[=+@''-])' THEN '''' || %s ELSE %s END", x, x, x);
 }
 
+/* Extension keys in metadata beyond the Japan Profile's known columns: exported as metadata.<key> columns after
+ * them, so a round trip loses nothing. Keys come from imported headers: the SQL literal is escaped here. */
+static PGresult *extra_keys(const struct rs_file *f, const char *where)
+{
+	buf q = {0};
+	buf_printf(&q, "SELECT DISTINCT k FROM %s, jsonb_object_keys(metadata) k WHERE %s", f->table, where);
+	for (int i = 0; i < f->nmeta; i++)
+		buf_printf(&q, " AND k <> '%s'", f->meta[i].name + 9);
+	buf_puts(&q, " ORDER BY 1 LIMIT 128");
+	PGresult *r = db_exec(q.p, 0, NULL);
+	buf_free(&q);
+	return r;
+}
+
+static void sql_literal(buf *q, const char *s)
+{
+	buf_puts(q, "'");
+	for (; *s; s++)
+		buf_append(q, *s == '\'' ? "''" : s, *s == '\'' ? 2 : 1);
+	buf_puts(q, "'");
+}
+
 static int export_file(const struct rs_file *f, int delta, zipw *z, long *rows, char *err, size_t errlen)
 {
 	buf q = {0}, head = {0};
 	int rc = -1;
+	const char *where = delta ? "date_last_modified > current_setting('rstream.export_since')::timestamptz"
+				  : "status = 'active'";
+	PGresult *keys = extra_keys(f, where);
+	if (!keys) {
+		snprintf(err, errlen, "export query failed: %s", db_error());
+		return -1;
+	}
 	for (int i = 0; i < f->ncols; i++)
 		rcsv_put_cell(&head, f->cols[i].name, i == 0);
 	for (int i = 0; i < f->nmeta; i++)
 		if (meta_exported(&f->meta[i]))
 			rcsv_put_cell(&head, f->meta[i].name, 0);
+	for (int i = 0; i < PQntuples(keys); i++) {
+		char *h = NULL;
+		if (asprintf(&h, "metadata.%s", PQgetvalue(keys, i, 0)) < 0)
+			goto out;
+		rcsv_put_cell(&head, h, 0);
+		free(h);
+	}
 	buf_puts(&head, "\r\n");
 	buf_puts(&q, "COPY (SELECT ");
 	for (int i = 0; i < f->ncols; i++) {
@@ -82,9 +119,15 @@ static int export_file(const struct rs_file *f, int delta, zipw *z, long *rows, 
 			buf_puts(&q, ", ");
 			meta_cell(&q, &f->meta[i]);
 		}
-	buf_printf(&q, " FROM %s WHERE %s ORDER BY sourced_id) TO STDOUT WITH (FORMAT csv)", f->table,
-		   delta ? "date_last_modified > current_setting('rstream.export_since')::timestamptz"
-			 : "status = 'active'");
+	for (int i = 0; i < PQntuples(keys); i++) {
+		buf x = {0};
+		buf_puts(&x, "(metadata ->> ");
+		sql_literal(&x, PQgetvalue(keys, i, 0));
+		buf_puts(&x, ")");
+		buf_printf(&q, ", CASE WHEN %s ~ '^([=+@-]|''[=+@''-])' THEN '''' || %s ELSE %s END", x.p, x.p, x.p);
+		buf_free(&x);
+	}
+	buf_printf(&q, " FROM %s WHERE %s ORDER BY sourced_id) TO STDOUT WITH (FORMAT csv)", f->table, where);
 	char name[64];
 	snprintf(name, sizeof name, "%s.csv", f->name);
 	if (zipw_begin(z, name) < 0 || zipw_write(z, head.p, head.len) < 0) {
@@ -133,6 +176,7 @@ static int export_file(const struct rs_file *f, int delta, zipw *z, long *rows, 
 	}
 	rc = 0;
 out:
+	PQclear(keys);
 	buf_free(&q);
 	buf_free(&head);
 	return rc;

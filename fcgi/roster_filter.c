@@ -171,6 +171,23 @@ static int check_value(arena *a, struct rf_pred *pr, struct rf_error *e)
 		break;
 	case RF_STR:
 	case RF_EXISTS:
+		/* a value outside the code list can match nothing: say so instead of answering an empty page */
+		if (f->codes && (pr->op == RF_EQ || pr->op == RF_NE) && strncmp(pr->value, "ext:", 4) != 0) {
+			int known = 0;
+			for (const char *const *c = f->codes; *c && !known; c++)
+				known = !strcmp(*c, pr->value);
+			if (!known) {
+				buf l = {0};
+				for (const char *const *c = f->codes; *c; c++)
+					buf_printf(&l, "%s%s", c == f->codes ? "" : ", ", *c);
+				snprintf(e->msg, sizeof e->msg, "'%.60s' is not a value of field %s (one of: %s)", pr->value,
+					 f->name, l.p);
+				buf_free(&l);
+				e->code_minor = RF_INVALID_DATA;
+				e->param = "filter";
+				return -1;
+			}
+		}
 		break;
 	case RF_NONE:
 		return fail(e, RF_INVALID_FILTER, "filter", "field %s cannot be filtered", f->name);

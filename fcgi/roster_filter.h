@@ -29,6 +29,7 @@ struct rf_field {
 	const char *ref;       /* reference type ("org", "user", …) or NULL */
 	const char *inner;     /* RF_EXISTS: column compared inside the subquery */
 	int out;               /* JSON output kind (enum ra_out in roster_api.h); 0 = by type */
+	const char *const *codes; /* code list of the field (NULL-terminated) or NULL: = and != take only these */
 };
 
 enum rf_op { RF_EQ, RF_NE, RF_GT, RF_GE, RF_LT, RF_LE, RF_CONTAINS };

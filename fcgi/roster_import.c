@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <libpq-fe.h>
 #include "cache.h"
 #include "config.h"
@@ -30,6 +32,7 @@ struct fstate {
 	int header_done, staged, broken, in_copy;
 	struct rr_header h;
 	long rows, active;
+	char path[4096];            /* unpacked bundle: the CSV file in the directory ("" = not there) */
 	FILE *spool;                /* target table was empty: rows for a direct COPY into it (NULL otherwise) */
 	long spooled;
 	unsigned char bad[RR_MAX_COLS];
@@ -44,6 +47,8 @@ struct imp {
 	struct fstate files[RS_NFILES];
 	struct fstate *cur;
 	zipr *z;
+	int changed[RS_NFILES];     /* records of the file were deleted or updated: their dependants need a look */
+	int dir;                    /* o->path is a directory holding the CSVs (CLI: vendors hand bundles out unzipped) */
 	buf copy, scratch, row;
 	char now[64];               /* the transaction's timestamp: dateLastModified of every row it writes */
 	uint64_t bytes_total, bytes_done;
@@ -443,7 +448,7 @@ static void read_file(struct imp *im, struct fstate *fs)
 			return;
 		}
 	} else {
-		src.f = fopen(im->o->path, "rb");
+		src.f = fopen(fs->path[0] ? fs->path : im->o->path, "rb");
 		if (!src.f) {
 			fail(im, "cannot open the uploaded file", NULL);
 			return;
@@ -487,7 +492,7 @@ static int make_eff(struct imp *im, enum rs_file_id id, int *made)
 	buf q = {0};
 	if (fs->mode == RM_BULK && fs->staged)
 		buf_printf(&q, "CREATE TEMP TABLE eff_%s ON COMMIT DROP AS SELECT sourced_id, %s AS kind FROM stg_%s "
-			   "WHERE sourced_id IS NOT NULL", n, k, n);
+			   "WHERE status = 'active' AND sourced_id IS NOT NULL", n, k, n);
 	else if (fs->mode == RM_DELTA && fs->staged)
 		buf_printf(&q, "CREATE TEMP TABLE eff_%s ON COMMIT DROP AS SELECT sourced_id, %s AS kind FROM stg_%s "
 			   "WHERE status = 'active' AND sourced_id IS NOT NULL UNION ALL SELECT r.sourced_id, %s%s FROM %s r "
@@ -519,7 +524,7 @@ struct ref_rule {
 	enum rs_file_id to;
 	const char *kind;        /* required kind of the target, or NULL */
 	const char *rule_missing, *rule_kind;
-	int jp_only;
+	int required;            /* stored dependant of a removed target: 1 = removed with it, 0 = reference cleared */
 };
 
 static const struct ref_rule ref_rules[] = {
@@ -527,22 +532,22 @@ static const struct ref_rule ref_rules[] = {
 	{RS_ORGS, "parent_sourced_id", "parentSourcedId", 0, RS_ORGS, NULL, "OR-REF-001", NULL, 0},
 	{RS_COURSES, "school_year_sourced_id", "schoolYearSourcedId", 0, RS_ACADEMIC_SESSIONS, "schoolYear", "OR-REF-001",
 	 "OR-REF-002", 0},
-	{RS_COURSES, "org_sourced_id", "orgSourcedId", 0, RS_ORGS, NULL, "OR-REF-001", NULL, 0},
-	{RS_CLASSES, "course_sourced_id", "courseSourcedId", 0, RS_COURSES, NULL, "OR-REF-001", NULL, 0},
-	{RS_CLASSES, "school_sourced_id", "schoolSourcedId", 0, RS_ORGS, "school", "OR-REF-001", "OR-REF-002", 0},
-	{RS_CLASSES, "term_sourced_ids", "termSourcedIds", 1, RS_ACADEMIC_SESSIONS, NULL, "OR-REF-001", NULL, 0},
+	{RS_COURSES, "org_sourced_id", "orgSourcedId", 0, RS_ORGS, NULL, "OR-REF-001", NULL, 1},
+	{RS_CLASSES, "course_sourced_id", "courseSourcedId", 0, RS_COURSES, NULL, "OR-REF-001", NULL, 1},
+	{RS_CLASSES, "school_sourced_id", "schoolSourcedId", 0, RS_ORGS, "school", "OR-REF-001", "OR-REF-002", 1},
+	{RS_CLASSES, "term_sourced_ids", "termSourcedIds", 1, RS_ACADEMIC_SESSIONS, NULL, "OR-REF-001", NULL, 1},
 	{RS_USERS, "agent_sourced_ids", "agentSourcedIds", 1, RS_USERS, NULL, "OR-REF-001", NULL, 0},
 	{RS_USERS, "primary_org_sourced_id", "primaryOrgSourcedId", 0, RS_ORGS, NULL, "OR-REF-001", NULL, 0},
 	{RS_USERS, "metadata ->> 'jp.homeClass'", "metadata.jp.homeClass", 0, RS_CLASSES, "homeroom", "JP-HOME-001",
 	 "JP-HOME-002", 0},
-	{RS_USER_PROFILES, "user_sourced_id", "userSourcedId", 0, RS_USERS, NULL, "OR-REF-001", NULL, 0},
-	{RS_ROLES, "user_sourced_id", "userSourcedId", 0, RS_USERS, NULL, "OR-REF-001", NULL, 0},
-	{RS_ROLES, "org_sourced_id", "orgSourcedId", 0, RS_ORGS, NULL, "OR-REF-001", NULL, 0},
+	{RS_USER_PROFILES, "user_sourced_id", "userSourcedId", 0, RS_USERS, NULL, "OR-REF-001", NULL, 1},
+	{RS_ROLES, "user_sourced_id", "userSourcedId", 0, RS_USERS, NULL, "OR-REF-001", NULL, 1},
+	{RS_ROLES, "org_sourced_id", "orgSourcedId", 0, RS_ORGS, NULL, "OR-REF-001", NULL, 1},
 	{RS_ROLES, "user_profile_sourced_id", "userProfileSourcedId", 0, RS_USER_PROFILES, NULL, "OR-REF-001", NULL, 0},
-	{RS_ENROLLMENTS, "class_sourced_id", "classSourcedId", 0, RS_CLASSES, NULL, "OR-REF-001", NULL, 0},
-	{RS_ENROLLMENTS, "school_sourced_id", "schoolSourcedId", 0, RS_ORGS, "school", "OR-REF-001", "OR-REF-002", 0},
-	{RS_ENROLLMENTS, "user_sourced_id", "userSourcedId", 0, RS_USERS, NULL, "OR-REF-001", NULL, 0},
-	{RS_DEMOGRAPHICS, "sourced_id", "sourcedId", 0, RS_USERS, NULL, "OR-REF-001", NULL, 0},
+	{RS_ENROLLMENTS, "class_sourced_id", "classSourcedId", 0, RS_CLASSES, NULL, "OR-REF-001", NULL, 1},
+	{RS_ENROLLMENTS, "school_sourced_id", "schoolSourcedId", 0, RS_ORGS, "school", "OR-REF-001", "OR-REF-002", 1},
+	{RS_ENROLLMENTS, "user_sourced_id", "userSourcedId", 0, RS_USERS, NULL, "OR-REF-001", NULL, 1},
+	{RS_DEMOGRAPHICS, "sourced_id", "sourcedId", 0, RS_USERS, NULL, "OR-REF-001", NULL, 1},
 };
 
 static int report_rows(struct imp *im, const char *sql, const char *file, const char *col, const char *rule)
@@ -751,7 +756,8 @@ static int apply_file(struct imp *im, struct fstate *fs)
 	buf_reset(&q);
 	if (fs->mode == RM_BULK)
 		buf_printf(&q, "UPDATE %s t SET status = 'tobedeleted', date_last_modified = now() WHERE t.status = 'active' "
-			   "AND NOT EXISTS (SELECT 1 FROM stg_%s s WHERE s.sourced_id = t.sourced_id)", t, n);
+			   "AND NOT EXISTS (SELECT 1 FROM stg_%s s WHERE s.sourced_id = t.sourced_id AND s.status = 'active')",
+			   t, n);
 	else
 		buf_printf(&q, "UPDATE %s t SET status = 'tobedeleted', date_last_modified = now() FROM stg_%s s "
 			   "WHERE s.status = 'tobedeleted' AND s.sourced_id = t.sourced_id AND t.status = 'active'", t, n);
@@ -760,6 +766,7 @@ static int apply_file(struct imp *im, struct fstate *fs)
 		goto db;
 	long del = atol(PQcmdTuples(r));
 	PQclear(r);
+	im->changed[fs->f->id] = del > 0 || upd > 0;
 	json_object *c = file_counts(im, fs);
 	json_object_object_add(c, "inserted", json_object_new_int64(ins));
 	json_object_object_add(c, "updated", json_object_new_int64(upd));
@@ -779,20 +786,198 @@ out:
 	return rc;
 }
 
+/* ---- referential consistency of the stored roster (after the files are applied, same transaction) ----
+ * A record a bulk file leaves out (or a delta row deletes) may still be referenced by stored records of files this
+ * import does not carry. The stored roster must pass the importer's own reference checks afterwards, so:
+ *  - an import made only of bulk files is complete for its entities: stored dependants go with what it removed
+ *    (required reference: the dependant becomes tobedeleted; optional reference: it is cleared), repeated until
+ *    nothing dangles (org -> class -> enrollment);
+ *  - an import with a delta file is refused (OR-REF-003) when a record it deletes is still referenced by a stored
+ *    active record it does not delete too: a delta says what changed and nothing else. */
+
+/* the file name findings about stored rows of this entity carry (stable for the whole import) */
+static const char *file_label(struct imp *im, int id)
+{
+	struct fstate *fs = &im->files[id];
+	if (!fs->filename[0])
+		snprintf(fs->filename, sizeof fs->filename, "%s.csv", rs_files[id].name);
+	return fs->filename;
+}
+
+/* "NOT EXISTS (a live target of the right kind with sourced_id = <ref>)" */
+static void no_live_target(buf *q, const struct ref_rule *rr, const char *ref)
+{
+	buf_printf(q, "NOT EXISTS (SELECT 1 FROM %s t WHERE t.sourced_id = %s AND t.status = 'active'",
+		   rs_files[rr->to].table, ref);
+	/* the kind is an error only for OR- rules (a homeClass that is not a homeroom is a warning) */
+	if (rr->kind && strncmp(rr->rule_kind, "OR-", 3) == 0)
+		buf_printf(q, " AND t.%s = '%s'", kind_column(rr->to), rr->kind);
+	buf_puts(q, ")");
+}
+
+/* WHERE condition on stored row d of rr->from: active, and its reference misses a live target */
+static void dangling_cond(buf *q, const struct ref_rule *rr)
+{
+	if (rr->list) {
+		buf_printf(q, "d.status = 'active' AND EXISTS (SELECT 1 FROM unnest(d.%s) u(x) WHERE ", rr->expr);
+		no_live_target(q, rr, "u.x");
+		buf_puts(q, ")");
+	} else {
+		char ref[96];
+		snprintf(ref, sizeof ref, "(d.%s)", rr->expr);
+		buf_printf(q, "d.status = 'active' AND %s IS NOT NULL AND ", ref);
+		no_live_target(q, rr, ref);
+	}
+}
+
+/* bulk-only import: remove or clear stored dependants of removed records until none is left */
+static int cascade(struct imp *im, int *users_touched)
+{
+	const size_t nrules = sizeof ref_rules / sizeof ref_rules[0];
+	long removed[RS_NFILES] = {0}, cleared[RS_NFILES] = {0};
+	buf q = {0};
+	int rc = -1;
+	/* a worklist: only rules whose target file lost or changed records are run (a bulk import into empty tables
+	 * runs none); removing dependants makes their file the next target; 8 rounds cover the deepest chain */
+	int dirty[RS_NFILES];
+	memcpy(dirty, im->changed, sizeof dirty);
+	for (int pass = 0, changed = 1; changed && pass < 8; pass++) {
+		int next[RS_NFILES] = {0};
+		changed = 0;
+		for (size_t k = 0; k < nrules; k++) {
+			const struct ref_rule *rr = &ref_rules[k];
+			if (!dirty[rr->to])
+				continue;
+			const char *table = rs_files[rr->from].table;
+			buf_reset(&q);
+			if (rr->required && rr->list) {
+				/* a class keeps the terms that remain; one with none left goes */
+				buf_printf(&q, "UPDATE %s d SET date_last_modified = now(), status = CASE WHEN EXISTS (SELECT 1 FROM "
+					   "unnest(d.%s) u(x) WHERE NOT (", table, rr->expr);
+				no_live_target(&q, rr, "u.x");
+				buf_printf(&q, ")) THEN 'active' ELSE 'tobedeleted' END, %s = ARRAY(SELECT u.x FROM unnest(d.%s) "
+					   "WITH ORDINALITY u(x, i) WHERE NOT (", rr->expr, rr->expr);
+				no_live_target(&q, rr, "u.x");
+				buf_puts(&q, ") ORDER BY u.i) WHERE ");
+			} else if (rr->required) {
+				buf_printf(&q, "UPDATE %s d SET status = 'tobedeleted', date_last_modified = now() WHERE ", table);
+			} else if (rr->list) {
+				buf_printf(&q, "UPDATE %s d SET date_last_modified = now(), %s = ARRAY(SELECT u.x FROM unnest(d.%s) "
+					   "WITH ORDINALITY u(x, i) WHERE NOT (", table, rr->expr, rr->expr);
+				no_live_target(&q, rr, "u.x");
+				buf_puts(&q, ") ORDER BY u.i) WHERE ");
+			} else if (strncmp(rr->expr, "metadata", 8) == 0) {
+				buf_printf(&q, "UPDATE %s d SET metadata = d.metadata - 'jp.homeClass', date_last_modified = now() "
+					   "WHERE ", table);
+			} else {
+				buf_printf(&q, "UPDATE %s d SET %s = NULL, date_last_modified = now() WHERE ", table, rr->expr);
+			}
+			dangling_cond(&q, rr);
+			PGresult *r = ix(im, q.p, 0, NULL);
+			if (!r)
+				goto db;
+			long n = atol(PQcmdTuples(r));
+			PQclear(r);
+			if (n == 0)
+				continue;
+			changed = 1;
+			next[rr->from] |= rr->required;
+			if (rr->required)
+				removed[rr->from] += n;
+			else
+				cleared[rr->from] += n;
+			char d[160];
+			snprintf(d, sizeof d, "%ld (%s)", n, rs_files[rr->to].name);
+			rr_add(&im->rr, file_label(im, rr->from), 0, rr->col, rr->required ? "OR-CASCADE-001" : "OR-CASCADE-002", d);
+			if (rr->from == RS_USERS || rr->from == RS_ROLES || rr->from == RS_ENROLLMENTS)
+				*users_touched = 1;
+		}
+		memcpy(dirty, next, sizeof dirty);
+	}
+	for (int i = 0; i < RS_NFILES; i++)
+		if (removed[i] || cleared[i]) {
+			json_object *c = json_object_object_get(im->res->counts, rs_files[i].name);
+			if (!c) {
+				c = json_object_new_object();
+				json_object_object_add(im->res->counts, rs_files[i].name, c);
+			}
+			json_object_object_add(c, "cascade_deleted", json_object_new_int64(removed[i]));
+			json_object_object_add(c, "cascade_cleared", json_object_new_int64(cleared[i]));
+		}
+	rc = 0;
+	goto out;
+db:
+	fail(im, "cascade", im->dberr);
+out:
+	buf_free(&q);
+	return rc;
+}
+
+/* import with a delta file: name every stored dependant of a record this import removed */
+static int refuse_dangling(struct imp *im)
+{
+	buf q = {0};
+	for (size_t k = 0; k < sizeof ref_rules / sizeof ref_rules[0]; k++) {
+		const struct ref_rule *rr = &ref_rules[k];
+		if (!im->changed[rr->to])
+			continue;
+		buf_reset(&q);
+		/* only references this import broke: the target changed in this transaction */
+		if (rr->list)
+			buf_printf(&q, "SELECT 0, d.sourced_id, u.x FROM %s d CROSS JOIN LATERAL unnest(d.%s) u(x) JOIN %s g ON "
+				   "g.sourced_id = u.x AND g.date_last_modified = now() WHERE ", rs_files[rr->from].table, rr->expr,
+				   rs_files[rr->to].table);
+		else
+			buf_printf(&q, "SELECT 0, d.sourced_id, (d.%s) FROM %s d JOIN %s g ON g.sourced_id = (d.%s) AND "
+				   "g.date_last_modified = now() WHERE ", rr->expr, rs_files[rr->from].table,
+				   rs_files[rr->to].table, rr->expr);
+		dangling_cond(&q, rr);
+		if (rr->list) {
+			buf_puts(&q, " AND ");
+			no_live_target(&q, rr, "u.x");
+		}
+		buf_puts(&q, " ORDER BY 2 LIMIT " REF_LIMIT);
+		PGresult *r = ix(im, q.p, 0, NULL);
+		if (!r) {
+			fail(im, "reference check", im->dberr);
+			buf_free(&q);
+			return -1;
+		}
+		for (int i = 0; i < PQntuples(r); i++) {
+			char d[300];
+			snprintf(d, sizeof d, "%s → %s", PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
+			rr_add(&im->rr, file_label(im, rr->from), 0, rr->col, "OR-REF-003", d);
+		}
+		PQclear(r);
+	}
+	buf_free(&q);
+	return 0;
+}
+
+static int keep_consistent(struct imp *im, int *users_touched)
+{
+	for (int i = 0; i < RS_NFILES; i++)
+		if (im->files[i].staged && im->files[i].mode == RM_DELTA)
+			return refuse_dangling(im);
+	return cascade(im, users_touched);
+}
+
 /* Rostered users become platform accounts (SPEC §2 role mapping, no password). Only users touched by this import
  * (their row, a role or an enrollment changed) are synced. An email already used by another account is left out. */
 #define RANK_OF(role) "CASE WHEN status <> 'active' THEN 0 WHEN " role " IN ('administrator', 'systemAdministrator', " \
 	"'sysAdmin', 'districtAdministrator', 'siteAdministrator', 'principal') THEN 3 WHEN " role " IN ('teacher', 'aide') " \
 	"THEN 2 ELSE 1 END"
 /* One hash aggregate over roles + enrollments gives each user's highest role and whether any of them changed in
- * this import; users whose own row or any role/enrollment changed are synced. */
+ * this import; users whose own row or any role/enrollment changed are synced. A deleted roster user claims no
+ * e-mail (its disabled account keeps the one it has), so it cannot collide with the active user that now has it. */
 static const char *SYNC_USERS =
 	"WITH rk AS (SELECT u AS sid, max(rank) AS rank, bool_or(changed) AS changed FROM ("
 	"   SELECT user_sourced_id AS u, " RANK_OF("role") " AS rank, date_last_modified = now() AS changed FROM roster_roles"
 	"   UNION ALL SELECT user_sourced_id, " RANK_OF("role") ", date_last_modified = now() FROM roster_enrollments) a"
 	"   GROUP BY u),"
 	" src AS (SELECT ru.sourced_id, ru.username, ru.family_name, ru.given_name, ru.primary_org_sourced_id, ru.status,"
-	"   ru.enabled_user, CASE WHEN ru.email LIKE '%_@_%' THEN lower(btrim(ru.email)) END AS em, COALESCE(rk.rank, 1) AS rank"
+	"   ru.enabled_user, CASE WHEN ru.status = 'active' AND ru.email LIKE '%_@_%' THEN lower(btrim(ru.email)) END AS em,"
+	"   COALESCE(rk.rank, 1) AS rank"
 	"   FROM roster_users ru LEFT JOIN rk ON rk.sid = ru.sourced_id"
 	"   WHERE ru.date_last_modified = now() OR rk.changed),"
 	" dup AS (SELECT lower(btrim(email)) AS e FROM roster_users WHERE status = 'active' AND email LIKE '%_@_%'"
@@ -879,10 +1064,11 @@ static int setup_zip(struct imp *im)
 		rr_add(&im->rr, "manifest.csv", 0, "", "ZIP-001", zipr_error(im->z));
 		return -1;
 	}
-	if (roster_manifest_parse(&im->rr, source_read, &src, &m) < 0)
+	/* a bad manifest line fails the import, but the files it does describe are still checked: the admin gets the
+	 * whole list of problems at once */
+	if (roster_manifest_parse(&im->rr, source_read, &src, &m) < 0 && !m.usable)
 		return -1;
-	if (roster_manifest_check(&im->rr, &m, names, n) < 0)
-		return -1;
+	roster_manifest_check(&im->rr, &m, names, n);
 	int any = 0;
 	for (int f = 0; f < RS_NFILES; f++) {
 		im->files[f].mode = m.mode[f];
@@ -899,6 +1085,64 @@ static int setup_zip(struct imp *im)
 	if (!any)
 		rr_add(&im->rr, "manifest.csv", 0, "", "ZIP-002", NULL);
 	return any ? 0 : -1;
+}
+
+/* An unpacked bundle: manifest.csv and the CSVs in one directory, read as the zip's entries would be. */
+static int setup_dir(struct imp *im)
+{
+	char p[4096];
+	struct stat st;
+	const char *names[64];
+	char *owned[64];
+	int n = 0, rc = -1;
+	DIR *d = opendir(im->o->path);
+	if (!d) {
+		rr_add(&im->rr, "bundle", 0, "", "CSV-IO-001", im->o->path);
+		return -1;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) && n < 64) {
+		size_t l = strlen(e->d_name);
+		if (l < 5 || strcmp(e->d_name + l - 4, ".csv") != 0)
+			continue;
+		owned[n] = strdup(e->d_name);
+		names[n] = owned[n];
+		n++;
+	}
+	closedir(d);
+	snprintf(p, sizeof p, "%s/manifest.csv", im->o->path);
+	struct source src = { im, fopen(p, "rb") };
+	if (!src.f) {
+		rr_add(&im->rr, "manifest.csv", 0, "", "OR-MAN-001", NULL);
+		goto out;
+	}
+	struct roster_manifest m;
+	int bad = roster_manifest_parse(&im->rr, source_read, &src, &m) < 0 && !m.usable;
+	fclose(src.f);
+	if (bad)
+		goto out;
+	roster_manifest_check(&im->rr, &m, names, n);
+	int any = 0;
+	for (int f = 0; f < RS_NFILES; f++) {
+		struct fstate *fs = &im->files[f];
+		fs->mode = m.mode[f];
+		if (m.mode[f] == RM_ABSENT)
+			continue;
+		snprintf(fs->filename, sizeof fs->filename, "%s.csv", rs_files[f].name);
+		snprintf(fs->path, sizeof fs->path, "%s/%s.csv", im->o->path, rs_files[f].name);
+		if (stat(fs->path, &st) != 0)
+			fs->path[0] = 0;
+		else
+			im->bytes_total += (uint64_t)st.st_size;
+		any = 1;
+	}
+	if (!any)
+		rr_add(&im->rr, "manifest.csv", 0, "", "ZIP-002", NULL);
+	rc = any ? 0 : -1;
+out:
+	for (int i = 0; i < n; i++)
+		free(owned[i]);
+	return rc;
 }
 
 static int setup_single(struct imp *im)
@@ -1003,7 +1247,9 @@ int roster_import_run(const struct roster_import_opts *o, struct roster_import_r
 		snprintf(id, sizeof id, "%ld", o->import_id);
 		ICMD(im, "UPDATE roster_imports SET state = 'running', started_at = now(), error = NULL WHERE id = $1", id);
 	}
-	int ok = zip_sniff(o->path) ? setup_zip(im) : setup_single(im);
+	struct stat st;
+	im->dir = stat(o->path, &st) == 0 && S_ISDIR(st.st_mode);
+	int ok = im->dir ? setup_dir(im) : zip_sniff(o->path) ? setup_zip(im) : setup_single(im);
 	if (ok == 0) {
 		if (icmd(im, "BEGIN", 0, NULL) < 0) {
 			fail(im, "database", im->dberr);
@@ -1026,7 +1272,7 @@ int roster_import_run(const struct roster_import_opts *o, struct roster_import_r
 		report(im, 0);
 		for (int i = 0; i < RS_NFILES && !im->fatal; i++) {
 			struct fstate *fs = &im->files[i];
-			if (fs->mode == RM_ABSENT || (im->z && fs->entry < 0))
+			if (fs->mode == RM_ABSENT || (im->z && fs->entry < 0) || (im->dir && !fs->path[0]))
 				continue;
 			read_file(im, fs);
 		}
@@ -1047,8 +1293,10 @@ int roster_import_run(const struct roster_import_opts *o, struct roster_import_r
 						break;
 					users_touched |= i == RS_USERS || i == RS_ROLES || i == RS_ENROLLMENTS;
 				}
+			if (!im->fatal)
+				keep_consistent(im, &users_touched);
 			t_apply = elapsed(im);
-			if (!im->fatal && users_touched)
+			if (!im->fatal && im->rr.errors == 0 && users_touched)
 				sync_users(im);
 			t_accounts = elapsed(im);
 		}

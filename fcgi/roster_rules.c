@@ -61,6 +61,8 @@ const struct rr_rule rr_rules[] = {
 	{"OR-DATE-001", RR_WARNING, "end date is before start date", "終了日が開始日より前です"},
 	{"OR-BULK-001", RR_WARNING, "status and dateLastModified must be blank in a bulk file: values ignored",
 	 "bulk ファイルでは status と dateLastModified は空欄にします（値は無視しました）"},
+	{"OR-BULK-002", RR_WARNING, "row marked tobedeleted in a bulk file: the record is deleted",
+	 "bulk ファイルで tobedeleted とされた行：このレコードは削除されます"},
 	{"OR-DELTA-001", RR_ERROR, "status is required in a delta file (active or tobedeleted)",
 	 "delta ファイルでは status が必須です（active または tobedeleted）"},
 	{"OR-DELTA-002", RR_ERROR, "dateLastModified is required in a delta file",
@@ -71,6 +73,14 @@ const struct rr_rule rr_rules[] = {
 	{"OR-REF-001", RR_ERROR, "reference to a record that exists neither in the bundle nor in stored data",
 	 "参照先のレコードがバンドルにも登録済みデータにもありません"},
 	{"OR-REF-002", RR_ERROR, "reference to a record of the wrong type", "参照先のレコードの種別が正しくありません"},
+	{"OR-REF-003", RR_ERROR, "a record this import deletes is still referenced by a stored record (delete that one in "
+	 "the same delta, or send the complete bulk file)",
+	 "この取り込みで削除するレコードを登録済みのレコードが参照しています（同じ delta で参照元も削除するか、bulk "
+	 "ファイル一式を送ってください）"},
+	{"OR-CASCADE-001", RR_WARNING, "records deleted because a record they require was removed by a bulk file",
+	 "bulk ファイルで削除されたレコードを必須で参照していたため削除したレコードがあります"},
+	{"OR-CASCADE-002", RR_WARNING, "references cleared because the record they named was removed by a bulk file",
+	 "bulk ファイルで削除されたレコードへの参照（任意項目）を空にしました"},
 	{"JP-GRADE-001", RR_ERROR, "grade is not a MEXT grade code (P1-P6, J1-J3, H1-H3, E1-E3)",
 	 "学年コードが文部科学省の学年コード（P1〜P6, J1〜J3, H1〜H3, E1〜E3）ではありません"},
 	{"JP-ORG-001", RR_ERROR, "org type must be district or school", "組織の type は district か school にしてください"},
@@ -368,6 +378,114 @@ static int layout_matches(const struct rs_col *l, int nl, int n, char **names)
 	return 1;
 }
 
+/* Levenshtein distance, ASCII case folded (header names are ASCII); strings longer than 63 bytes are "far". */
+static int edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 63 || lb > 63)
+		return 99;
+	int d[64][64];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (int)i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (int)j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+			int m = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < m) m = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < m) m = d[i - 1][j - 1] + cost;
+			d[i][j] = m;
+		}
+	return d[la][lb];
+}
+
+static int header_has(int n, char **names, const char *name)
+{
+	for (int k = 0; k < n; k++)
+		if (strcmp(names[k], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int spec_column(const struct rs_file *f, const char *name)
+{
+	for (int i = 0; i < f->ncols; i++)
+		if (strcmp(f->cols[i].name, name) == 0)
+			return 1;
+	for (int i = 0; f->alt && i < f->nalt; i++)
+		if (strcmp(f->alt[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* OR-HDR-004 for column k: empty, or unknown with the closest spec column not already present when it is close
+ * enough to be a misspelling ("prefferedGivenName (column 18; did you mean preferredGivenName?)") */
+static void unknown_column(struct rr_ctx *c, const struct rs_file *f, const char *filename, int n, char **names,
+			   int k)
+{
+	char d[200];
+	if (!names[k][0]) {
+		snprintf(d, sizeof d, "(empty, column %d)", k + 1);
+		rr_add(c, filename, 1, "", "OR-HDR-004", d);
+		return;
+	}
+	const char *best = NULL;
+	int bd = 99;
+	for (int i = 0; i < f->ncols; i++) {
+		int dist = edit_distance(names[k], f->cols[i].name);
+		if (dist < bd && !header_has(n, names, f->cols[i].name)) {
+			bd = dist;
+			best = f->cols[i].name;
+		}
+	}
+	int limit = (int)strlen(names[k]) / 4 > 2 ? (int)strlen(names[k]) / 4 : 2;
+	if (best && bd <= limit)
+		snprintf(d, sizeof d, "%.80s (column %d; did you mean %s?)", names[k], k + 1, best);
+	else
+		snprintf(d, sizeof d, "%.80s (column %d)", names[k], k + 1);
+	rr_add(c, filename, 1, names[k], "OR-HDR-004", d);
+}
+
+/* The header does not match a layout: name every problem in one pass (an admin fixing a vendor's file wants the
+ * whole list): empty and unknown names (with the likely intended spec column by edit distance), duplicates,
+ * missing spec columns, and, only when the names are otherwise right, the first column out of order. */
+static void header_problems(struct rr_ctx *c, const struct rs_file *f, const char *filename, int n, char **names)
+{
+	long before = c->errors;
+	for (int k = 0; k < n; k++) {
+		if (spec_column(f, names[k]) || (strncmp(names[k], "metadata.", 9) == 0 && names[k][9]))
+			continue;
+		unknown_column(c, f, filename, n, names, k);
+	}
+	for (int i = 0; i < f->ncols; i++) {
+		if (header_has(n, names, f->cols[i].name))
+			continue;
+		/* CSV 1.2 users.csv: resourceSourcedIds in place is the alternative layout, not a missing column */
+		if (f->alt && strcmp(f->cols[i].name, "preferredGivenName") == 0 && header_has(n, names, "resourceSourcedIds"))
+			continue;
+		rr_add(c, filename, 1, f->cols[i].name, "OR-HDR-001", f->cols[i].name);
+	}
+	if (c->errors > before)
+		return;
+	/* every name is right: the order is wrong (or a duplicate already said so) */
+	for (int i = 0; i < f->ncols; i++) {
+		if (i < n && strcmp(names[i], f->cols[i].name) == 0)
+			continue;
+		if (f->alt && i < f->nalt && i < n && strcmp(names[i], f->alt[i].name) == 0)
+			continue;
+		int found = -1;
+		for (int k = 0; k < n && found < 0; k++)
+			if (strcmp(names[k], f->cols[i].name) == 0)
+				found = k;
+		char d[200];
+		snprintf(d, sizeof d, "%s (column %d, expected at %d)", f->cols[i].name, found + 1, i + 1);
+		rr_add(c, filename, 1, f->cols[i].name, "OR-HDR-003", d);
+		return;
+	}
+	rr_add(c, filename, 1, "", "OR-HDR-003", NULL);
+}
+
 int rr_header_map(struct rr_ctx *c, const struct rs_file *f, const char *filename, int n, char **names,
 		  struct rr_header *h)
 {
@@ -393,35 +511,14 @@ int rr_header_map(struct rr_ctx *c, const struct rs_file *f, const char *filenam
 		h->layout = f->alt;
 		h->nlayout = f->nalt;
 	} else {
-		/* say which column is missing or out of place, against the current layout */
-		int reported = 0;
-		for (int i = 0; i < f->ncols && !reported; i++) {
-			int found = -1;
-			for (int k = 0; k < n; k++)
-				if (strcmp(names[k], f->cols[i].name) == 0)
-					found = k;
-			if (found < 0) {
-				if (f->alt && strcmp(f->cols[i].name, "preferredGivenName") == 0 && i < n &&
-				    strcmp(names[i], "resourceSourcedIds") == 0)
-					continue;
-				rr_add(c, filename, 1, f->cols[i].name, "OR-HDR-001", f->cols[i].name);
-				reported = 1;
-			} else if (i >= n || strcmp(names[i], f->cols[i].name) != 0) {
-				char d[200];
-				snprintf(d, sizeof d, "%s (column %d, expected at %d)", f->cols[i].name, found + 1, i + 1);
-				rr_add(c, filename, 1, f->cols[i].name, "OR-HDR-003", d);
-				reported = 1;
-			}
-		}
-		if (!reported)
-			rr_add(c, filename, 1, "", "OR-HDR-003", NULL);
+		header_problems(c, f, filename, n, names);
 		return -1;
 	}
 	for (int i = 0; i < h->nlayout; i++)
 		h->col[i] = &h->layout[i];
 	for (int i = h->nlayout; i < n; i++) {
 		if (strncmp(names[i], "metadata.", 9) != 0 || names[i][9] == 0) {
-			rr_add(c, filename, 1, names[i], "OR-HDR-004", names[i][0] ? names[i] : "(empty)");
+			unknown_column(c, f, filename, n, names, i);
 			continue;
 		}
 		h->col[i] = rs_col_by_name(f, names[i]);
@@ -595,12 +692,12 @@ static void check_jp(struct rr_ctx *c, struct rr_header *h, long line, char **v)
 			else if (!rr_is_kana(v[i]))
 				rr_add(c, f, line, h->col[i] ? h->col[i]->name : "", "JP-KANA-002", v[i]);
 		}
-		if (h->has_kana) {
-			const char *kg = val(h, v, "metadata.jp.kanaGivenName"), *kf = val(h, v, "metadata.jp.kanaFamilyName");
-			if ((kg && !*kg) || (kf && !*kf))
-				rr_add(c, f, line, kg && !*kg ? "metadata.jp.kanaGivenName" : "metadata.jp.kanaFamilyName",
-				       "JP-KANA-003", val(h, v, "sourcedId"));
-		}
+		/* one rule whether the kana columns are absent or empty: each user without a kana name is named on its
+		 * own line (the column given is the first one missing) */
+		const char *kg = val(h, v, "metadata.jp.kanaGivenName"), *kf = val(h, v, "metadata.jp.kanaFamilyName");
+		if (!kg || !*kg || !kf || !*kf)
+			rr_add(c, f, line, !kg || !*kg ? "metadata.jp.kanaGivenName" : "metadata.jp.kanaFamilyName",
+			       "JP-KANA-003", val(h, v, "sourcedId"));
 		break;
 	}
 	case RS_ENROLLMENTS: {
@@ -630,7 +727,12 @@ int rr_check_row(struct rr_ctx *c, struct rr_header *h, int delta, long line, in
 	}
 	const char *status = v[1], *dlm = v[2];
 	if (!delta) {
-		if ((*status || *dlm) && !h->warned_bulk) {
+		/* a tobedeleted row of a bulk file is honoured (the record is deleted, as if the row were left out) and
+		 * named on its own line; other values are ignored with one warning for the file */
+		if (strcmp(status, "tobedeleted") == 0) {
+			*deleted = 1;
+			rr_add(c, f, line, "status", "OR-BULK-002", v[0]);
+		} else if ((*status || *dlm) && !h->warned_bulk) {
 			h->warned_bulk = 1;
 			rr_add(c, f, line, *status ? "status" : "dateLastModified", "OR-BULK-001", NULL);
 		}
@@ -728,7 +830,10 @@ static int manifest_row(void *ud, long line, int n, char **v, size_t *lens)
 		else if (strcasecmp(v[1], "bulk") == 0) mode = RM_BULK;
 		else if (strcasecmp(v[1], "delta") == 0) mode = RM_DELTA;
 		else {
-			rr_add(s->c, "manifest.csv", line, "value", "OR-MAN-003", v[1]);
+			/* name the key and the value refused: "file.scoreScales: ''" */
+			char d[160];
+			snprintf(d, sizeof d, "%.60s: '%.60s'", v[0], v[1]);
+			rr_add(s->c, "manifest.csv", line, "value", "OR-MAN-003", d);
 			return 0;
 		}
 		const struct rs_file *f = rs_file_by_name(name);
@@ -765,6 +870,7 @@ int roster_manifest_parse(struct rr_ctx *c, rcsv_read_fn rd, void *src, struct r
 		rr_add(c, "manifest.csv", 0, "", "OR-MAN-006", "manifest.version");
 	if (s.header_ok && !m->or_version[0])
 		rr_add(c, "manifest.csv", 0, "", "OR-MAN-006", "oneroster.version");
+	m->usable = rc == 0 && s.header_ok;
 	return c->errors > before ? -1 : 0;
 }
 

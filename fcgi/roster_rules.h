@@ -79,6 +79,7 @@ struct roster_manifest {
 	enum rm_mode mode[RS_NFILES];
 	char version[16], or_version[16];
 	int listed[RS_NFILES];          /* a file.x row was present */
+	int usable;                     /* header and CSV were sound: the files can be checked despite bad lines */
 };
 /* Parse manifest.csv; findings go to c. 0 usable, -1 errors. */
 int roster_manifest_parse(struct rr_ctx *c, rcsv_read_fn rd, void *src, struct roster_manifest *m);

@@ -8,22 +8,22 @@
 	{"status", NULL, RS_STATUS, 0, NULL, NULL}, {"dateLastModified", NULL, RS_DATETIME, 0, NULL, NULL}
 
 const char *const rs_status_codes[] = {"active", "tobedeleted", NULL};
-static const char *const org_types[] = {"department", "school", "district", "local", "state", "national", NULL};
-static const char *const session_types[] = {"gradingPeriod", "semester", "schoolYear", "term", NULL};
-static const char *const class_types[] = {"homeroom", "scheduled", NULL};
-static const char *const role_types[] = {"primary", "secondary", NULL};
-static const char *const roles[] = {"aide", "counselor", "districtAdministrator", "guardian", "parent", "principal",
+const char *const rs_org_types[] = {"department", "school", "district", "local", "state", "national", NULL};
+const char *const rs_session_types[] = {"gradingPeriod", "semester", "schoolYear", "term", NULL};
+const char *const rs_class_types[] = {"homeroom", "scheduled", NULL};
+const char *const rs_role_types[] = {"primary", "secondary", NULL};
+const char *const rs_roles[] = {"aide", "counselor", "districtAdministrator", "guardian", "parent", "principal",
 				    "proctor", "relative", "siteAdministrator", "student", "systemAdministrator",
 				    "teacher", NULL};
-static const char *const enrollment_roles[] = {"administrator", "proctor", "student", "teacher", "guardian", NULL};
-static const char *const sexes[] = {"male", "female", "unspecified", "other", NULL};
+const char *const rs_enrollment_roles[] = {"administrator", "proctor", "student", "teacher", "guardian", NULL};
+const char *const rs_sexes[] = {"male", "female", "unspecified", "other", NULL};
 const char *const rs_jp_grades[] = {"P1", "P2", "P3", "P4", "P5", "P6", "J1", "J2", "J3", "H1", "H2", "H3",
 				    "E1", "E2", "E3", NULL};
 
 static const struct rs_col academic_sessions[] = {
 	STATUS_DLM,
 	{"title", "title", RS_STR, 1, NULL, NULL},
-	{"type", "type", RS_ENUM, 1, session_types, NULL},
+	{"type", "type", RS_ENUM, 1, rs_session_types, NULL},
 	{"startDate", "start_date", RS_DATE, 1, NULL, NULL},
 	{"endDate", "end_date", RS_DATE, 1, NULL, NULL},
 	{"parentSourcedId", "parent_sourced_id", RS_GUID, 0, NULL, "academicSessions"},
@@ -32,7 +32,7 @@ static const struct rs_col academic_sessions[] = {
 static const struct rs_col orgs[] = {
 	STATUS_DLM,
 	{"name", "name", RS_STR, 1, NULL, NULL},
-	{"type", "type", RS_ENUM, 1, org_types, NULL},
+	{"type", "type", RS_ENUM, 1, rs_org_types, NULL},
 	{"identifier", "identifier", RS_STR, 0, NULL, NULL},
 	{"parentSourcedId", "parent_sourced_id", RS_GUID, 0, NULL, "orgs"},
 };
@@ -52,7 +52,7 @@ static const struct rs_col classes[] = {
 	{"grades", "grades", RS_LIST, 0, NULL, NULL},
 	{"courseSourcedId", "course_sourced_id", RS_GUID, 1, NULL, "courses"},
 	{"classCode", "class_code", RS_STR, 0, NULL, NULL},
-	{"classType", "class_type", RS_ENUM, 1, class_types, NULL},
+	{"classType", "class_type", RS_ENUM, 1, rs_class_types, NULL},
 	{"location", "location", RS_STR, 0, NULL, NULL},
 	{"schoolSourcedId", "school_sourced_id", RS_GUID, 1, NULL, "orgs"},
 	{"termSourcedIds", "term_sourced_ids", RS_GUIDLIST, 1, NULL, "academicSessions"},
@@ -99,8 +99,8 @@ static const struct rs_col users_meta[] = {
 static const struct rs_col roles_cols[] = {
 	STATUS_DLM,
 	{"userSourcedId", "user_sourced_id", RS_GUID, 1, NULL, "users"},
-	{"roleType", "role_type", RS_ENUM, 1, role_types, NULL},
-	{"role", "role", RS_ENUM, 1, roles, NULL},
+	{"roleType", "role_type", RS_ENUM, 1, rs_role_types, NULL},
+	{"role", "role", RS_ENUM, 1, rs_roles, NULL},
 	{"beginDate", "begin_date", RS_DATE, 0, NULL, NULL},
 	{"endDate", "end_date", RS_DATE, 0, NULL, NULL},
 	{"orgSourcedId", "org_sourced_id", RS_GUID, 1, NULL, "orgs"},
@@ -122,7 +122,7 @@ static const struct rs_col enrollments[] = {
 	{"classSourcedId", "class_sourced_id", RS_GUID, 1, NULL, "classes"},
 	{"schoolSourcedId", "school_sourced_id", RS_GUID, 1, NULL, "orgs"},
 	{"userSourcedId", "user_sourced_id", RS_GUID, 1, NULL, "users"},
-	{"role", "role", RS_ENUM, 1, enrollment_roles, NULL},
+	{"role", "role", RS_ENUM, 1, rs_enrollment_roles, NULL},
 	{"primary", "is_primary", RS_BOOL, 0, NULL, NULL},
 	{"beginDate", "begin_date", RS_DATE, 0, NULL, NULL},
 	{"endDate", "end_date", RS_DATE, 0, NULL, NULL},
@@ -139,7 +139,7 @@ static const struct rs_col enrollments_meta[] = {
 static const struct rs_col demographics[] = {
 	STATUS_DLM,
 	{"birthDate", "birth_date", RS_DATE, 0, NULL, NULL},
-	{"sex", "sex", RS_ENUM, 0, sexes, NULL},
+	{"sex", "sex", RS_ENUM, 0, rs_sexes, NULL},
 	{"americanIndianOrAlaskaNative", "american_indian_or_alaska_native", RS_BOOL, 0, NULL, NULL},
 	{"asian", "asian", RS_BOOL, 0, NULL, NULL},
 	{"blackOrAfricanAmerican", "black_or_african_american", RS_BOOL, 0, NULL, NULL},

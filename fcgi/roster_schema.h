@@ -53,4 +53,7 @@ const char *rs_sql_type(enum rs_type t);                            /* text, dat
 
 extern const char *const rs_jp_grades[];
 extern const char *const rs_status_codes[];
+/* code lists (NULL-terminated), shared with the REST filter's value check */
+extern const char *const rs_org_types[], *const rs_session_types[], *const rs_class_types[], *const rs_role_types[],
+	*const rs_roles[], *const rs_enrollment_roles[], *const rs_sexes[];
 #endif

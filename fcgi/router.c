@@ -71,7 +71,10 @@ const struct route *route_match(const struct route *table, int n, req *r, const 
 	int is_head = !strcmp(method, "HEAD");
 	for (int i = 0; i < n; i++) {
 		if (!match(r, table[i].pattern, path)) continue;
-		if (!strcmp(table[i].method, method) || (is_head && !strcmp(table[i].method, "GET"))) return &table[i];
+		/* "*" takes every method: a catch-all at the end of the table answers in its area's own error format */
+		if (!strcmp(table[i].method, method) || !strcmp(table[i].method, "*") ||
+		    (is_head && !strcmp(table[i].method, "GET")))
+			return &table[i];
 		*method_mismatch = 1;
 	}
 	r->nparams = 0;

@@ -48,10 +48,25 @@ void h_api_my_assignments(req *), h_my_assignments(req *), h_api_assignments(req
 	h_assignments_page(req *);
 /* ui */
 void h_api_job_retry(req *), h_roster_person(req *), h_api_picker_orgs(req *), h_api_picker_classes(req *);
+/* notify: in-app list, preferences, subscriptions, unsubscribe links, admin webhooks and mail outbox (h_notify.c) */
+void h_notifications_page(req *), h_notification_read(req *), h_notifications_read_all(req *), h_api_notifications(req *),
+	h_api_notifications_read(req *), h_notify_settings_page(req *), h_notify_settings_post(req *), h_api_notify_prefs(req *),
+	h_api_notify_prefs_put(req *), h_api_subscriptions(req *), h_api_subscription_create(req *),
+	h_api_subscription_delete(req *), h_subscription_form(req *), h_unsubscribe_page(req *), h_unsubscribe_post(req *),
+	h_webhooks_page(req *), h_webhook_create_form(req *), h_webhook_action_form(req *), h_api_webhooks(req *),
+	h_api_webhook_create(req *), h_api_webhook_deliveries(req *), h_api_webhook_action(req *), h_mail_retry(req *);
+/* search */
+void h_search_page(req *), h_api_search(req *), h_api_search_suggest(req *);
+/* settings: the admin settings page and its API, the logo */
+void h_settings_page(req *), h_settings_post(req *), h_settings_logo_delete(req *), h_api_settings(req *),
+	h_api_settings_update(req *), h_api_settings_logo_put(req *), h_api_settings_logo_delete(req *), h_site_logo(req *);
+/* bulk actions on lists */
+void h_users_bulk(req *), h_api_users_bulk(req *), h_videos_bulk(req *), h_api_videos_bulk(req *);
 /* stats: per video, per class, platform KPIs (h_stats.c) */
 void h_api_video_stats(req *), h_stats_video_page(req *), h_stats_video_daily_csv(req *), h_stats_video_retention_csv(req *);
 void h_api_class_stats(req *), h_stats_class_page(req *), h_stats_class_csv(req *);
 void h_api_stats_kpis(req *), h_stats_kpis_page(req *), h_stats_kpis_csv(req *), h_stats_clients_csv(req *), h_stats_index(req *);
+void h_roster_api_other(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -189,6 +204,51 @@ const struct route routes[] = {
 	{"GET",    "/api/v1/pickers/orgs",                 h_api_picker_orgs,     PERM_CREATOR, 0, NULL},
 	{"GET",    "/api/v1/pickers/classes",              h_api_picker_classes,  PERM_CREATOR, 0, NULL},
 
+	/* notify: in-app list, preferences, subscriptions, unsubscribe links, admin webhooks and mail outbox */
+	{"GET",    "/notifications",                       h_notifications_page,  PERM_LOGIN,   0, NULL},
+	{"POST",   "/notifications/read-all",              h_notifications_read_all, PERM_LOGIN, 0, NULL},
+	{"POST",   "/notifications/:id/read",              h_notification_read,   PERM_LOGIN,   0, NULL},
+	{"GET",    "/notifications/settings",              h_notify_settings_page, PERM_LOGIN,  0, NULL},
+	{"POST",   "/notifications/settings",              h_notify_settings_post, PERM_LOGIN,  0, NULL},
+	{"POST",   "/notifications/subscriptions",         h_subscription_form,   PERM_LOGIN,   0, NULL},
+	{"GET",    "/api/v1/notifications",                h_api_notifications,   PERM_LOGIN,   0, NULL},
+	{"POST",   "/api/v1/notifications/read",           h_api_notifications_read, PERM_LOGIN, 0, NULL},
+	{"GET",    "/api/v1/notifications/preferences",    h_api_notify_prefs,    PERM_LOGIN,   0, NULL},
+	{"PUT",    "/api/v1/notifications/preferences",    h_api_notify_prefs_put, PERM_LOGIN,  0, NULL},
+	{"GET",    "/api/v1/subscriptions",                h_api_subscriptions,   PERM_LOGIN,   0, NULL},
+	{"POST",   "/api/v1/subscriptions",                h_api_subscription_create, PERM_LOGIN, 0, NULL},
+	{"DELETE", "/api/v1/subscriptions/:kind/:id",      h_api_subscription_delete, PERM_LOGIN, 0, NULL},
+	/* the signed link in every e-mail: works without a session, so no CSRF token (the signature is the proof) */
+	{"GET",    "/notify/unsubscribe",                  h_unsubscribe_page,    PERM_NONE,    0, NULL},
+	{"POST",   "/notify/unsubscribe",                  h_unsubscribe_post,    PERM_NONE,    RF_NOCSRF, NULL},
+	{"GET",    "/admin/webhooks",                      h_webhooks_page,       PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/webhooks",                      h_webhook_create_form, PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/webhooks/:id/:action",          h_webhook_action_form, PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/mail/:id/retry",                h_mail_retry,          PERM_ADMIN,   0, NULL},
+	{"GET",    "/api/v1/webhooks",                     h_api_webhooks,        PERM_ADMIN,   0, NULL},
+	{"POST",   "/api/v1/webhooks",                     h_api_webhook_create,  PERM_ADMIN,   0, NULL},
+	{"GET",    "/api/v1/webhooks/:id/deliveries",      h_api_webhook_deliveries, PERM_ADMIN, 0, NULL},
+	{"POST",   "/api/v1/webhooks/:id/:action",         h_api_webhook_action,  PERM_ADMIN,   0, NULL},
+	{"POST",   "/api/v1/mail/:id/retry",               h_mail_retry,          PERM_ADMIN,   0, NULL},
+	/* search: results page, JSON search, suggest-as-you-type (visibility is applied in their SQL) */
+	{"GET",    "/search",                              h_search_page,         PERM_NONE,    0, NULL},
+	{"GET",    "/api/v1/search",                       h_api_search,          PERM_NONE,    0, NULL},
+	{"GET",    "/api/v1/search/suggest",               h_api_search_suggest,  PERM_NONE,    0, NULL},
+	/* settings: site name and logo, language and zone, password policy, sign-in methods, upload limits */
+	{"GET",    "/admin/settings",                      h_settings_page,       PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/settings",                      h_settings_post,       PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/settings/logo/delete",          h_settings_logo_delete, PERM_ADMIN,  0, NULL},
+	{"GET",    "/api/v1/settings",                     h_api_settings,        PERM_ADMIN,   0, NULL},
+	{"PUT",    "/api/v1/settings",                     h_api_settings_update, PERM_ADMIN,   RF_SMALLJSON, NULL},
+	{"PUT",    "/api/v1/settings/logo",                h_api_settings_logo_put, PERM_ADMIN, RF_RAWBODY, NULL},
+	{"DELETE", "/api/v1/settings/logo",                h_api_settings_logo_delete, PERM_ADMIN, 0, NULL},
+	{"GET",    "/site/logo",                           h_site_logo,           PERM_NONE,    0, NULL},
+
+	/* bulk: many users or videos at once (one statement, one audit row) */
+	{"POST",   "/admin/bulk/users",                    h_users_bulk,          PERM_ADMIN,   0, NULL},
+	{"POST",   "/api/v1/users/bulk",                   h_api_users_bulk,      PERM_ADMIN,   0, NULL},
+	{"POST",   "/bulk/videos",                         h_videos_bulk,         PERM_CREATOR, 0, NULL},
+	{"POST",   "/api/v1/videos/bulk",                  h_api_videos_bulk,     PERM_CREATOR, 0, NULL},
 	/* stats: per video, per class, platform KPIs (h_stats.c); rollups in sql/060_stats.sql */
 	{"GET",    "/api/v1/videos/:id/stats",             h_api_video_stats,     PERM_CREATOR, 0, NULL},
 	{"GET",    "/api/v1/classes/:sourcedId/stats",     h_api_class_stats,     PERM_CREATOR, 0, NULL},
@@ -202,5 +262,12 @@ const struct route routes[] = {
 	{"GET",    "/admin/stats",                         h_stats_kpis_page,     PERM_ADMIN,   0, NULL},
 	{"GET",    "/admin/stats/daily.csv",               h_stats_kpis_csv,      PERM_ADMIN,   0, NULL},
 	{"GET",    "/admin/stats/clients.csv",             h_stats_clients_csv,   PERM_ADMIN,   0, NULL},
+	/* roster2: the seed's paths as aliases (same handlers, same auth), and the OneRoster error payload (with
+	 * Allow) for any other method or path under /ims/oneroster/ */
+	{"GET",    "/ims/oneroster/v1p2/*",                h_roster_api,          PERM_NONE,    RF_NOCSRF, "roster_api_read"},
+	{"PUT",    "/ims/oneroster/v1p2/*",                h_roster_api,          PERM_NONE,    RF_NOCSRF, "roster_api_write"},
+	{"DELETE", "/ims/oneroster/v1p2/*",                h_roster_api,          PERM_NONE,    RF_NOCSRF, "roster_api_write"},
+	{"GET",    "/health",                              h_healthz,             PERM_NONE,    0, NULL},
+	{"*",      "/ims/oneroster/*",                     h_roster_api_other,    PERM_NONE,    RF_NOCSRF, "roster_api_other"},
 };
 const int nroutes = sizeof routes / sizeof routes[0];

@@ -26,6 +26,7 @@
 #include "netaddr.h"
 #include "router.h"
 #include "session.h"
+#include "settings.h"
 #include "template.h"
 #include "upload_guard.h"
 
@@ -63,12 +64,39 @@ static int listen_backlog(void)
 	return n < 128 ? 128 : n > 65535 ? 65535 : (int)n;
 }
 
+static int listen_inherited;   /* the socket belongs to systemd (or whoever passed it): never unlinked here */
+
+/* systemd socket activation (sd_listen_fds(3), by hand: no libsystemd): LISTEN_PID names us and LISTEN_FDS >= 1
+ * means the listening socket is fd 3. It outlives this process, so a restart refuses no connection. */
+static int inherited_socket(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	if (!pid || !fds || atol(pid) != (long)getpid() || atoi(fds) < 1) return -1;
+	unsetenv("LISTEN_PID");   /* not for anything we start */
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	struct stat st;
+	int type = 0;
+	socklen_t len = sizeof type;
+	if (fstat(3, &st) < 0 || !S_ISSOCK(st.st_mode) || getsockopt(3, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    type != SOCK_STREAM) {
+		log_error("LISTEN_FDS: fd 3 is not a stream socket");
+		return -2;
+	}
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	listen_inherited = 1;
+	return 3;
+}
+
 static int open_listen(void)
 {
 	const char *l = cfg.listen;
 	struct stat st;
+	int fd = inherited_socket();
+	if (fd != -1) { if (fd < 0) errno = ENOTSOCK; return fd < 0 ? -1 : fd; }
 	if (!strcmp(l, "-")) {   /* inherited from spawn-fcgi / mod_fcgid on fd 0 */
 		if (fstat(0, &st) < 0 || !S_ISSOCK(st.st_mode)) { errno = ENOTSOCK; return -1; }
+		listen_inherited = 1;
 		return 0;
 	}
 	if (!strncmp(l, "unix:", 5)) {
@@ -223,6 +251,7 @@ static void handle(req *r, FCGX_Request *fx)
 
 	int mismatch;
 	r->route = route_match(routes, nroutes, r, r->method, r->path, &mismatch);
+	settings_refresh();   /* an admin's change reaches every worker: generation compared, at most once a second */
 	session_load(r);
 	/* the session could not be checked because PostgreSQL is unreachable: that is not a logout, so no 401 and
 	 * no redirect to /login (the browser keeps its cookie); routes open to anyone go on as anonymous */
@@ -361,7 +390,7 @@ int server_main(void)
 {
 	listen_fd = open_listen();
 	if (listen_fd < 0) { log_error("cannot listen on %s: %s", cfg.listen, strerror(errno)); return 1; }
-	if (metrics_init() < 0 || session_cache_init() < 0) { log_error("cannot map shared memory"); return 1; }
+	if (metrics_init() < 0 || session_cache_init() < 0 || settings_shared_init() < 0) { log_error("cannot map shared memory"); return 1; }
 	struct sigaction sa = {0};
 	sa.sa_handler = on_master_signal;
 	sigaction(SIGTERM, &sa, NULL);
@@ -371,7 +400,8 @@ int server_main(void)
 	int n = cfg.workers;
 	pid_t *pids = calloc((size_t)n, sizeof *pids);
 	for (int i = 0; i < n; i++) pids[i] = spawn_worker();
-	log_info("fcgi master %d listening on %s with %d workers (backlog %d)", getpid(), cfg.listen, n, listen_backlog());
+	log_info("fcgi master %d listening on %s with %d workers (backlog %d)", getpid(),
+		 listen_fd == 3 && listen_inherited ? "the socket systemd passed (LISTEN_FDS)" : cfg.listen, n, listen_backlog());
 	while (!stopping) {
 		if (reload) {
 			reload = 0;
@@ -405,7 +435,7 @@ int server_main(void)
 	log_info("fcgi master draining: waiting for workers to finish in-flight requests");
 	for (int i = 0; i < n; i++) if (pids[i] > 0) kill(pids[i], SIGTERM);
 	while (wait(NULL) > 0 || errno == EINTR) ;
-	if (!strncmp(cfg.listen, "unix:", 5)) unlink(cfg.listen + 5);
+	if (!listen_inherited && !strncmp(cfg.listen, "unix:", 5)) unlink(cfg.listen + 5);
 	free(pids);
 	return 0;
 }

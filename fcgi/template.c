@@ -1,13 +1,14 @@
 /* Mustache-subset template engine over json-c values.
  * Templates are parsed once into a node tree; rendering walks it with a context stack. */
 #include "template.h"
+#include <ctype.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-enum ntype { N_TEXT, N_VAR, N_RAW, N_SECTION, N_INVERTED, N_PARTIAL };
+enum ntype { N_TEXT, N_VAR, N_RAW, N_URL, N_SECTION, N_INVERTED, N_PARTIAL };
 struct node {
 	enum ntype type;
 	char *text;            /* literal text, or the name */
@@ -77,7 +78,7 @@ static struct node *parse(const char *src, size_t *pos, const char *end, size_t 
 		size_t taglen = (size_t)(close - tag);
 		*pos = (size_t)(close - src) + (triple ? 3 : 2);
 		char sigil = triple ? '&' : (taglen ? tag[0] : 0);
-		if (!triple && strchr("#^/>&!", sigil) && sigil) { tag++; taglen--; }
+		if (!triple && strchr("#^/>&!%", sigil) && sigil) { tag++; taglen--; }
 		trim_span(&tag, &taglen);
 		if (sigil == '!') continue;
 		if (!taglen) { snprintf(err, (size_t)errlen, "empty tag at offset %zu", (size_t)(open - src)); *failed = 1; break; }
@@ -101,7 +102,7 @@ static struct node *parse(const char *src, size_t *pos, const char *end, size_t 
 		} else if (sigil == '>') {
 			nd = node_new(N_PARTIAL, tag, taglen);
 		} else {
-			nd = node_new(sigil == '&' ? N_RAW : N_VAR, tag, taglen);
+			nd = node_new(sigil == '&' ? N_RAW : sigil == '%' ? N_URL : N_VAR, tag, taglen);
 		}
 		tail->next = nd;
 		tail = nd;
@@ -262,6 +263,25 @@ static void emit_value(buf *out, json_object *v, int escape)
 	else buf_append(out, s, len);
 }
 
+/* {{%name}}: one URL path segment or query value, percent-encoded (an id with / ? # or a space stays one segment);
+ * the result has only unreserved characters and %XX, so it is safe in an attribute as it is */
+static void emit_url(buf *out, json_object *v)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	if (!v || json_object_is_type(v, json_type_null)) return;
+	const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+								  : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+			buf_append(out, s, 1);
+		} else {
+			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+			buf_append(out, e, 3);
+		}
+	}
+}
+
 static int render_nodes(const struct node *n, struct stack *st, buf *out, int depth);
 
 static int render_nodes(const struct node *n, struct stack *st, buf *out, int depth)
@@ -272,6 +292,7 @@ static int render_nodes(const struct node *n, struct stack *st, buf *out, int de
 		case N_TEXT: buf_append(out, n->text, n->len); break;
 		case N_VAR: emit_value(out, lookup(st, n->text), 1); break;
 		case N_RAW: emit_value(out, lookup(st, n->text), 0); break;
+		case N_URL: emit_url(out, lookup(st, n->text)); break;
 		case N_PARTIAL: {
 			const tmpl *p = tmpl_get(n->text);
 			if (p && render_nodes(p->root, st, out, depth + 1) < 0) return -1;

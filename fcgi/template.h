@@ -1,5 +1,6 @@
 /* Logic-less templates (mustache subset) over json-c values.
- * {{name}} escaped, {{{name}}} or {{& name}} raw, {{#sec}}…{{/sec}}, {{^inv}}…{{/inv}}, {{> partial}},
+ * {{name}} escaped, {{{name}}} or {{& name}} raw, {{%name}} percent-encoded (one URL path segment),
+ * {{#sec}}…{{/sec}}, {{^inv}}…{{/inv}}, {{> partial}},
  * {{! comment}}, dotted names (a.b.c), {{.}} for the current item. Compiled once per process. */
 #ifndef RS_TEMPLATE_H
 #define RS_TEMPLATE_H

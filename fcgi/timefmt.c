@@ -20,11 +20,17 @@ int time_zone_valid(const char *zone)
 	return access(path, R_OK) == 0;
 }
 
+const char *const time_zone_choices[] = {"Asia/Tokyo", "UTC", "Asia/Seoul", "Asia/Shanghai", "Asia/Taipei",
+	"Asia/Singapore", "Asia/Kolkata", "Australia/Sydney", "Pacific/Auckland", "Europe/London", "Europe/Paris",
+	"America/New_York", "America/Chicago", "America/Los_Angeles", "Pacific/Honolulu", NULL};
+
 const char *time_zone_default(void)
 {
-	static char zone[65];
-	if (!zone[0]) {
-		const char *z = config_get("timezone", TIME_ZONE_DEFAULT);
+	/* the setting can change at run time (settings page): checked again only when its text changes */
+	static char zone[65], raw[65];
+	const char *z = config_get("timezone", TIME_ZONE_DEFAULT);
+	if (!zone[0] || strncmp(raw, z, sizeof raw)) {
+		snprintf(raw, sizeof raw, "%s", z);
 		snprintf(zone, sizeof zone, "%s", time_zone_valid(z) ? z : TIME_ZONE_DEFAULT);
 	}
 	return zone;

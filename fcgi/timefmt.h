@@ -13,6 +13,8 @@ enum time_style {
 };
 
 #define TIME_ZONE_DEFAULT "Asia/Tokyo"
+/* The zones offered in forms (NULL-terminated): the user's and the settings page. */
+extern const char *const time_zone_choices[];
 /* An IANA zone name that exists in the system's zoneinfo (e.g. Asia/Tokyo, UTC). Strict: no paths. */
 int time_zone_valid(const char *zone);
 /* The deployment zone: config timezone, checked; the default when unset or unknown. */

@@ -1,6 +1,7 @@
 /* Accounts domain: validation, creation, password changes, keyset search.
  * Keyset pagination (id > $after ORDER BY id) stays fast at 200,000 users where OFFSET would not. */
 #include "users.h"
+#include "settings.h"
 #include "timefmt.h"
 #include <ctype.h>
 #include <stdio.h>
@@ -26,12 +27,8 @@ int users_valid_role(const char *r)
 	return r && (!strcmp(r, "admin") || !strcmp(r, "creator") || !strcmp(r, "viewer") || !strcmp(r, "guest"));
 }
 
-static int password_ok(const char *pw, char *err, int errlen)
-{
-	if (!pw || strlen(pw) < 10) { snprintf(err, (size_t)errlen, "%s", "users_err_password_short"); return 0; }
-	if (strlen(pw) > 256) { snprintf(err, (size_t)errlen, "%s", "users_err_password_long"); return 0; }
-	return 1;
-}
+/* the admin's password policy (settings page) */
+static int password_ok(const char *pw, char *err, int errlen) { return settings_password_ok(pw, err, errlen); }
 
 long users_create(const char *email, const char *name, const char *role, const char *password, char *err, int errlen)
 {
@@ -79,6 +76,22 @@ int users_set_password_by_email(const char *email, const char *password, char *e
 	long id = strtol(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 	return users_set_password(id, password, err, errlen);
+}
+
+int users_set_email(long id, const char *email, char *err, int errlen)
+{
+	if (!users_valid_email(email)) { snprintf(err, (size_t)errlen, "%s", "users_err_email"); return -1; }
+	char ids[24];
+	snprintf(ids, sizeof ids, "%ld", id);
+	/* the unique index on lower(email) refuses one held by another account */
+	PGresult *r = DB_EXEC("UPDATE users SET email = $2, updated_at = now() WHERE id = $1::bigint "
+			      "AND email IS DISTINCT FROM $2 RETURNING id", ids, email);
+	if (!r) {
+		snprintf(err, (size_t)errlen, "%s", !strcmp(db_sqlstate(), "23505") ? "users_err_duplicate" : "users_err_internal");
+		return -1;
+	}
+	PQclear(r);
+	return 0;
 }
 
 int users_update(long id, const char *name, const char *role, const char *lang, const char *time_zone, int disabled,

@@ -11,6 +11,8 @@ int users_set_password_by_email(const char *email, const char *password, char *e
 int users_set_password(long id, const char *password, char *err, int errlen);
 /* Messages in err are catalog keys (users_err_*): the caller translates them. NULL leaves a field as it is;
  * "" lang or time_zone returns to the default. */
+/* A new e-mail for an account (e.g. a roster account whose roster e-mail another account held). 0 / -1 + err key. */
+int users_set_email(long id, const char *email, char *err, int errlen);
 int users_update(long id, const char *name, const char *role, const char *lang, const char *time_zone, int disabled,
 		 char *err, int errlen);
 /* Search: q matches e-mail or name prefix (case-insensitive); role filter; keyset after id (ascending).

@@ -84,6 +84,28 @@ long video_rung_bandwidth(const struct video_rung *r, int has_audio)
 	return (long)r->maxrate_kbps * 1000 + (has_audio ? VIDEO_AUDIO_KBPS * 1000 : 0);
 }
 
+double video_out_fps(const struct video_src *s)
+{
+	double src = s->fps > 0 && s->fps <= 240 ? s->fps : 30, f = src;
+	for (int k = 2; s->max_fps > 0 && f > s->max_fps + 0.01; k++) f = src / k;
+	return f;
+}
+
+int video_poster_rung(const struct video_rung *rungs, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (rungs[i].width <= 1280 && rungs[i].height <= 1280) return i;
+	return n - 1;
+}
+
+/* NTSC rates as exact rationals (29.97 is 30000/1001, not 2997/100): the fps filter then keeps the source's grid */
+static void fps_text(double f, char *out, size_t n)
+{
+	long k = lround(f * 1.001);
+	if (fabs(f - k * 1000.0 / 1001.0) < 1e-3 && fabs(f - (double)k) > 1e-3) snprintf(out, n, "%ld000/1001", k);
+	else snprintf(out, n, "%.6g", f);
+}
+
 struct argv_b { arena *a; char **v; int n, cap; };
 
 static void push(struct argv_b *b, const char *s)
@@ -107,28 +129,43 @@ char **video_ladder_argv(arena *a, const struct video_src *s, const struct video
 	buf g = {0};
 	char tmp[512];
 	int seg = o->seg_seconds > 0 ? o->seg_seconds : 6;
-	double fps = s->fps > 0 && s->fps <= 240 ? s->fps : 30;
+	double fps = video_out_fps(s);
 	int gop = (int)lround(fps * VIDEO_KEYFRAME_SECONDS);
 	if (gop < 1) gop = 1;
+	char fpss[32];
+	fps_text(fps, fpss, sizeof fpss);
+	int na = s->naudio > 0 ? (s->naudio > VIDEO_MAX_AUDIO_OUT ? VIDEO_MAX_AUDIO_OUT : s->naudio) : s->has_audio ? 1 : 0;
+	int groups = na >= 2;   /* several languages: alternate audio renditions instead of sound muxed per rung */
 
-	/* poster: the largest rung that fits in 1280x1280, taken a tenth of the way in (at most 5 s) */
-	int pi = nrungs - 1;
-	for (int i = 0; i < nrungs; i++)
-		if (rungs[i].width <= 1280 && rungs[i].height <= 1280) { pi = i; break; }
+	/* poster: the largest rung that fits in 1280x1280. Ten candidate frames spread from a tenth of the way in
+	 * (at most 5 s), the dark ones dropped (a fade-in, a black opening), and ffmpeg's thumbnail filter picks the
+	 * one most like the others; when none is bright enough the job falls back to video_poster_argv */
+	int pi = video_poster_rung(rungs, nrungs);
 	double pt = s->duration > 0 ? s->duration / 10 : 0;
 	if (pt > 5) pt = 5;
+	double step = s->duration > pt ? (s->duration - pt) / 10 : 0.04;
+	if (step < 0.04) step = 0.04;
 
 	int imgs = !o->no_images;
-	buf_printf(&g, "[0:v:0]split=%d", nrungs + (imgs ? 2 : 0));
+	/* one constant frame rate for everything: a variable-rate source keeps its last, held frame (the encoder's
+	 * own rate conversion drops it), and the cap applies; a shorter picture is held to the end of the sound */
+	buf_printf(&g, "[0:%d]fps=%s", s->vstream, fpss);
+	if (s->vpad > 0.05) buf_printf(&g, ",tpad=stop_mode=clone:stop_duration=%.3f", s->vpad);
+	buf_printf(&g, ",split=%d", nrungs + (imgs ? 2 : 0));
 	for (int i = 0; i < nrungs; i++) buf_printf(&g, "[s%d]", i);
 	if (imgs) buf_puts(&g, "[sp][sb]");
 	for (int i = 0; i < nrungs; i++)
 		buf_printf(&g, ";[s%d]scale=%d:%d:flags=bicubic,setsar=1,format=yuv420p[v%d]", i, rungs[i].width,
 			   rungs[i].height, i);
-	if (imgs) buf_printf(&g, ";[sp]select='gte(t\\,%.3f)',scale=%d:%d,setsar=1,format=yuvj420p[poster]", pt,
-		   rungs[pi].width, rungs[pi].height);
-	if (imgs) buf_printf(&g, ";[sb]fps=1000/%ld,scale=%d:%d,setsar=1,tile=%dx%d,format=yuvj420p[story]",
-		   lround(sb->interval * 1000), sb->thumb_w, sb->thumb_h, sb->cols, sb->rows);
+	if (imgs) buf_printf(&g, ";[sp]select='gte(t\\,%.3f)*(isnan(prev_selected_t)+gte(t-prev_selected_t\\,%.3f))',"
+			     "scale=%d:%d,setsar=1,format=yuv420p,signalstats,"
+			     "metadata=select:key=lavfi.signalstats.YAVG:value=%d:function=greater,thumbnail=10,"
+			     "format=yuvj420p[poster]", pt, step, rungs[pi].width, rungs[pi].height, VIDEO_POSTER_MIN_LUMA);
+	/* exactly one frame per storyboard cue, from t=0 (a late first picture fills the start) to the last cue
+	 * (the last frame is repeated): the sprite never has an empty tile under a cue */
+	if (imgs) buf_printf(&g, ";[sb]fps=1000/%ld:start_time=0:round=down:eof_action=pass,tpad=stop_mode=clone:stop=%d,trim=end_frame=%d,"
+			     "scale=%d:%d,setsar=1,tile=%dx%d,format=yuvj420p[story]",
+			     lround(sb->interval * 1000), sb->count, sb->count, sb->thumb_w, sb->thumb_h, sb->cols, sb->rows);
 
 	const char *head[] = {"ffmpeg", "-hide_banner", "-nostdin", "-y", "-v", "error", "-nostats"};
 	for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) push(&b, head[i]);
@@ -147,11 +184,17 @@ char **video_ladder_argv(arena *a, const struct video_src *s, const struct video
 	push(&b, "-filter_complex");
 	push(&b, g.p);
 	buf_free(&g);
+	char amap[VIDEO_MAX_AUDIO_OUT][16];
+	for (int j = 0; j < na; j++) {
+		if (s->naudio > 0) snprintf(amap[j], sizeof amap[j], "0:%d", s->aindex[j]);
+		else snprintf(amap[j], sizeof amap[j], "0:a:0");
+	}
 	for (int i = 0; i < nrungs; i++) {
 		snprintf(tmp, sizeof tmp, "[v%d]", i);
 		push(&b, "-map"); push(&b, tmp);
-		if (s->has_audio) { push(&b, "-map"); push(&b, "0:a:0"); }
+		if (na == 1) { push(&b, "-map"); push(&b, amap[0]); }
 	}
+	for (int j = 0; groups && j < na; j++) { push(&b, "-map"); push(&b, amap[j]); }
 	push(&b, "-c:v"); push(&b, "libx264");
 	push(&b, "-preset"); push(&b, o->preset && *o->preset ? o->preset : "veryfast");
 	push(&b, "-profile:v"); push(&b, "high");
@@ -170,7 +213,7 @@ char **video_ladder_argv(arena *a, const struct video_src *s, const struct video
 	push(&b, "-sc_threshold"); push(&b, "0");
 	snprintf(tmp, sizeof tmp, "expr:gte(t,n_forced*%d)", VIDEO_KEYFRAME_SECONDS);
 	push(&b, "-force_key_frames"); push(&b, tmp);
-	if (s->has_audio) {
+	if (na) {
 		push(&b, "-c:a"); push(&b, "aac");
 		snprintf(tmp, sizeof tmp, "%dk", VIDEO_AUDIO_KBPS);
 		push(&b, "-b:a"); push(&b, tmp);
@@ -188,9 +231,16 @@ char **video_ladder_argv(arena *a, const struct video_src *s, const struct video
 	push(&b, "-hls_segment_filename"); push(&b, tmp);
 	push(&b, "-master_pl_name"); push(&b, "master.m3u8");
 	buf m = {0};
+	for (int j = 0; groups && j < na; j++) {
+		/* alang is [a-z]{2,3} or empty (video_probe), so it cannot break the map's syntax */
+		buf_printf(&m, "a:%d,agroup:aud,name:audio%d", j, j);
+		if (s->alang[j][0]) buf_printf(&m, ",language:%s", s->alang[j]);
+		buf_puts(&m, j == 0 ? ",default:yes " : " ");
+	}
 	for (int i = 0; i < nrungs; i++) {
 		if (i) buf_puts(&m, " ");
-		if (s->has_audio) buf_printf(&m, "v:%d,a:%d,name:%s", i, i, rungs[i].name);
+		if (groups) buf_printf(&m, "v:%d,agroup:aud,name:%s", i, rungs[i].name);
+		else if (na) buf_printf(&m, "v:%d,a:%d,name:%s", i, i, rungs[i].name);
 		else buf_printf(&m, "v:%d,name:%s", i, rungs[i].name);
 	}
 	push(&b, "-var_stream_map"); push(&b, m.p);
@@ -262,4 +312,48 @@ char *video_master_fix(arena *a, const char *master, int has_audio)
 	char *res = (variants && !bad) ? arena_strdup(a, out.p) : NULL;
 	buf_free(&out);
 	return res;
+}
+
+long video_master_bandwidth(const char *master, const char *name)
+{
+	size_t nl = strlen(name);
+	long bw = -1;
+	for (const char *p = master; p && *p;) {
+		const char *e = strchr(p, '\n');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (!strncmp(p, "#EXT-X-STREAM-INF:", 18)) {
+			const char *b = strstr(p, "BANDWIDTH=");
+			bw = b && b < p + l ? strtol(b + 10, NULL, 10) : -1;
+		} else if (l && p[0] != '#') {
+			if (bw >= 0 && l >= nl + 11 && !strncmp(p, name, nl) && !strncmp(p + nl, "/index.m3u8", 11)) return bw;
+			bw = -1;
+		}
+		p = e ? e + 1 : NULL;
+	}
+	return -1;
+}
+
+double video_playlist_duration(const char *pl)
+{
+	double sum = 0;
+	int segs = 0, end = 0;
+	for (const char *p = pl; p && *p;) {
+		double d;
+		if (!strncmp(p, "#EXTINF:", 8) && sscanf(p + 8, "%lf", &d) == 1 && d >= 0) { sum += d; segs++; }
+		if (!strncmp(p, "#EXT-X-ENDLIST", 14)) end = 1;
+		p = strchr(p, '\n');
+		if (p) p++;
+	}
+	return segs && end ? sum : -1;
+}
+
+char **video_poster_argv(arena *a, const struct video_src *s, const char *input, const char *out, int w, int h)
+{
+	struct argv_b b = {a, NULL, 0, 0};
+	char g[256];
+	snprintf(g, sizeof g, "[0:%d]thumbnail=50,scale=%d:%d,setsar=1,format=yuvj420p[p]", s->vstream, w, h);
+	const char *v[] = {"ffmpeg", "-hide_banner", "-nostdin", "-y", "-v", "error", "-i", input, "-filter_complex", g,
+			   "-map", "[p]", "-frames:v", "1", "-update", "1", "-q:v", "3", out};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) push(&b, v[i]);
+	return b.v;
 }

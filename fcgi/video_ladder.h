@@ -5,6 +5,9 @@
 #include "arena.h"
 
 #define VIDEO_MAX_RUNGS 4
+#define VIDEO_MAX_AUDIO_OUT 8
+/* a poster frame needs this average luma (0-255, limited-range black is 16): never a black frame or a fade-in */
+#define VIDEO_POSTER_MIN_LUMA 40
 
 /* What ffprobe told us about the source (coded size; rotation in degrees; sample aspect ratio). */
 struct video_src {
@@ -14,6 +17,14 @@ struct video_src {
 	double fps;              /* average frame rate, 0 if unknown */
 	double duration;         /* seconds */
 	int has_audio;
+	int vstream;             /* absolute index of the video stream to publish ("0:N"); the first when 0 */
+	double vpad;             /* seconds of picture to add (last frame held) where the sound runs longer */
+	double max_fps;          /* frame rate cap (video.max_fps); 0 = none. 60 -> 30, 50 -> 25 */
+	/* audio streams by absolute index, the default first; naudio 0 with has_audio = the first audio stream.
+	 * Two or more become alternate audio renditions (one group, LANGUAGE from alang) in the master playlist. */
+	int naudio;
+	int aindex[VIDEO_MAX_AUDIO_OUT];
+	char alang[VIDEO_MAX_AUDIO_OUT][8];
 };
 
 struct video_rung {
@@ -57,6 +68,18 @@ void video_storyboard_vtt(const struct video_storyboard *sb, double duration, co
 /* Check a master playlist has BANDWIDTH, RESOLUTION and CODECS on every variant; add CODECS where missing
  * (avc1.640028,mp4a.40.2 style fallbacks). Returns a new text (arena) or NULL if it has no variants. */
 char *video_master_fix(arena *a, const char *master, int has_audio);
-/* Bandwidth (bits/s) announced for a rung. */
+/* Bandwidth (bits/s) announced for a rung (what we ask ffmpeg for; the published number is in master.m3u8). */
 long video_rung_bandwidth(const struct video_rung *r, int has_audio);
+/* The frame rate the ladder is encoded at: the source's, divided by the smallest whole number that brings it
+ * under max_fps (60 -> 30, 50 -> 25); 30 when the source does not say. */
+double video_out_fps(const struct video_src *s);
+/* The rung the poster is taken at: the largest that fits in 1280x1280. */
+int video_poster_rung(const struct video_rung *rungs, int n);
+/* BANDWIDTH of the variant whose URI is "<name>/index.m3u8" in a master playlist; -1 if absent. */
+long video_master_bandwidth(const char *master, const char *name);
+/* Sum of #EXTINF in a media playlist (the published duration), -1 without #EXT-X-ENDLIST or segments. */
+double video_playlist_duration(const char *playlist);
+/* Fallback poster when no frame of the main pass was bright enough: ffmpeg's thumbnail filter (the frame most
+ * like its neighbours) over the first frames, scaled to w x h. NULL-terminated argv in the arena. */
+char **video_poster_argv(arena *a, const struct video_src *s, const char *input, const char *out, int w, int h);
 #endif

@@ -68,6 +68,52 @@ static int stream_rotation(json_object *st)
 	return 0;
 }
 
+static json_object *video_disp(json_object *st)
+{
+	json_object *d = NULL;
+	json_object_object_get_ex(st, "disposition", &d);
+	return d;
+}
+
+/* "00:00:10.000000000" (Matroska's per-stream DURATION tag) */
+static double hms(const char *s)
+{
+	int h, m;
+	double sec;
+	if (!s || sscanf(s, "%d:%d:%lf", &h, &m, &sec) != 3 || h < 0 || m < 0 || sec < 0) return -1;
+	return h * 3600.0 + m * 60.0 + sec;
+}
+
+static void stream_timing(json_object *st, int index, struct video_probe_stream *o)
+{
+	o->index = index;
+	double start = jnum(st, "start_time"), d = jnum(st, "duration");
+	o->start = isnan(start) ? 0 : start;
+	if (isnan(d) || d <= 0) {
+		json_object *tags;
+		d = json_object_object_get_ex(st, "tags", &tags) ? hms(jstr(tags, "DURATION")) : -1;
+	}
+	o->duration = d > 0 ? d : -1;
+}
+
+/* ISO 639-2 (what containers store) to the BCP 47 tag HLS wants; other codes of 2-3 letters pass through */
+static void lang_tag(const char *in, char *out, size_t n)
+{
+	static const char *map[][2] = {
+		{"jpn", "ja"}, {"eng", "en"}, {"zho", "zh"}, {"chi", "zh"}, {"kor", "ko"}, {"spa", "es"}, {"fra", "fr"},
+		{"fre", "fr"}, {"deu", "de"}, {"ger", "de"}, {"por", "pt"}, {"ita", "it"}, {"rus", "ru"}, {"vie", "vi"},
+		{"tha", "th"}, {"ind", "id"}, {"ara", "ar"}, {"hin", "hi"}, {"tgl", "tl"}, {"fil", "fil"}, {"nep", "ne"},
+	};
+	out[0] = 0;
+	if (!in) return;
+	size_t l = strlen(in);
+	if (l < 2 || l > 3 || !strcmp(in, "und")) return;
+	for (size_t i = 0; i < l; i++) if (in[i] < 'a' || in[i] > 'z') return;
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (!strcmp(in, map[i][0])) { snprintf(out, n, "%s", map[i][1]); return; }
+	snprintf(out, n, "%s", in);
+}
+
 void video_probe_parse(const char *json, double max_duration, struct video_probe *p)
 {
 	memset(p, 0, sizeof *p);
@@ -80,20 +126,43 @@ void video_probe_parse(const char *json, double max_duration, struct video_probe
 	const char *fname = jstr(format, "format_name");
 	snprintf(p->format, sizeof p->format, "%s", fname ? fname : "");
 	json_object *video = NULL;
-	int cover = 0, audio = 0;
-	for (size_t i = 0; i < json_object_array_length(streams); i++) {
-		json_object *st = json_object_array_get_idx(streams, i), *disp;
+	int cover = 0, audio = 0, adef = 0, decodable = 0, nstreams = (int)json_object_array_length(streams);
+	for (int i = 0; i < nstreams; i++) {
+		json_object *st = json_object_array_get_idx(streams, (size_t)i), *disp = NULL;
 		const char *type = jstr(st, "codec_type");
+		if (jstr(st, "codec_name")) decodable++;
 		if (!type) continue;
+		json_object_object_get_ex(st, "disposition", &disp);
+		int def = jint(disp, "default", 0);
 		if (!strcmp(type, "audio")) {
 			if (!audio) snprintf(p->acodec, sizeof p->acodec, "%s", jstr(st, "codec_name") ? jstr(st, "codec_name") : "");
 			audio = 1;
+			if (p->naudio == VIDEO_MAX_AUDIO) continue;
+			struct video_probe_stream *a = &p->audio[p->naudio++];
+			stream_timing(st, i, a);
+			const char *lang = NULL;
+			json_object *tags;
+			if (json_object_object_get_ex(st, "tags", &tags)) lang = jstr(tags, "language");
+			lang_tag(lang, a->lang, sizeof a->lang);
+			/* the default track leads: it is the one every rung (or the default rendition) plays */
+			if (def && !adef) {
+				struct video_probe_stream t = *a;
+				memmove(&p->audio[1], &p->audio[0], sizeof p->audio[0] * (size_t)(p->naudio - 1));
+				p->audio[0] = t;
+				adef = 1;
+			}
 		} else if (!strcmp(type, "video")) {
-			if (json_object_object_get_ex(st, "disposition", &disp) && jint(disp, "attached_pic", 0)) { cover = 1; continue; }
-			if (!video) video = st;
+			if (jint(disp, "attached_pic", 0)) { cover = 1; continue; }
+			/* a screen plus a camera: the stream marked default is the lesson; otherwise the first */
+			if (!video || (def && !jint(video_disp(video), "default", 0))) { video = st; stream_timing(st, i, &p->video); }
 		}
 	}
 	p->has_audio = audio;
+	if (nstreams == 0 || decodable == 0) {
+		/* nothing with a codec at all (an mp4 cut inside its header): unreadable/incomplete, not "no picture" */
+		p->reason = "video_reject_unreadable";
+		goto out;
+	}
 	if (!video) {
 		p->reason = cover ? "video_reject_cover_art" : audio ? "video_reject_audio_only" : "video_reject_no_video";
 		goto out;
@@ -118,6 +187,8 @@ void video_probe_parse(const char *json, double max_duration, struct video_probe
 	p->fps = ratio(jstr(video, "avg_frame_rate"));
 	if (p->fps <= 0 || p->fps > 240) p->fps = ratio(jstr(video, "r_frame_rate"));
 	if (p->fps > 240) p->fps = 0;
+	double fs = jnum(format, "start_time");
+	p->start = isnan(fs) ? 0 : fs;
 	double d = jnum(format, "duration");
 	if (isnan(d) || d <= 0) d = jnum(video, "duration");
 	double br = jnum(format, "bit_rate");
@@ -202,14 +273,15 @@ out:
 	return rc;
 }
 
-/* A file cut short can still have a complete index (moov first): read the packets of the last seconds
- * and require that they exist and that the demuxer did not hit the end of the file early. */
-static int looks_truncated(const char *path, double duration)
+/* A file cut short can still have a complete index (moov first): read the packets of one stream's last seconds
+ * and require that they exist, reach near that stream's own end, and that the demuxer did not hit the end of the
+ * file early. Each stream is judged against its own duration: narration longer than the picture is not a cut. */
+static int stream_truncated(const char *path, int index, double start, double span)
 {
-	char start[32];
-	double from = duration > 5 ? duration - 5 : 0;
-	snprintf(start, sizeof start, "%.3f%%", from);
-	char *argv[] = {"ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", start,
+	char sel[16], from[48];
+	snprintf(sel, sizeof sel, "%d", index);
+	snprintf(from, sizeof from, "%.3f%%", start + span > 5 ? start + span - 5 : 0);
+	char *argv[] = {"ffprobe", "-v", "error", "-select_streams", sel, "-read_intervals", from,
 			"-show_entries", "packet=pts_time", "-of", "csv=p=0", (char *)path, NULL};
 	buf out = {0}, err = {0};
 	int rc = video_run_capture(argv, &out, &err, 1 << 20, 60), truncated = 0;
@@ -224,12 +296,28 @@ static int looks_truncated(const char *path, double duration)
 			if (sscanf(line, "%lf", &v) == 1 && v > last) last = v;
 			line = nl ? nl + 1 : NULL;
 		}
-		double need = duration - 3 > duration * 0.8 ? duration - 3 : duration * 0.8;
+		double need = start + (span - 3 > span * 0.8 ? span - 3 : span * 0.8);
 		if (last < 0 || last < need) truncated = 1;
 	}
 	buf_free(&out);
 	buf_free(&err);
 	return truncated;
+}
+
+static int looks_truncated(const char *path, const struct video_probe *p)
+{
+	int judged = 0;
+	if (p->video.duration > 0) {
+		if (stream_truncated(path, p->video.index, p->video.start, p->video.duration)) return 1;
+		judged = 1;
+	}
+	for (int i = 0; i < p->naudio && i < 3; i++)
+		if (p->audio[i].duration > 0) {
+			if (stream_truncated(path, p->audio[i].index, p->audio[i].start, p->audio[i].duration)) return 1;
+			judged = 1;
+		}
+	/* no stream says how long it is: the picture must reach the container's end */
+	return judged ? 0 : stream_truncated(path, p->video.index, p->video.start, p->duration);
 }
 
 int video_probe_file(const char *path, double max_duration, struct video_probe *p)
@@ -251,6 +339,6 @@ int video_probe_file(const char *path, double max_duration, struct video_probe *
 	else video_probe_parse(out.p, max_duration, p);
 	buf_free(&out);
 	buf_free(&err);
-	if (!p->reason && looks_truncated(path, p->duration)) p->reason = "video_reject_truncated";
+	if (!p->reason && looks_truncated(path, p)) p->reason = "video_reject_truncated";
 	return 0;
 }

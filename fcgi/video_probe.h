@@ -5,12 +5,26 @@
 #include <json-c/json.h>
 #include "arena.h"
 
+#define VIDEO_MAX_AUDIO 8
+
+/* one stream's own timing, for the truncation check: a 10 s picture with 30 s of narration is not cut short */
+struct video_probe_stream {
+	int index;                 /* absolute stream index in the file */
+	double start, duration;    /* seconds; duration < 0 when the container does not say */
+	char lang[8];              /* BCP 47 primary tag ("ja", "en") or "" (audio only) */
+};
+
 struct video_probe {
 	const char *reason;        /* NULL = accepted; else a message key, e.g. "video_reject_no_video" */
-	double duration;
+	double duration, start;    /* the container's duration and start time, seconds */
 	int width, height, rotation, sar_num, sar_den;
 	double fps;
 	int has_audio;
+	/* the picture we publish: the default-disposition video stream, else the first (cover art never) */
+	struct video_probe_stream video;
+	/* audio streams, the default one first; has_audio == (naudio > 0) */
+	int naudio;
+	struct video_probe_stream audio[VIDEO_MAX_AUDIO];
 	long bit_rate;
 	char format[64], vcodec[32], acodec[32];
 };

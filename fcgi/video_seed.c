@@ -91,6 +91,8 @@ int video_seed_demo(void)
 	if (video_caption_dir(cdir, sizeof cdir, DEMO_ID) < 0 || video_mkdirs(cdir) < 0 ||
 	    write_text(cdir, "captions-ja.vtt", demo_vtt_ja) < 0 || write_text(cdir, "captions-en.vtt", demo_vtt_en) < 0)
 		log_warn("video seed: could not write demo captions");
+	else
+		DB_CMD("INSERT INTO search_dirty (video_id) VALUES ($1::bigint) ON CONFLICT DO NOTHING", pk);   /* reads the files */
 	json_object *payload = json_object_new_object();
 	json_object_object_add(payload, "video_id", json_object_new_int64(strtoll(pk, NULL, 10)));
 	long job = job_enqueue("transcode", payload, 0);

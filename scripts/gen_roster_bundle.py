@@ -222,12 +222,22 @@ def delta_bundle(n_users, seed):
         out.add(r)
     for r in students[3:5]:
         out.add([r[0], "tobedeleted", DLM] + [""] * (len(r) - 3))
+    # a delta that deletes users deletes what refers to them too (the hub refuses a delta that leaves them dangling)
+    gone = {r[0] for r in students[3:5]}
+    dependants = {}
+    for name, col in (("roles", 3), ("enrollments", 5), ("demographics", 0), ("userProfiles", 3)):
+        dl = files[name].text().split("\r\n")
+        dr = Rows(name)
+        for r in csv.reader([l for l in dl[1:] if l]):
+            if r[col] in gone:
+                dr.add([r[0], "tobedeleted", DLM] + [""] * (len(r) - 3))
+        dependants[name] = dr
     school = parsed[0][20]
     for k in range(2):
         giv, fam = GIVEN[k], FAMILY[k]
         out.add([uid(rng), "active", DLM, "true", "new%03d" % k, "", giv[0], fam[0], "", "", "", "", "", "", "P1",
                  "", "", "", "", "", school, "", giv[1], fam[1], "", ""])
-    return {"users": out}
+    return {"users": out, **dependants}
 
 
 def zip_bytes(entries, compress=zipfile.ZIP_DEFLATED):
@@ -257,7 +267,7 @@ def main():
     v = a.variant
     if v == "delta":
         files = delta_bundle(a.users, a.seed)
-        modes = {"users": "delta"}
+        modes = {k: "delta" for k in files}
     else:
         files, rng = build(a.users, a.seed, v)
         modes = {k: "bulk" for k in ORDER}

@@ -26,6 +26,18 @@ export RSTREAM_X264_PRESET=${RSTREAM_X264_PRESET:-ultrafast}
 # low enough for a small CI disk
 export RSTREAM_UPLOAD_QUOTA_MB=${RSTREAM_UPLOAD_QUOTA_MB:-2048}
 export RSTREAM_UPLOAD_MIN_FREE_MB=${RSTREAM_UPLOAD_MIN_FREE_MB:-64}
+# notifications (docs/operations.md, "E-mail" and "Webhooks"): the SMTP sink on the HTTP port + 20, webhook
+# receivers on loopback (allowed here only), and short retry pauses so the retry tests finish in seconds
+export RSTREAM_SMTP_URL=${RSTREAM_SMTP_URL:-smtp://127.0.0.1:$((HTTP_PORT + 20))}
+export RSTREAM_MAIL_FROM=${RSTREAM_MAIL_FROM:-"R-Stream テスト <noreply@rstream.test>"}
+export RSTREAM_MAIL_RETRY_BASE=${RSTREAM_MAIL_RETRY_BASE:-1}
+export RSTREAM_MAIL_MAX_ATTEMPTS=${RSTREAM_MAIL_MAX_ATTEMPTS:-3}
+export RSTREAM_WEBHOOK_ALLOW_PRIVATE=${RSTREAM_WEBHOOK_ALLOW_PRIVATE:-loopback}
+export RSTREAM_WEBHOOK_RETRY_BASE=${RSTREAM_WEBHOOK_RETRY_BASE:-1}
+export RSTREAM_WEBHOOK_MAX_ATTEMPTS=${RSTREAM_WEBHOOK_MAX_ATTEMPTS:-3}
+export RSTREAM_WEBHOOK_DISABLE_AFTER=${RSTREAM_WEBHOOK_DISABLE_AFTER:-5}
+export RSTREAM_WEBHOOK_TIMEOUT=${RSTREAM_WEBHOOK_TIMEOUT:-3}
+export RSTREAM_NOTIFY_DUE_SCAN_SECONDS=${RSTREAM_NOTIFY_DUE_SCAN_SECONDS:-5}
 # Servers run sanitized: leaks at exit are noise for a pre-forked server, errors are not (see the log scan).
 # A 16 MB quarantine (default 256 MB) still catches a use-after-free within and across requests, and keeps a
 # worker's RSS meaningful for the memory test (test_harden_limits measures growth after hostile JSON).
@@ -52,8 +64,10 @@ stack() { bash "$ROOT/scripts/stack.sh" "$@" 9>&-; }   # daemons must not inheri
 
 stack_up=0
 oidc_pid=
+smtp_pid=
 stop_stack() {
 	if [ -n "$oidc_pid" ]; then kill "$oidc_pid" 2>/dev/null; wait "$oidc_pid" 2>/dev/null; oidc_pid=; fi
+	if [ -n "$smtp_pid" ]; then kill "$smtp_pid" 2>/dev/null; wait "$smtp_pid" 2>/dev/null; smtp_pid=; fi
 	if [ "$stack_up" = 1 ]; then
 		stack_up=0
 		stack stop >/dev/null 2>&1 || stack stop
@@ -141,6 +155,17 @@ start_stack() {
 	local i
 	for ((i = 0; i < 100; i++)); do
 		curl -fsS "$RSTREAM_TEST_OIDC_URL/.well-known/openid-configuration" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	# a real SMTP server (python3-aiosmtpd) on the HTTP port + 20; received mail lands in $STACK_DIR/mail
+	local py=python3
+	[ -x /usr/bin/python3 ] && py=/usr/bin/python3   # Debian's, which has python3-aiosmtpd
+	export RSTREAM_TEST_MAIL_DIR="$STACK_DIR/mail"
+	"$py" "$ROOT/tests/support/smtp_sink.py" --port "$((HTTP_PORT + 20))" --dir "$RSTREAM_TEST_MAIL_DIR" 9>&- \
+		2>"$STACK_DIR/log/smtp-sink.log" &
+	smtp_pid=$!
+	for ((i = 0; i < 100; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$((HTTP_PORT + 20))") 2>/dev/null && break
 		sleep 0.1
 	done
 }

@@ -68,8 +68,8 @@ int main(int argc, char **argv)
 	if (rounds < 1 || rounds > 20) rounds = 1;
 	struct video_probe p;
 	if (video_probe_file(input, 0, &p) < 0 || p.reason) { fprintf(stderr, "input rejected: %s\n", p.reason ? p.reason : "ffprobe"); return 1; }
-	struct video_src s = {.width = p.width, .height = p.height, .rotation = p.rotation, .sar_num = p.sar_num,
-			      .sar_den = p.sar_den, .fps = p.fps, .duration = p.duration, .has_audio = p.has_audio};
+	struct video_src s;
+	video_transcode_src(&p, 30, &s);
 	struct video_rung rungs[VIDEO_MAX_RUNGS];
 	int n = video_ladder_rungs(&s, rungs);
 	struct video_storyboard sb;
@@ -88,7 +88,8 @@ int main(int argc, char **argv)
 			double t0 = now(), c0 = child_cpu();
 			int ok = 0;
 			if (m == 0) {
-				struct video_transcode t = {.input = input, .outdir = dir, .probe = &p, .preset = preset, .seg_seconds = seg};
+				struct video_transcode t = {.input = input, .outdir = dir, .probe = &p, .preset = preset, .seg_seconds = seg,
+							     .max_fps = 30};
 				ok = video_transcode_run(&t) == 0;
 				if (!ok) fprintf(stderr, "pipeline failed: %s\n", t.error_tail);
 				json_object_put(t.renditions);

@@ -13,6 +13,8 @@
   var prev = document.getElementById('storyboard-preview'), prevImg = document.getElementById('sb-img');
   var prevTime = document.getElementById('sb-time');
   var startAt = Number(box.dataset.position) || 0, hls = null, seeking = false;
+  // ?t=123 (a search hit's moment) wins over the resume position
+  var jumpTo = box.dataset.start ? Number(box.dataset.start) : -1;
 
   function csrf() { var m = document.querySelector('meta[name="csrf-token"]'); return m ? m.content : ''; }
   function fmt(s) {
@@ -50,9 +52,19 @@
     fail(box.dataset.msgUnsupported);
   }
   window.rstreamPlayer = { video: video, hls: hls };
+  // a caption hit on this page ("search in this video") seeks here instead of reloading the page
+  document.querySelectorAll('a[data-seek]').forEach(function (a) {
+    a.addEventListener('click', function (e) {
+      e.preventDefault();
+      video.currentTime = Number(a.getAttribute('data-seek')) || 0;
+      if (history.replaceState) history.replaceState(null, '', a.getAttribute('href'));
+      video.play().catch(function () {});
+    });
+  });
 
   video.addEventListener('loadedmetadata', function () {
-    if (startAt > 5 && video.duration && startAt < video.duration - 5) video.currentTime = startAt;
+    if (jumpTo >= 0 && video.duration) video.currentTime = Math.min(jumpTo, video.duration);
+    else if (startAt > 5 && video.duration && startAt < video.duration - 5) video.currentTime = startAt;
     update();
   });
   qSel.addEventListener('change', function () { if (hls) hls.currentLevel = Number(qSel.value); });

@@ -1,7 +1,8 @@
 // Video in the browser: a creator uploads a clip through the upload page (progress bar), waits for the transcode
 // on the edit page, opens /watch/:id and playback advances in Debian's Chromium (hls.js over MSE, H.264 + AAC).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assert, login } from './helpers.mjs';
@@ -127,5 +128,69 @@ export async function uploadCanBeCancelled({ page, baseURL, adminEmail, adminPas
     assert(new URL(page.url()).pathname === '/videos/upload', 'still on the upload page');
   } finally {
     rmSync(clip.dir, { recursive: true, force: true });
+  }
+}
+
+// A phone on a poor connection (issue 12 item 9): the network is throttled (CDP Network.emulateNetworkConditions)
+// and drops twice mid-upload, each time while a chunk is on its way and for longer than the first retry; the page
+// resumes from the server's offset, completes, and the stored source is byte for byte the file that was chosen.
+export async function uploadOnAPoorConnectionResumesWithIdenticalBytes({ page, context, baseURL, adminEmail, adminPassword }) {
+  const dir = mkdtempSync(join(tmpdir(), 'rstream-browser-poor-'));
+  const file = join(dir, 'phone clip.mp4');
+  // about 6 MB: noise does not compress, so 2 s of it make six 1 MB chunks
+  execFileSync('ffmpeg', ['-v', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', 'nullsrc=size=320x240:rate=25,geq=random(1)*255:128:128',
+    '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv420p', file]);
+  const want = createHash('sha256').update(readFileSync(file)).digest('hex');
+  const size = readFileSync(file).length;
+  const dataDir = process.env.RSTREAM_DATA_DIR;
+  assert(dataDir, 'RSTREAM_DATA_DIR is set by tests/run.sh');
+  try {
+    await login(page, baseURL, adminEmail, adminPassword);
+    // the page's chunk size as video.chunk_mb = 1 would set it (the stack's default is 8 MB, one chunk here)
+    await page.route('**/videos/upload', async (route) => {
+      const r = await route.fetch();
+      const html = (await r.text()).replace(/data-chunk-bytes="\d+"/, 'data-chunk-bytes="1048576"');
+      await route.fulfill({ response: r, body: html });
+    });
+    await page.goto(`${baseURL}/videos/upload`);
+    assert(await page.getAttribute('#upload-form', 'data-chunk-bytes') === '1048576', 'chunk size set');
+    const cdp = await context.newCDPSession(page);
+    const slow = { offline: false, latency: 150, downloadThroughput: 400 * 1024, uploadThroughput: 512 * 1024 };
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', slow);
+    const offsets = [];
+    const dropAt = [];
+    let drops = 0;
+    await page.route('**/api/v1/videos/uploads/*?offset=*', async (route) => {
+      const off = Number(new URL(route.request().url()).searchParams.get('offset'));
+      offsets.push(off);
+      // the network goes away for 2.5 s under the first chunk after the start, and again two chunks later
+      if ((drops === 0 && off > 0) || (drops === 1 && off >= dropAt[0] + 2 * 1048576)) {
+        dropAt.push(off);
+        drops++;
+        await cdp.send('Network.emulateNetworkConditions', { ...slow, offline: true });
+        setTimeout(() => { cdp.send('Network.emulateNetworkConditions', slow).catch(() => {}); }, 2500);
+        return route.abort('internetdisconnected');
+      }
+      return route.continue();
+    });
+    await page.setInputFiles('#video-file', file);
+    await Promise.all([
+      page.waitForURL(/\/videos\/[0-9a-f]{16}\/edit$/, { timeout: 120000 }),
+      page.click('#upload-start'),
+    ]);
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    assert(drops === 2, `the connection dropped twice (${drops})`);
+    assert(dropAt[0] > 0 && dropAt[1] > dropAt[0], `both drops came mid-upload, at bytes ${dropAt.join(' and ')} of ${size}`);
+    const distinct = [...new Set(offsets)];
+    assert(distinct.length >= Math.ceil(size / 1048576), `every chunk was sent (${offsets.join(', ')})`);
+    for (let i = 1; i < offsets.length; i++) {
+      assert(offsets[i] >= offsets[i - 1], `never went back behind what the server had (${offsets.join(', ')})`);
+    }
+    const id = page.url().match(/\/videos\/([0-9a-f]{16})\/edit/)[1];
+    const got = createHash('sha256').update(readFileSync(join(dataDir, 'uploads', 'videos', `${id}.src`))).digest('hex');
+    assert(got === want, 'the stored source is byte-identical to the chosen file');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

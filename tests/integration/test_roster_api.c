@@ -900,3 +900,107 @@ Test(roster_api, an_admin_puts_a_user_and_an_enrollment_in_the_json_binding)
 	free(n);
 	http_free(&r);
 }
+
+/* Defect 6: a wrong method under /ims/oneroster/ answers with the spec's payload and an Allow header */
+Test(roster_api, a_wrong_method_answers_405_with_the_spec_payload_and_allow)
+{
+	struct http_res r;
+	char hdr[2048];
+	snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\nContent-Type: application/json\r\n", TOKEN);
+	cr_assert_eq(http_do("POST", API "/users", hdr, "{}", 2, &r), 0);
+	cr_assert_eq(r.status, 405, "HTTP %d %s", r.status, r.body);
+	const char *allow = http_header(&r, "Allow");
+	cr_assert(allow && strstr(allow, "GET") && strstr(allow, "PUT"), "Allow: %s", allow ? allow : "(none)");
+	json_object *o = jparse(&r);
+	cr_assert_str_eq(jstr(o, "imsx_StatusInfo/imsx_codeMajor"), "failure");
+	cr_assert_not_null(code_minor(o));
+	json_object_put(o);
+	http_free(&r);
+	cr_assert_eq(http_do("PATCH", "/ims/oneroster/v1p2/orgs/ra-s1", hdr, "{}", 2, &r), 0);
+	cr_assert_eq(r.status, 405);
+	cr_assert_not_null(http_header(&r, "Allow"));
+	http_free(&r);
+	/* a path outside the API, still under /ims/oneroster/: the spec's 404 */
+	cr_assert_eq(api_get(TOKEN, "/ims/oneroster/nothing/here", &r), 0);
+	cr_assert_eq(r.status, 404);
+	o = jparse(&r);
+	cr_assert_str_eq(code_minor(o), "unknownobject");
+	json_object_put(o);
+	http_free(&r);
+}
+
+/* Defect 7: the token endpoint names a long unknown scope in full */
+Test(roster_api, the_token_endpoint_names_a_long_unknown_scope_in_full)
+{
+	const char *id = make_client("{" SCOPE_CORE "}", "{}", 100000);
+	const char *scope = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly.and-then-some-more-text";
+	char *enc = urlenc(scope), form[512];
+	snprintf(form, sizeof form, "&scope=%s", enc);
+	free(enc);
+	struct http_res r;
+	cr_assert_eq(token_request_basic(id, TEST_SECRET, form, NULL, &r), 0);
+	cr_assert_eq(r.status, 400);
+	json_object *o = jparse(&r);
+	cr_assert_str_eq(jstr(o, "error"), "invalid_scope");
+	cr_assert(strstr(jstr(o, "error_description"), scope), "%s", jstr(o, "error_description"));
+	json_object_put(o);
+	http_free(&r);
+}
+
+/* Defect 9: a value outside a code list is refused, not answered with an empty page */
+Test(roster_api, a_filter_value_outside_a_code_list_is_400_invaliddata)
+{
+	json_object *o = get_ok(API "/users?filter=status%3D%27bogus%27", 400, NULL);
+	cr_assert_str_eq(code_minor(o), "invaliddata");
+	json_object_put(o);
+	o = get_ok(API "/orgs?filter=type%3D%27castle%27", 400, NULL);
+	cr_assert_str_eq(code_minor(o), "invaliddata");
+	json_object_put(o);
+	o = get_ok(API "/users?filter=status%3D%27tobedeleted%27", 200, NULL);
+	json_object_put(o);
+	o = get_ok(API "/enrollments?filter=role%3D%27student%27", 200, NULL);
+	json_object_put(o);
+}
+
+/* Item 12: the seed's paths are aliases with the same handler and the same auth */
+Test(roster_api, the_seed_paths_are_aliases_with_the_same_auth)
+{
+	struct http_res keep;
+	json_object *a = get_ok(API "/users?filter=sourcedId%3D%27ra-u1%27", 200, NULL);
+	json_object *b = get_ok("/ims/oneroster/v1p2/users?filter=sourcedId%3D%27ra-u1%27", 200, &keep);
+	cr_assert_str_eq(jstr(a, "users/0/sourcedId"), "ra-u1");
+	cr_assert_str_eq(jstr(b, "users/0/sourcedId"), "ra-u1");
+	cr_assert_str_eq(jstr(a, "users/0/givenName"), jstr(b, "users/0/givenName"));
+	cr_assert(strstr(jstr(b, "users/0/primaryOrg/href"), "/ims/oneroster/v1p2/orgs/ra-s1"), "hrefs keep the caller's path");
+	const char *total = http_header(&keep, "X-Total-Count");
+	cr_assert(total && !strcmp(total, "1"));
+	http_free(&keep);
+	json_object_put(a);
+	json_object_put(b);
+	json_object *one = get_ok("/ims/oneroster/v1p2/orgs/ra-s1", 200, NULL);
+	cr_assert_str_eq(jstr(one, "org/sourcedId"), "ra-s1");
+	json_object_put(one);
+	struct http_res r;
+	cr_assert_eq(api_get(NULL, "/ims/oneroster/v1p2/users", &r), 0);
+	cr_assert_eq(r.status, 401, "no token, no data on the alias either");
+	http_free(&r);
+	cr_assert_eq(http_do("GET", "/health", NULL, NULL, 0, &r), 0);
+	cr_assert_eq(r.status, 200);
+	http_free(&r);
+}
+
+/* Admin pages: a sourcedId with / or a space stays one path segment in links (percent-encoded) */
+Test(roster_pages, links_percent_encode_a_sourced_id)
+{
+	t_exec("INSERT INTO roster_orgs (sourced_id, name, type, identifier, parent_sourced_id) VALUES "
+	       "('ra-s/3 x', 'RA 第三小学校', 'school', 'B113210000033', 'ra-d1') ON CONFLICT (sourced_id) DO UPDATE SET "
+	       "status = 'active', name = EXCLUDED.name, parent_sourced_id = EXCLUDED.parent_sourced_id", 0, NULL);
+	struct http_res r;
+	page("/admin/roster/orgs?type=school&q=RA", 200, &r);
+	cr_assert(strstr(r.body, "href=\"/admin/roster/orgs/ra-s%2F3%20x\""), "the link is encoded");
+	http_free(&r);
+	page("/admin/roster/orgs/ra-s%2F3%20x", 200, &r);
+	cr_assert(strstr(r.body, "RA 第三小学校"), "the encoded link opens the org");
+	http_free(&r);
+	t_exec("UPDATE roster_orgs SET status = 'tobedeleted' WHERE sourced_id = 'ra-s/3 x'", 0, NULL);
+}

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <signal.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include "harness.h"
 
 static char *auth(void)
@@ -571,6 +572,159 @@ Test(roster_import, a_killed_import_process_changes_nothing_and_the_retry_comple
 	free(st);
 	cr_assert_str_eq(sql1("SELECT count(*) FROM roster_users WHERE status = 'active'"), "60000");
 	free(before);
+	unlink(f);
+	free(f);
+}
+
+/* Every stored active record whose reference misses a live target (the importer's OR-REF-001/002 checks, run on
+ * the stored roster). Empty = consistent. */
+static char *dangling(void)
+{
+	return sql1("SELECT COALESCE(string_agg(x, '; '), '') FROM (SELECT x FROM ("
+		"SELECT 'course ' || d.sourced_id AS x FROM roster_courses d WHERE d.status = 'active' AND NOT EXISTS "
+		" (SELECT 1 FROM roster_orgs t WHERE t.sourced_id = d.org_sourced_id AND t.status = 'active') "
+		"UNION ALL SELECT 'course year ' || d.sourced_id FROM roster_courses d WHERE d.status = 'active' AND "
+		" d.school_year_sourced_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM roster_academic_sessions t WHERE "
+		" t.sourced_id = d.school_year_sourced_id AND t.status = 'active' AND t.type = 'schoolYear') "
+		"UNION ALL SELECT 'class ' || d.sourced_id FROM roster_classes d WHERE d.status = 'active' AND (NOT EXISTS "
+		" (SELECT 1 FROM roster_courses t WHERE t.sourced_id = d.course_sourced_id AND t.status = 'active') OR NOT EXISTS "
+		" (SELECT 1 FROM roster_orgs t WHERE t.sourced_id = d.school_sourced_id AND t.status = 'active' AND t.type = "
+		" 'school') OR EXISTS (SELECT 1 FROM unnest(d.term_sourced_ids) u(x) WHERE NOT EXISTS (SELECT 1 FROM "
+		" roster_academic_sessions t WHERE t.sourced_id = u.x AND t.status = 'active'))) "
+		"UNION ALL SELECT 'org parent ' || d.sourced_id FROM roster_orgs d WHERE d.status = 'active' AND "
+		" d.parent_sourced_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM roster_orgs t WHERE t.sourced_id = "
+		" d.parent_sourced_id AND t.status = 'active') "
+		"UNION ALL SELECT 'user ' || d.sourced_id FROM roster_users d WHERE d.status = 'active' AND ((d.primary_org_sourced_id "
+		" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM roster_orgs t WHERE t.sourced_id = d.primary_org_sourced_id AND "
+		" t.status = 'active')) OR (d.metadata ? 'jp.homeClass' AND NOT EXISTS (SELECT 1 FROM roster_classes t WHERE "
+		" t.sourced_id = d.metadata ->> 'jp.homeClass' AND t.status = 'active')) OR EXISTS (SELECT 1 FROM "
+		" unnest(d.agent_sourced_ids) u(x) WHERE NOT EXISTS (SELECT 1 FROM roster_users t WHERE t.sourced_id = u.x "
+		" AND t.status = 'active'))) "
+		"UNION ALL SELECT 'role ' || d.sourced_id FROM roster_roles d WHERE d.status = 'active' AND (NOT EXISTS (SELECT 1 "
+		" FROM roster_users t WHERE t.sourced_id = d.user_sourced_id AND t.status = 'active') OR NOT EXISTS (SELECT 1 "
+		" FROM roster_orgs t WHERE t.sourced_id = d.org_sourced_id AND t.status = 'active')) "
+		"UNION ALL SELECT 'enrollment ' || d.sourced_id FROM roster_enrollments d WHERE d.status = 'active' AND (NOT "
+		" EXISTS (SELECT 1 FROM roster_users t WHERE t.sourced_id = d.user_sourced_id AND t.status = 'active') OR NOT "
+		" EXISTS (SELECT 1 FROM roster_classes t WHERE t.sourced_id = d.class_sourced_id AND t.status = 'active') OR "
+		" NOT EXISTS (SELECT 1 FROM roster_orgs t WHERE t.sourced_id = d.school_sourced_id AND t.status = 'active' AND "
+		" t.type = 'school')) "
+		"UNION ALL SELECT 'demographics ' || d.sourced_id FROM roster_demographics d WHERE d.status = 'active' AND NOT "
+		" EXISTS (SELECT 1 FROM roster_users t WHERE t.sourced_id = d.sourced_id AND t.status = 'active') "
+		"UNION ALL SELECT 'profile ' || d.sourced_id FROM roster_user_profiles d WHERE d.status = 'active' AND NOT "
+		" EXISTS (SELECT 1 FROM roster_users t WHERE t.sourced_id = d.user_sourced_id AND t.status = 'active') "
+		") a LIMIT 20) b");
+}
+
+/* the hub's own bulk export of what it stores imports back (dry run) without one error */
+static void export_reimports_cleanly(const char *when)
+{
+	char *zip = export_and_download(NULL);
+	json_object *o = import_file(zip, "&dry_run=1");
+	cr_assert_eq(jlong(o, "import.counts.errors"), 0, "%s: the export of the stored roster has %ld errors (%s)", when,
+		     jlong(o, "import.counts.errors"), jstr(o, "import.error"));
+	json_object_put(o);
+	unlink(zip);
+	free(zip);
+}
+
+/* Defect 1, property style: seeded random bulk / partial bulk / delta imports over two merged bundles (two
+ * districts, two schools); after every step, accepted or refused, no stored active record points at a missing
+ * or deleted one, and the export of the result imports back cleanly. */
+Test(roster_import, random_bulk_and_delta_sequences_keep_the_roster_consistent, .timeout = 900)
+{
+	char da[128], db[128], cmd[1024], zip[160];
+	snprintf(da, sizeof da, "/tmp/rs_roster_prop_%d_a", getpid());
+	snprintf(db, sizeof db, "/tmp/rs_roster_prop_%d_b", getpid());
+	snprintf(cmd, sizeof cmd, "python3 '%1$s/scripts/gen_roster_bundle.py' --users 15 --seed 301 --dir %2$s --out %2$s.zip "
+		 "&& python3 '%1$s/scripts/gen_roster_bundle.py' --users 15 --seed 302 --dir %3$s --out %3$s.zip",
+		 t_env("RSTREAM_ROOT"), da, db);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	int accepted = 0, cascaded = 0;
+	for (int step = 0; step < 20; step++) {
+		snprintf(zip, sizeof zip, "/tmp/rs_roster_prop_%d_%d.zip", getpid(), step);
+		snprintf(cmd, sizeof cmd, "python3 '%s/tests/support/roster_random.py' --base %s,%s --seed 7 --step %d --out %s "
+			 ">/dev/null", t_env("RSTREAM_ROOT"), da, db, step, zip);
+		cr_assert_eq(system(cmd), 0, "%s", cmd);
+		json_object *o = import_file(zip, NULL);
+		const char *st = jstr(o, "import.state");
+		cr_assert(strcmp(st, "done") == 0 || strcmp(st, "failed") == 0, "step %d: %s", step, jstr(o, "import.error"));
+		if (step == 0)
+			cr_assert_str_eq(st, "done", "the full bulk set is accepted: %s", jstr(o, "import.error"));
+		accepted += strcmp(st, "done") == 0;
+		cascaded += has_finding(jlong(o, "import.id"), "OR-CASCADE-001", NULL);
+		json_object_put(o);
+		unlink(zip);
+		char *bad = dangling();
+		cr_assert_str_eq(bad, "", "after step %d the stored roster has dangling references: %s", step, bad);
+		free(bad);
+		if (step == 10)
+			export_reimports_cleanly("step 10");
+	}
+	export_reimports_cleanly("step 19");
+	cr_assert_gt(accepted, 3, "the sequence exercised accepted imports");
+	cr_assert_gt(cascaded, 0, "the sequence exercised a cascade");
+	snprintf(cmd, sizeof cmd, "rm -rf %1$s %1$s.zip %2$s %2$s.zip", da, db);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* Defect 10: vendors hand bundles out unzipped; the CLI takes the directory as it takes the zip */
+Test(roster_import, the_cli_imports_an_unpacked_bundle_directory)
+{
+	char dir[128], cmd[1024];
+	snprintf(dir, sizeof dir, "/tmp/rs_roster_dir_%d", getpid());
+	snprintf(cmd, sizeof cmd, "python3 '%1$s/scripts/gen_roster_bundle.py' --users 12 --seed 131 --dir %2$s --out %2$s.zip "
+		 "&& unzip -p %2$s.zip manifest.csv > %2$s/manifest.csv", t_env("RSTREAM_ROOT"), dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	snprintf(cmd, sizeof cmd, "'%s' import %s --dry-run 2>&1", t_env("RSTREAM_BIN"), dir);
+	FILE *p = popen(cmd, "r");
+	char out[16384];
+	size_t n = fread(out, 1, sizeof out - 1, p);
+	out[n] = 0;
+	int st = pclose(p);
+	cr_assert_eq(WEXITSTATUS(st), 0, "rstream import DIR failed:\n%s", out);
+	cr_assert(strstr(out, "0 errors") && strstr(out, "dry run"), "%s", out);
+	cr_assert(strstr(out, "\"inserted\":12") || strstr(out, "\"unchanged\":12") || strstr(out, "\"updated\":12") ||
+		  strstr(out, "\"inserted\": 12") || strstr(out, "\"unchanged\": 12") || strstr(out, "\"updated\": 12"),
+		  "the 12 users were read from the directory:\n%s", out);
+	/* a directory without a manifest is refused, naming what is missing */
+	snprintf(cmd, sizeof cmd, "rm %1$s/manifest.csv && '%2$s' import %1$s --dry-run 2>&1", dir, t_env("RSTREAM_BIN"));
+	p = popen(cmd, "r");
+	n = fread(out, 1, sizeof out - 1, p);
+	out[n] = 0;
+	st = pclose(p);
+	cr_assert_neq(WEXITSTATUS(st), 0);
+	cr_assert(strstr(out, "OR-MAN-001"), "%s", out);
+	snprintf(cmd, sizeof cmd, "rm -rf %1$s %1$s.zip", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* Defect 5: extension columns beyond the Japan Profile's come back out of the export, and a round trip keeps them */
+Test(roster_import, an_export_carries_the_extension_columns_it_imported)
+{
+	char *f = gen("extrameta", 30, 132, NULL);
+	json_object *o = import_file(f, NULL);
+	cr_assert_str_eq(jstr(o, "import.state"), "done", "%s", jstr(o, "import.error"));
+	json_object_put(o);
+	char *before = snapshot();
+	char *zip = export_and_download(NULL);
+	char *users = unzip_text(zip, "users.csv");
+	char *eol = strstr(users, "\r\n");
+	cr_assert_not_null(eol);
+	*eol = 0;
+	cr_assert(strstr(users, ",metadata.vendor.club,metadata.vendor.note"), "header: %s", users);
+	*eol = '\r';
+	cr_assert(strstr(users, ",サッカー部,メモ\r\n"), "the values are exported");
+	o = import_file(zip, NULL);
+	cr_assert_str_eq(jstr(o, "import.state"), "done", "%s", jstr(o, "import.error"));
+	cr_assert_eq(jlong(o, "import.counts.users.unchanged"), 30, "nothing lost on the way round");
+	json_object_put(o);
+	char *after = snapshot();
+	cr_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	free(users);
+	unlink(zip);
+	free(zip);
 	unlink(f);
 	free(f);
 }

@@ -291,3 +291,47 @@ Test(ui, roster_people_are_listed_by_name_with_pages)
 	http_free(&r);
 	free(cookie);
 }
+
+/* A roster account whose roster e-mail another account held was made without one: the admin gives it an e-mail on
+ * the edit form (and cannot give it one another account holds); an empty field changes nothing. */
+Test(ui, an_admin_sets_the_email_of_an_account_that_has_none)
+{
+	char csrf[65], *cookie = t_browser_login(t_env("RSTREAM_TEST_ADMIN_EMAIL"), t_env("RSTREAM_TEST_ADMIN_PASSWORD"), csrf);
+	cr_assert_not_null(cookie);
+	sql("INSERT INTO users (email, name, role, sourced_id) VALUES (NULL, 'メール無し 先生', 'creator', 'ui-noemail-1') "
+	    "ON CONFLICT (sourced_id) DO UPDATE SET email = NULL");
+	char *id = t_db_value("SELECT id FROM users WHERE sourced_id = 'ui-noemail-1'", 0, NULL);
+	char *hdr, *body, path[64];
+	snprintf(path, sizeof path, "/admin/users/%s", id);
+	cr_assert(asprintf(&hdr, "Content-Type: application/x-www-form-urlencoded\r\nCookie: %s\r\n", cookie) > 0);
+	struct http_res r = {0};
+	/* one held by another account (the admin's own) is refused with the form and a reason */
+	cr_assert(asprintf(&body, "_csrf=%s&name=%%E3%%83%%A1&role=creator&email=%s", csrf, t_env("RSTREAM_TEST_ADMIN_EMAIL")) > 0);
+	cr_assert_eq(http_do("POST", path, hdr, body, strlen(body), &r), 0);
+	cr_assert_eq(r.status, 422, "HTTP %d", r.status);
+	cr_assert(strstr(r.body, "すでに登録されています"), "the reason: %.800s", r.body);
+	http_free(&r);
+	free(body);
+	cr_assert(asprintf(&body, "_csrf=%s&name=%%E3%%83%%A1&role=creator&email=not-an-address", csrf) > 0);
+	cr_assert_eq(http_do("POST", path, hdr, body, strlen(body), &r), 0);
+	cr_assert_eq(r.status, 422);
+	http_free(&r);
+	free(body);
+	char *e = t_db_value("SELECT COALESCE(email, '(none)') FROM users WHERE sourced_id = 'ui-noemail-1'", 0, NULL);
+	cr_assert_str_eq(e, "(none)", "nothing stored by a refused change");
+	free(e);
+	cr_assert(asprintf(&body, "_csrf=%s&name=%%E3%%83%%A1&role=creator&email=ui.noemail%%40example.jp", csrf) > 0);
+	cr_assert_eq(http_do("POST", path, hdr, body, strlen(body), &r), 0);
+	cr_assert_eq(r.status, 303, "HTTP %d %.300s", r.status, r.body);
+	http_free(&r);
+	free(body);
+	/* an empty field leaves it as it is */
+	cr_assert(asprintf(&body, "_csrf=%s&name=%%E3%%83%%A1&role=creator&email=", csrf) > 0);
+	cr_assert_eq(http_do("POST", path, hdr, body, strlen(body), &r), 0);
+	cr_assert_eq(r.status, 303);
+	http_free(&r);
+	e = t_db_value("SELECT email FROM users WHERE sourced_id = 'ui-noemail-1'", 0, NULL);
+	cr_assert_str_eq(e, "ui.noemail@example.jp");
+	free(e);
+	free(body); free(hdr); free(id); free(cookie);
+}

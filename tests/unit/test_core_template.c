@@ -93,3 +93,13 @@ Test(template, rejects_a_stray_close_tag_without_leaking)
 	cr_assert_null(tmpl_compile("t", "{{#a}}x{{y}}{{#b}}z{{/a}}{{/b}}", err, sizeof err));
 	cr_assert(strstr(err, "unexpected"), "%s", err);
 }
+
+Test(template, percent_encodes_an_id_placed_in_a_url_path)
+{
+	char *s = render("<a href=\"/admin/roster/users/{{%id}}\">", "{\"id\":\"a/b?c#d e&f\\\"<>\"}");
+	cr_assert_str_eq(s, "<a href=\"/admin/roster/users/a%2Fb%3Fc%23d%20e%26f%22%3C%3E\">");
+	free(s);
+	s = render("{{%id}}", "{\"id\":\"学校-1._~\"}");
+	cr_assert_str_eq(s, "%E5%AD%A6%E6%A0%A1-1._~");
+	free(s);
+}

@@ -5,19 +5,19 @@
 #include "roster_filter.h"
 
 static const struct rf_field WL[] = {
-	{"sourcedId", "sourcedId", "t.sourced_id", RF_STR, RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL, 0},
-	{"status", "status", "t.status", RF_STR, RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL, 0},
+	{"sourcedId", "sourcedId", "t.sourced_id", RF_STR, RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL, 0, NULL},
+	{"status", "status", "t.status", RF_STR, RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL, 0, NULL},
 	{"dateLastModified", "dateLastModified", "t.date_last_modified", RF_DATETIME,
-	 RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL, 0},
-	{"givenName", "givenName", "t.given_name", RF_STR, RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL, 0},
-	{"familyName", "familyName", "t.family_name", RF_STR, RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL, 0},
-	{"enabledUser", "enabledUser", "t.enabled_user", RF_BOOL, RFF_FILTER | RFF_SELECT, NULL, NULL, 0},
-	{"grades", "grades", "t.grades", RF_LIST, RFF_FILTER | RFF_SELECT, NULL, NULL, 0},
-	{"birthDate", "birthDate", "t.birth_date", RF_DATE, RFF_FILTER | RFF_SELECT, NULL, NULL, 0},
-	{"primaryOrg.sourcedId", "primaryOrg", "t.primary_org_sourced_id", RF_STR, RFF_FILTER | RFF_SELECT, "org", NULL, 0},
+	 RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL, 0, NULL},
+	{"givenName", "givenName", "t.given_name", RF_STR, RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL, 0, NULL},
+	{"familyName", "familyName", "t.family_name", RF_STR, RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL, 0, NULL},
+	{"enabledUser", "enabledUser", "t.enabled_user", RF_BOOL, RFF_FILTER | RFF_SELECT, NULL, NULL, 0, NULL},
+	{"grades", "grades", "t.grades", RF_LIST, RFF_FILTER | RFF_SELECT, NULL, NULL, 0, NULL},
+	{"birthDate", "birthDate", "t.birth_date", RF_DATE, RFF_FILTER | RFF_SELECT, NULL, NULL, 0, NULL},
+	{"primaryOrg.sourcedId", "primaryOrg", "t.primary_org_sourced_id", RF_STR, RFF_FILTER | RFF_SELECT, "org", NULL, 0, NULL},
 	{"role", "roles", "EXISTS (SELECT 1 FROM roster_roles ro WHERE ro.user_sourced_id = t.sourced_id AND %s)",
-	 RF_EXISTS, RFF_FILTER, NULL, "ro.role", 0},
-	{"roles", "roles", NULL, RF_NONE, RFF_SELECT, NULL, NULL, 0},
+	 RF_EXISTS, RFF_FILTER, NULL, "ro.role", 0, NULL},
+	{"roles", "roles", NULL, RF_NONE, RFF_SELECT, NULL, NULL, 0, NULL},
 };
 #define NWL ((int)(sizeof WL / sizeof WL[0]))
 
@@ -349,4 +349,21 @@ Test(rf_datetime, emits_the_strict_form)
 	cr_assert_str_eq(out, "2024-05-01T01:30:00.000Z");
 	cr_assert_eq(rf_datetime_normalize("2024-05-01T25:00:00Z", out), -1);
 	cr_assert_eq(rf_datetime_normalize("2024-05-01T10:00:00Zjunk", out), -1);
+}
+
+static const char *const STATUS_CODES[] = {"active", "tobedeleted", NULL};
+static const struct rf_field CODED_WL[] = {
+	{"status", "status", "t.status", RF_STR, RFF_FILTER | RFF_SORT | RFF_SELECT, NULL, NULL, 0, STATUS_CODES},
+};
+
+Test(roster_filter, refuses_a_value_outside_the_code_list_with_invaliddata)
+{
+	struct roster_query q; struct rf_error e;
+	memset(&q, 0, sizeof q);
+	cr_assert_eq(roster_filter_parse(A, CODED_WL, 1, "status='bogus'", &q, &e), -1);
+	cr_assert_str_eq(e.code_minor, "invaliddata");
+	cr_assert(strstr(e.msg, "bogus") && strstr(e.msg, "tobedeleted"), "%s", e.msg);
+	cr_assert_eq(roster_filter_parse(A, CODED_WL, 1, "status!='bogus'", &q, &e), -1);
+	cr_assert_eq(roster_filter_parse(A, CODED_WL, 1, "status='tobedeleted'", &q, &e), 0);
+	cr_assert_eq(roster_filter_parse(A, CODED_WL, 1, "status~'to'", &q, &e), 0, "contains takes any text");
 }

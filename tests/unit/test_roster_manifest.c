@@ -1,6 +1,7 @@
 /* roster manifest: modes per file, versions, unknown files and properties, and the comparison with the files that
  * are actually in the bundle. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 #include "roster_rules.h"
 
@@ -95,4 +96,23 @@ Test(roster_manifest, requires_listed_files_and_ignores_unlisted_ones)
 	cr_assert_eq(roster_manifest_check(&c, &m, names, 7), -1);
 	cr_assert_eq(count_rule(&c, "OR-MAN-004"), 1);   /* enrollments.csv is missing */
 	cr_assert_eq(count_rule(&c, "OR-MAN-005"), 1);   /* roles.csv not listed */
+}
+
+static char last_en[512];
+static void keep_msg(void *ud, const struct rr_finding *f)
+{
+	(void)ud;
+	snprintf(last_en, sizeof last_en, "%s", f->msg_en);
+}
+
+Test(roster_manifest, a_bad_mode_names_the_key_and_the_value)
+{
+	struct rr_ctx c;
+	struct roster_manifest m;
+	struct rcsv_mem mem;
+	const char *t = "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\nfile.scoreScales,\n";
+	mem = (struct rcsv_mem){ t, strlen(t), 0 };
+	rr_init(&c, keep_msg, NULL, 1);
+	cr_assert_eq(roster_manifest_parse(&c, rcsv_mem_read, &mem, &m), -1);
+	cr_assert(strstr(last_en, "file.scoreScales: ''"), "%s", last_en);
 }

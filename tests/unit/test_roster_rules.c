@@ -289,3 +289,82 @@ Test(roster_rules, every_csv_reader_code_is_registered)
 	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
 		cr_assert_not_null(rr_rule(codes[i]), "%s is not in rr_rules", codes[i]);
 }
+
+Test(roster_rules, a_tobedeleted_row_in_a_bulk_file_is_deleted_and_named_on_its_line)
+{
+	struct rr_ctx c;
+	struct got g;
+	struct rr_header h;
+	int del = 0;
+	char *v[64];
+	unsigned char bad[64];
+	map(&c, &g, "orgs", "sourcedId|status|dateLastModified|name|type|identifier|parentSourcedId", &h, 0);
+	row(&c, &h, 0, "o1|||学校|school||", &del);
+	cr_assert_eq(del, 0);
+	int n = split("o9|tobedeleted|||||", v);
+	rr_check_row(&c, &h, 0, 7, n, v, bad, &del);
+	cr_assert_eq(del, 1, "the row deletes its record instead of storing it as active");
+	cr_assert(has(&g, "OR-BULK-002"));
+	cr_assert_eq(g.line[g.n - 1], 7, "the finding is on the row's own line");
+	cr_assert_eq(c.errors, 0, "a deleted row needs no name or type");
+	cr_assert(!has(&g, "OR-BULK-001"));
+	rr_header_free(&h);
+}
+
+/* Defect 8: a user without a kana name gets the same finding whether the columns are absent or empty */
+Test(roster_rules, missing_kana_is_one_rule_for_absent_and_empty_columns)
+{
+	struct rr_ctx c;
+	struct got g;
+	struct rr_header h;
+	int del;
+	char hdr[2048];
+	const char *row22 = "u1|||true|user1||太郎|山田||||||||||||||";
+	map(&c, &g, "users", USERS, &h, 0);
+	row(&c, &h, 0, row22, &del);
+	cr_assert(has(&g, "JP-KANA-003"), "no kana columns at all");
+	cr_assert_str_eq(g.col[g.n - 1], "metadata.jp.kanaGivenName");
+	long absent = c.warnings;
+	rr_header_free(&h);
+	snprintf(hdr, sizeof hdr, "%s|metadata.jp.kanaGivenName|metadata.jp.kanaFamilyName", USERS);
+	map(&c, &g, "users", hdr, &h, 0);
+	char line[256];
+	snprintf(line, sizeof line, "%s||", row22);
+	row(&c, &h, 0, line, &del);
+	cr_assert(has(&g, "JP-KANA-003"), "empty kana columns");
+	cr_assert_str_eq(g.col[g.n - 1], "metadata.jp.kanaGivenName");
+	cr_assert_eq(c.warnings, absent, "the same findings either way");
+	snprintf(line, sizeof line, "%s|タロウ|ヤマダ", row22);
+	memset(&g, 0, sizeof g);
+	row(&c, &h, 0, line, &del);
+	cr_assert(!has(&g, "JP-KANA-003"));
+	rr_header_free(&h);
+}
+
+/* Defect 3: every header problem in one pass, with the likely intended name */
+Test(roster_rules, names_every_header_problem_at_once_with_suggestions)
+{
+	struct rr_ctx c;
+	struct got g;
+	struct rr_header h;
+	map(&c, &g, "users", "sourcedId|status|dateLastModified|enabledUser|username|userIds|givenName|familyName|"
+	    "middleName|identifier|email|sms|phone|agentSourcedIds|grades|password|userMasterIdentifier|"
+	    "prefferedGivenName|prefferedMiddleName|prefferedFamilyName|primaryOrgSourcedId|pronouns|role||"
+	    "metadata.jp.kanaGivenName", &h, -1);
+	int unknown = 0, missing = 0, empty = 0, suggested = 0, role = 0;
+	for (int i = 0; i < g.n; i++) {
+		if (!strcmp(g.rule[i], "OR-HDR-004")) {
+			unknown++;
+			suggested += strstr(g.en[i], "did you mean preferred") != NULL;
+			empty += strstr(g.en[i], "(empty, column 24)") != NULL;
+			role += !strcmp(g.col[i], "role");
+		}
+		missing += !strcmp(g.rule[i], "OR-HDR-001");
+	}
+	cr_assert_eq(unknown, 5, "three misspellings, role and the empty name");
+	cr_assert_eq(suggested, 3);
+	cr_assert_eq(empty, 1);
+	cr_assert_eq(role, 1);
+	cr_assert_eq(missing, 3, "the three preferred* columns are missing");
+	cr_assert(!has(&g, "OR-HDR-003"), "no order complaint when names are wrong");
+}

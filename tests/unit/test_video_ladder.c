@@ -1,6 +1,7 @@
 /* Ladder rules: rungs by the short side, never upscaled, even sizes, rotation and SAR honoured,
  * and one ffmpeg command that builds every rung. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 #include "video_ladder.h"
 
@@ -197,4 +198,85 @@ Test(video_ladder, ladder_only_argv_has_no_image_outputs)
 	cr_assert(!argv_has(v, "/out/poster.jpg"));
 	cr_assert(strstr(argv_after(v, "-filter_complex"), "split=1"));
 	arena_free(a);
+}
+
+Test(video_ladder, frame_rate_is_capped_by_whole_divisions)
+{
+	struct video_src s = src(3840, 2160);
+	s.fps = 60;
+	s.max_fps = 30;
+	cr_assert_float_eq(video_out_fps(&s), 30, 1e-9);
+	s.fps = 50;
+	cr_assert_float_eq(video_out_fps(&s), 25, 1e-9);
+	s.fps = 60000.0 / 1001;
+	cr_assert_float_eq(video_out_fps(&s), 30000.0 / 1001, 1e-9);
+	s.max_fps = 0;
+	cr_assert_float_eq(video_out_fps(&s), 60000.0 / 1001, 1e-9, "no cap configured");
+	arena *a = arena_new(0);
+	struct video_rung r[VIDEO_MAX_RUNGS];
+	int n = video_ladder_rungs(&s, r);
+	cr_assert_eq(r[0].height, 1080, "4K tops out at 1080p");
+	struct video_storyboard sb;
+	video_storyboard_plan(&s, &sb);
+	s.max_fps = 30;
+	struct video_ladder_opts o = {.input = "/in.mp4", .outdir = "/out", .seg_seconds = 6};
+	char **v = video_ladder_argv(a, &s, r, n, &sb, &o);
+	cr_assert(strstr(argv_after(v, "-filter_complex"), "fps=30000/1001,"), "%s", argv_after(v, "-filter_complex"));
+	cr_assert_str_eq(argv_after(v, "-g"), "60");
+	arena_free(a);
+}
+
+Test(video_ladder, several_audio_languages_become_alternate_renditions)
+{
+	arena *a = arena_new(0);
+	struct video_src s = src(640, 360);
+	s.vstream = 2;
+	s.naudio = 2;
+	s.aindex[0] = 1;
+	s.aindex[1] = 0;
+	snprintf(s.alang[0], sizeof s.alang[0], "ja");
+	snprintf(s.alang[1], sizeof s.alang[1], "en");
+	struct video_rung r[VIDEO_MAX_RUNGS];
+	int n = video_ladder_rungs(&s, r);
+	struct video_storyboard sb;
+	video_storyboard_plan(&s, &sb);
+	struct video_ladder_opts o = {.input = "/in.mp4", .outdir = "/out", .seg_seconds = 6};
+	char **v = video_ladder_argv(a, &s, r, n, &sb, &o);
+	cr_assert(!strncmp(argv_after(v, "-filter_complex"), "[0:2]fps=", 9), "the chosen video stream");
+	cr_assert_str_eq(argv_after(v, "-var_stream_map"),
+			 "a:0,agroup:aud,name:audio0,language:ja,default:yes a:1,agroup:aud,name:audio1,language:en "
+			 "v:0,agroup:aud,name:360p");
+	cr_assert(argv_has(v, "0:1") && argv_has(v, "0:0"));
+	arena_free(a);
+}
+
+Test(video_ladder, picture_shorter_than_the_sound_is_held)
+{
+	arena *a = arena_new(0);
+	struct video_src s = src(640, 360);
+	s.vpad = 20;
+	struct video_rung r[VIDEO_MAX_RUNGS];
+	int n = video_ladder_rungs(&s, r);
+	struct video_storyboard sb;
+	video_storyboard_plan(&s, &sb);
+	struct video_ladder_opts o = {.input = "/in.mp4", .outdir = "/out", .seg_seconds = 6};
+	char **v = video_ladder_argv(a, &s, r, n, &sb, &o);
+	const char *g = argv_after(v, "-filter_complex");
+	cr_assert(strstr(g, "tpad=stop_mode=clone:stop_duration=20.000,split"), "%s", g);
+	/* one storyboard frame per cue, never a padded (black) tile under a cue */
+	cr_assert(strstr(g, "eof_action=pass,tpad=stop_mode=clone:stop=10,trim=end_frame=10,"), "%s", g);
+	cr_assert(strstr(g, "metadata=select:key=lavfi.signalstats.YAVG:value=40:function=greater"), "%s", g);
+	arena_free(a);
+}
+
+Test(video_ladder, bandwidth_and_duration_come_from_the_published_playlists)
+{
+	const char *m = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=5640800,RESOLUTION=1920x1080\n1080p/index.m3u8\n\n"
+			"#EXT-X-STREAM-INF:BANDWIDTH=3133600,RESOLUTION=1280x720\n720p/index.m3u8\n";
+	cr_assert_eq(video_master_bandwidth(m, "1080p"), 5640800);
+	cr_assert_eq(video_master_bandwidth(m, "720p"), 3133600);
+	cr_assert_eq(video_master_bandwidth(m, "480p"), -1);
+	const char *pl = "#EXTM3U\n#EXTINF:6.000000,\nseg_00000.m4s\n#EXTINF:2.680000,\nseg_00001.m4s\n#EXT-X-ENDLIST\n";
+	cr_assert_float_eq(video_playlist_duration(pl), 8.68, 1e-6);
+	cr_assert_float_eq(video_playlist_duration("#EXTM3U\n#EXTINF:6.0,\na.m4s\n"), -1, 1e-9, "no end list");
 }

@@ -89,3 +89,31 @@ Test(video_probe, runs_ffprobe_on_a_missing_or_empty_file_without_crashing)
 	cr_assert_str_eq(p.reason, "video_reject_empty");
 	unlink(tmpl);
 }
+
+Test(video_probe, no_streams_at_all_is_unreadable_not_no_video)
+{
+	struct video_probe p;
+	video_probe_parse("{\"streams\":[]," FMT("mov,mp4,m4a,3gp,3g2,mj2", "0") "}", 0, &p);
+	cr_assert_str_eq(p.reason, "video_reject_unreadable");
+	video_probe_parse("{\"streams\":[{\"index\":0,\"codec_type\":\"data\"}]," FMT("mov,mp4,m4a,3gp,3g2,mj2", "7") "}", 0, &p);
+	cr_assert_str_eq(p.reason, "video_reject_unreadable", "a header cut short leaves a stream without a codec");
+}
+
+Test(video_probe, default_audio_leads_and_languages_become_bcp47)
+{
+	struct video_probe p;
+	video_probe_parse("{\"streams\":[" VSTREAM(",\"duration\":\"10.0\"")
+			  ",{\"codec_type\":\"audio\",\"codec_name\":\"aac\",\"duration\":\"30.0\",\"tags\":{\"language\":\"eng\"},\"disposition\":{\"default\":0}}"
+			  ",{\"codec_type\":\"audio\",\"codec_name\":\"aac\",\"tags\":{\"language\":\"jpn\",\"DURATION\":\"00:00:30.500000000\"},\"disposition\":{\"default\":1}}"
+			  ",{\"codec_type\":\"audio\",\"codec_name\":\"aac\",\"tags\":{\"language\":\"x;y\"}}"
+			  "]," FMT("mov,mp4,m4a,3gp,3g2,mj2", "30.5") "}", 0, &p);
+	cr_assert_null(p.reason, "%s", p.reason);
+	cr_assert_eq(p.naudio, 3);
+	cr_assert_eq(p.audio[0].index, 2, "the default track first");
+	cr_assert_str_eq(p.audio[0].lang, "ja");
+	cr_assert_float_eq(p.audio[0].duration, 30.5, 1e-6, "Matroska DURATION tag");
+	cr_assert_str_eq(p.audio[1].lang, "en");
+	cr_assert_str_eq(p.audio[2].lang, "", "a language that is not a tag is dropped");
+	cr_assert_float_eq(p.video.duration, 10.0, 1e-6, "the picture's own duration");
+	cr_assert_eq(p.video.index, 0);
+}

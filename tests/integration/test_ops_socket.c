@@ -1,0 +1,205 @@
+/* systemd socket activation without systemd: the test holds the listening socket (as systemd does), starts
+ * `rstream fcgi` with it on fd 3 (LISTEN_FDS/LISTEN_PID), then replaces the master while a client keeps asking.
+ * Every request is answered: connections made while no master runs wait in the socket's queue. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "harness.h"
+
+static char dir[64], sock_path[128];
+
+static void put_param(unsigned char *b, size_t *n, const char *k, const char *v)
+{
+	size_t kl = strlen(k), vl = strlen(v);
+	b[(*n)++] = (unsigned char)kl;
+	b[(*n)++] = (unsigned char)vl;
+	memcpy(b + *n, k, kl); *n += kl;
+	memcpy(b + *n, v, vl); *n += vl;
+}
+
+static void record(int fd, int type, const unsigned char *body, size_t len)
+{
+	unsigned char h[8] = {1, (unsigned char)type, 0, 1, (unsigned char)(len >> 8), (unsigned char)len, 0, 0};
+	cr_assert_eq(write(fd, h, 8), 8);
+	if (len) cr_assert_eq(write(fd, body, len), (ssize_t)len);
+}
+
+static int fcgi_connect(void)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", sock_path);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) { close(fd); return -1; }
+	return fd;
+}
+
+/* a FastCGI GET /healthz written on fd */
+static void fcgi_send(int fd)
+{
+	unsigned char begin[8] = {0, 1, 0, 0, 0, 0, 0, 0}, p[512];
+	size_t n = 0;
+	record(fd, 1, begin, 8);
+	put_param(p, &n, "REQUEST_METHOD", "GET");
+	put_param(p, &n, "REQUEST_URI", "/healthz");
+	put_param(p, &n, "REMOTE_ADDR", "127.0.0.1");
+	record(fd, 4, p, n);
+	record(fd, 4, NULL, 0);
+	record(fd, 5, NULL, 0);
+}
+
+/* read the answer: the HTTP status from the Status header (200 when absent), -1 when the stream breaks */
+static int fcgi_read(int fd)
+{
+	char out[65536];
+	size_t got = 0;
+	for (;;) {
+		unsigned char h[8];
+		size_t k = 0;
+		while (k < 8) { ssize_t r = read(fd, h + k, 8 - k); if (r <= 0) return -1; k += (size_t)r; }
+		size_t len = ((size_t)h[4] << 8) | h[5], pad = h[6], left = len + pad;
+		char body[65536 + 256];
+		k = 0;
+		while (k < left) { ssize_t r = read(fd, body + k, left - k); if (r <= 0) return -1; k += (size_t)r; }
+		if (h[1] == 6 && got + len < sizeof out) { memcpy(out + got, body, len); got += len; }
+		if (h[1] == 3) break;
+	}
+	out[got] = 0;
+	const char *s = strstr(out, "Status: ");
+	return s ? atoi(s + 8) : got ? 200 : -1;
+}
+
+static int fcgi_get(void)
+{
+	int fd = fcgi_connect();
+	if (fd < 0) return -1;
+	fcgi_send(fd);
+	int st = fcgi_read(fd);
+	close(fd);
+	return st;
+}
+
+static int listen_sock;
+
+static void setup(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/rs-ops-sock-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(sock_path, sizeof sock_path, "%s/fcgi.sock", dir);
+	listen_sock = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", sock_path);
+	cr_assert_eq(bind(listen_sock, (struct sockaddr *)&a, sizeof a), 0);
+	cr_assert_eq(listen(listen_sock, 256), 0);
+}
+
+static void teardown(void)
+{
+	char c[128];
+	snprintf(c, sizeof c, "rm -rf '%s'", dir);
+	if (system(c)) {}
+}
+
+TestSuite(ops_socket, .init = setup, .fini = teardown, .timeout = 300);
+
+/* start a master the way systemd does: the socket on fd 3, LISTEN_PID = the new process */
+static pid_t start_master(const char *log)
+{
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		if (listen_sock != 3) { dup2(listen_sock, 3); close(listen_sock); }
+		char v[32];
+		snprintf(v, sizeof v, "%d", (int)getpid());
+		setenv("LISTEN_PID", v, 1);
+		setenv("LISTEN_FDS", "1", 1);
+		/* must not be used: the inherited socket wins */
+		setenv("RSTREAM_LISTEN", "unix:/nonexistent/never.sock", 1);
+		setenv("RSTREAM_WORKERS", "2", 1);
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); close(fd); }
+		execl(t_env("RSTREAM_BIN"), "rstream", "fcgi", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void wait_serving(void)
+{
+	for (int i = 0; i < 600 && fcgi_get() != 200; i++) usleep(100000);
+	cr_assert_eq(fcgi_get(), 200, "the master never answered on the inherited socket (see %s/master.log)", dir);
+}
+
+Test(ops_socket, a_restart_with_an_inherited_socket_refuses_no_request)
+{
+	char log[128], stop[128];
+	snprintf(log, sizeof log, "%s/master.log", dir);
+	snprintf(stop, sizeof stop, "%s/stop", dir);
+	pid_t a = start_master(log);
+	wait_serving();
+
+	/* a client asking without pause, in its own process, counting answers */
+	int pfd[2];
+	cr_assert_eq(pipe(pfd), 0);
+	pid_t client = fork();
+	if (client == 0) {
+		close(pfd[0]);
+		long ok = 0, bad = 0;
+		while (access(stop, F_OK) != 0) { if (fcgi_get() == 200) ok++; else bad++; }
+		char b[64];
+		int n = snprintf(b, sizeof b, "%ld %ld", ok, bad);
+		if (write(pfd[1], b, (size_t)n)) {}
+		_exit(0);
+	}
+	close(pfd[1]);
+	usleep(300000);
+
+	/* systemctl restart: the old master drains and exits, the socket stays open in its owner */
+	kill(a, SIGTERM);
+	int st;
+	cr_assert_eq(waitpid(a, &st, 0), a);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the old master exits cleanly");
+	struct stat sb;
+	cr_assert_eq(stat(sock_path, &sb), 0, "the master must not unlink a socket it did not create");
+	/* a request made while no master runs is queued, and answered by the next one */
+	int waiting = fcgi_connect();
+	cr_assert_geq(waiting, 0, "connect refused while the service restarts");
+	fcgi_send(waiting);
+	pid_t b = start_master(log);
+	cr_assert_eq(fcgi_read(waiting), 200, "the queued request was answered by the new master");
+	close(waiting);
+	wait_serving();
+	usleep(300000);
+
+	int fd = open(stop, O_CREAT | O_WRONLY, 0644);
+	close(fd);
+	char res[64] = "";
+	cr_assert_gt(read(pfd[0], res, sizeof res - 1), 0);
+	waitpid(client, NULL, 0);
+	long ok = 0, bad = -1;
+	cr_assert_eq(sscanf(res, "%ld %ld", &ok, &bad), 2);
+	cr_assert_eq(bad, 0, "%ld requests failed across the restart (%ld answered)", bad, ok);
+	cr_assert_gt(ok, 10);
+	kill(b, SIGTERM);
+	waitpid(b, NULL, 0);
+	/* the master's own socket (RSTREAM_LISTEN) was never created */
+	cr_assert_neq(stat("/nonexistent/never.sock", &sb), 0);
+}
+
+Test(ops_socket, a_wrong_listen_pid_is_ignored)
+{
+	/* LISTEN_PID of another process: the variables are for someone else; the master uses RSTREAM_LISTEN */
+	char p[160], cmd[1024];
+	snprintf(p, sizeof p, "%s/own.sock", dir);
+	snprintf(cmd, sizeof cmd, "LISTEN_PID=1 LISTEN_FDS=1 RSTREAM_LISTEN='unix:%s' RSTREAM_WORKERS=1 timeout -s TERM 5 '%s' fcgi "
+		 ">>'%s/other.log' 2>&1; test -e '%s' || grep -q 'listening on unix:%s' '%s/other.log'", p, t_env("RSTREAM_BIN"), dir, p, p, dir);
+	cr_assert_eq(system(cmd), 0, "the master did not listen on its own socket (see %s/other.log)", dir);
+}
