@@ -197,7 +197,7 @@ json_object *chart_line(const struct chart_axes *ax, const char *const *labels, 
 }
 
 json_object *chart_heat(const char *const *rows, int nr, const char *const *cols, int nc, const int *values,
-			const char *title)
+			const int *done, const char *title)
 {
 	const int cell = 24, left = 130, top = 96, font = 11;
 	json_object *o = json_object_new_object(), *cells = json_object_new_array(), *rl = json_object_new_array(),
@@ -231,8 +231,9 @@ json_object *chart_heat(const char *const *rows, int nr, const char *const *cols
 			add_int(e, "y", top + r * cell + 1);
 			add_int(e, "w", cell - 2);
 			add_int(e, "h", cell - 2);
-			/* colour band 0..10 of the percentage; -1 (nothing watched) gets its own pale band */
-			add_int(e, "band", v < 0 ? -1 : v >= 100 ? 10 : v / 10);
+			/* colour band 0..9 of the percentage, 10 for completed; -1 (nothing watched) gets its own pale band */
+			int complete = done ? done[r * nc + c] : v >= 100;
+			add_int(e, "band", complete ? 10 : v < 0 ? -1 : v >= 90 ? 9 : v / 10);
 			add_int(e, "value", v < 0 ? 0 : v);
 			add_str(e, "row", rows[r]);
 			add_str(e, "col", cols[c]);

@@ -18,10 +18,11 @@ struct chart_axes {
 /* Line (or area) over n points: {"line","area" (SVG path data), "points":[{x,y,label,value}],
  * "xticks":[{x,y,label}] (thinned to fit), "yticks":[{x,y,label}], axis titles and positions}. */
 json_object *chart_line(const struct chart_axes *ax, const char *const *labels, const double *values, int n);
-/* Heat map of nr rows × nc columns, values[r * nc + c] in 0..100 or -1 for none:
+/* Heat map of nr rows × nc columns, values[r * nc + c] in 0..100 or -1 for none; done (may be NULL: 100 means
+ * done) marks completed cells, drawn in their own band 10:
  * {"width","height","cells":[{x,y,w,h,band,value,row,col}],"rows":[{x,y,label}],"cols":[{x,y,label,transform}]}. */
 json_object *chart_heat(const char *const *rows, int nr, const char *const *cols, int nc, const int *values,
-			const char *title);
+			const int *done, const char *title);
 /* Estimated width in pixels of UTF-8 text at font_px (wide characters a full em). */
 int chart_text_width(const char *s, int font_px);
 /* Copy at most max_chars characters of UTF-8 s, adding … when cut. */

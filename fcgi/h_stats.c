@@ -437,7 +437,7 @@ static json_object *class_stats(req *r, const char *sid, const char *title)
 	const char **rl = arena_alloc(r->a, sizeof(char *) * (size_t)(ns + 1)), **cl = arena_alloc(r->a, sizeof(char *) * (size_t)(nv + 1));
 	for (int i = 0; i < ns; i++) rl[i] = arena_strdup(r->a, val(st, i, 1));
 	for (int j = 0; j < nv; j++) cl[j] = arena_strdup(r->a, val(vt, j, 2));
-	json_object_object_add(o, "_heat", chart_heat(rl, ns, cl, nv, pct, tr(r, "stats_chart_heat")));
+	json_object_object_add(o, "_heat", chart_heat(rl, ns, cl, nv, pct, done, tr(r, "stats_chart_heat")));
 	PQclear(st);
 	PQclear(vt);
 	return o;

@@ -23,7 +23,7 @@ have=$(psql -c "SELECT count(*) FROM users WHERE email LIKE '%@bench-insight.exa
 t_load0=$(date +%s.%N)
 if [ "${BENCH_KEEP_DATA:-0}" != 1 ] || [ "$have" -lt "$USERS" ]; then
 	echo "bench: loading $USERS viewers, $VIDEOS videos, $ROWS playback sessions"
-	psql <<SQL
+	psql -v ON_ERROR_STOP=1 <<SQL
 SET synchronous_commit = off;
 DELETE FROM videos WHERE title LIKE 'insight-%';
 DELETE FROM users WHERE email LIKE '%@bench-insight.example';
@@ -42,7 +42,7 @@ INSERT INTO view_sessions (id, user_id, video_id, watched, watched_ms, position_
 	SELECT md5('insight' || i), u.id, v.id,
 	       int8multirange(int8range(0, (v.dur * (1 + i % 10) / 10))), v.dur * (1 + i % 10) / 10, v.dur * (1 + i % 10) / 10, 1,
 	       now() - ((i * 7919) % (90 * 86400)) * interval '1 second', now() - ((i * 7919) % (90 * 86400)) * interval '1 second' + interval '10 minutes'
-	FROM generate_series(0, $ROWS - 1) i
+	FROM generate_series(0::bigint, $ROWS - 1) i
 	JOIN u ON u.k = (i / 4) % $USERS
 	JOIN v ON v.k = ((i / 4) / $USERS * 37 + (i / 4) % $USERS) % $VIDEOS;
 INSERT INTO view_progress (user_id, video_id, watched, watched_ms, duration_ms, position_ms, completed_at, first_at, last_at)
@@ -57,7 +57,7 @@ INSERT INTO stats_user_last (user_id, last_day)
 -- every (video, day) dirty, as the flush would have marked them
 INSERT INTO stats_dirty (video_id, day)
 	SELECT DISTINCT video_id, (started_at AT TIME ZONE 'Asia/Tokyo')::date FROM view_sessions ON CONFLICT DO NOTHING;
-ANALYZE;
+ANALYZE users; ANALYZE videos; ANALYZE view_sessions; ANALYZE view_progress; ANALYZE stats_dirty; ANALYZE stats_user_last;
 SQL
 fi
 t_load1=$(date +%s.%N)

@@ -198,6 +198,15 @@ Test(stats_rollups, csv_exports_start_with_a_bom_and_hold_the_drawn_data)
 	cr_assert(strstr(r.body, "<svg class=\"chart stats-line\""));
 	cr_assert(strstr(r.body, "<details>"));
 	http_free(&r);
+	/* the class page: completion bars per video and the pupils × videos heat map, each with its table */
+	snprintf(path, sizeof path, "/stats/classes/%s", f.cls);
+	r = get(path, hdr);
+	cr_assert_eq(r.status, 200, "%.300s", r.body);
+	cr_assert(strstr(r.body, "<rect class=\"bar\""), "completion bars");
+	cr_assert(strstr(r.body, "<svg class=\"chart stats-heat\""), "heat map");
+	cr_assert(strstr(r.body, "cell h10"), "pupil 1's completed cell is in the top band");
+	cr_assert(strstr(r.body, "cell h2"), "pupil 2's 20 %% cell");
+	http_free(&r);
 	free(today);
 }
 

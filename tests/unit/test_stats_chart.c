@@ -107,12 +107,17 @@ Test(stats_chart, heat_map_cells_form_a_grid_with_colour_bands)
 	const char *rows[] = {"山田 花子", "佐藤 太郎"};
 	const char *cols[] = {"たし算", "ひき算", "かけ算"};
 	int v[] = {100, 45, -1, 0, 9, 99};
-	json_object *c = chart_heat(rows, 2, cols, 3, v, "heat"), *cells = json_object_object_get(c, "cells");
+	json_object *c = chart_heat(rows, 2, cols, 3, v, NULL, "heat"), *cells = json_object_object_get(c, "cells");
 	cr_assert_eq(json_object_array_length(cells), 6);
 	cr_assert_eq(geti(json_object_array_get_idx(cells, 0), "band"), 10);
 	cr_assert_eq(geti(json_object_array_get_idx(cells, 1), "band"), 4);
 	cr_assert_eq(geti(json_object_array_get_idx(cells, 2), "band"), -1, "nothing watched has its own band");
 	cr_assert_eq(geti(json_object_array_get_idx(cells, 5), "band"), 9);
+	/* a completed cell has its own band whatever its percentage */
+	int done[] = {0, 1, 0, 0, 0, 0};
+	json_object *d = chart_heat(rows, 2, cols, 3, v, done, "heat");
+	cr_assert_eq(geti(json_object_array_get_idx(json_object_object_get(d, "cells"), 1), "band"), 10);
+	json_object_put(d);
 	cr_assert_eq(geti(json_object_array_get_idx(cells, 3), "y"), geti(json_object_array_get_idx(cells, 4), "y"));
 	cr_assert_gt(geti(json_object_array_get_idx(cells, 1), "x"), geti(json_object_array_get_idx(cells, 0), "x"));
 	json_object *last = json_object_array_get_idx(cells, 5);
