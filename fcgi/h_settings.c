@@ -81,7 +81,7 @@ static void audit_changes(req *r, json_object *changes)
 /* POST /admin/settings: every field of the page at once; a checkbox left out is "off" */
 void h_settings_post(req *r)
 {
-	if (!req_has_fields(r)) { settings_page(r, 400, "settings_err_no_form", 0); return; }
+	if (!req_form_posted(r)) { settings_page(r, 400, "settings_err_no_form", 0); return; }
 	const char *keys[32], *vals[32];
 	int n = 0;
 	for (int i = 0; i < settings_ndefs && n < 32; i++) {

@@ -50,7 +50,7 @@ struct req {
 /* ---- request ---- */
 const char *req_query(req *r, const char *name);
 const char *req_form(req *r, const char *name);
-int req_has_fields(req *r);   /* form fields or a JSON object were read from the body */
+int req_form_posted(req *r);   /* the body was an urlencoded form */
 const char *req_cookie(req *r, const char *name);
 const char *req_param(req *r, const char *name);
 const char *req_header(req *r, const char *name);   /* "X-Forwarded-For", "Authorization" … */

@@ -221,9 +221,9 @@ const char *req_form(req *r, const char *name)
 	}
 	return v;
 }
-/* The body was read as form fields or a JSON object. A form whose absent checkboxes mean "off" checks this first:
- * a body of another content type was not read at all, and must not count as "everything unticked". */
-int req_has_fields(req *r) { return r->nform > 0 || (r->json && json_object_is_type(r->json, json_type_object)); }
+/* The body was an urlencoded form. A form whose absent checkboxes mean "off" checks this first: a JSON body or
+ * one of another content type is not that form, and must not count as "everything unticked". */
+int req_form_posted(req *r) { return r->nform > 0; }
 const char *req_cookie(req *r, const char *name) { return kv_get(r->cookies, r->ncookies, name); }
 
 const char *req_param(req *r, const char *name)
