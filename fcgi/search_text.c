@@ -309,7 +309,10 @@ int search_highlight(arena *a, const char *text, const search_query *q, int wind
 static long vtt_ms(const char *s)
 {
 	int h, m, sec, ms;
-	if (sscanf(s, "%d:%d:%d.%d", &h, &m, &sec, &ms) != 4 || h < 0 || m < 0 || sec < 0 || ms < 0) return -1;
+	/* bounded like a real timestamp: a crafted file's huge fields would overflow the sum */
+	if (sscanf(s, "%d:%d:%d.%d", &h, &m, &sec, &ms) != 4 || h < 0 || h > 99999 || m < 0 || m > 59 || sec < 0 ||
+	    sec > 59 || ms < 0 || ms > 999)
+		return -1;
 	return ((long)h * 3600 + m * 60 + sec) * 1000L + ms;
 }
 
