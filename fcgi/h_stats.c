@@ -36,7 +36,13 @@ static void stats_page(req *r, const char *name, json_object *ctx, const char *t
 
 static void add_str(json_object *o, const char *k, const char *v) { json_object_object_add(o, k, json_object_new_string(v ? v : "")); }
 static void add_int(json_object *o, const char *k, long v) { json_object_object_add(o, k, json_object_new_int64(v)); }
-static void add_num(json_object *o, const char *k, double v) { json_object_object_add(o, k, json_object_new_double(v)); }
+/* 15 significant digits: 2.8 stays "2.8" in pages and JSON (json-c's default prints 2.7999999999999998) */
+static void add_num(json_object *o, const char *k, double v)
+{
+	char s[32];
+	snprintf(s, sizeof s, "%.15g", v);
+	json_object_object_add(o, k, json_object_new_double_s(v, s));
+}
 static const char *val(PGresult *res, int row, int col) { return PQgetvalue(res, row, col); }
 static long lval(PGresult *res, int row, int col) { return strtol(PQgetvalue(res, row, col), NULL, 10); }
 
