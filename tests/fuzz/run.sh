@@ -26,13 +26,16 @@ for t in "${ALL[@]}"; do
 		continue
 	fi
 	mkdir -p "$OUT/corpus/$t"
+	# the template parser also starts from the real templates (read in place, so the seeds never go stale)
+	extra=()
+	[ "$t" = template ] && extra=("$ROOT/templates")
 	rm -f "$OUT"/crash-"$t"-* "$OUT"/leak-"$t"-* "$OUT"/timeout-"$t"-* "$OUT"/oom-"$t"-*
 	t0=$(date +%s)
 	# -timeout: one input taking 10 s is a finding; -rss_limit_mb: so is one that needs 1 GiB
 	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		timeout --kill-after=10 $((SECONDS_EACH + 300)) "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 \
 		-rss_limit_mb=1024 -print_final_stats=1 -artifact_prefix="$OUT/crash-$t-" \
-		"$OUT/corpus/$t" "$ROOT/tests/fuzz/$t" >"$log" 2>&1
+		"$OUT/corpus/$t" "$ROOT/tests/fuzz/$t" "${extra[@]}" >"$log" 2>&1
 	rc=$?
 	execs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+$')
 	execs=${execs:-0}
