@@ -10,47 +10,11 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
-export STACK_DIR=${BENCH_STACK_DIR:-$ROOT/var/bench}
-export HTTP_PORT=${BENCH_HTTP_PORT:-19080}
-export PG_PORT=${BENCH_PG_PORT:-19433}
-export REDIS_PORT=${BENCH_REDIS_PORT:-19380}
-export RSTREAM_BIN=${RSTREAM_BIN:-$ROOT/build/rstream}
-DURATION=${BENCH_DURATION:-10s}
-CONNS=${BENCH_CONNS:-64}
-THREADS=${BENCH_THREADS:-2}
 USERS=${BENCH_USERS:-100}
-WORKERS=${RSTREAM_WORKERS:-$(nproc)}
-export RSTREAM_WORKERS=$WORKERS
-BASE="http://127.0.0.1:$HTTP_PORT"
-DOC=$ROOT/docs/benchmarks.md
+# the stack, the hello-world ceiling beside it, wrk settings and the docs writer (bench/lib.sh)
+source "$ROOT/bench/lib.sh"
 WORK=$STACK_DIR/bench-learn
-
-command -v wrk >/dev/null || { echo "bench: wrk is missing (scripts/deps.sh)" >&2; exit 1; }
-[ -x "$RSTREAM_BIN" ] || { echo "bench: $RSTREAM_BIN is missing (make)" >&2; exit 1; }
-
-stack() { bash "$ROOT/scripts/stack.sh" "$@"; }
-hello_pid=
-cleanup() {
-	[ -n "$hello_pid" ] && kill "$hello_pid" 2>/dev/null && wait "$hello_pid" 2>/dev/null
-	stack stop >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-mkdir -p "$WORK" "$STACK_DIR/nginx/conf.d" "$STACK_DIR/run"
-cc -O2 -std=c17 -D_GNU_SOURCE bench/http/hello_fcgi.c -lfcgi -o "$WORK/hello_fcgi"
-cat >"$STACK_DIR/nginx/conf.d/bench.conf" <<CONF
-location = /__bench/hello {
-    fastcgi_pass unix:$STACK_DIR/run/hello.sock;
-    include /etc/nginx/fastcgi_params;
-}
-CONF
-stack stop >/dev/null 2>&1 || true
-"$WORK/hello_fcgi" "$STACK_DIR/run/hello.sock" "$WORKERS" &
-hello_pid=$!
-stack start
-eval "$(stack env)"
+bench_stack_up "$WORK"
 psql() { command psql -qtAX "$DATABASE_URL" "$@"; }
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 
@@ -220,17 +184,5 @@ that were in flight when wrk stopped (their answers were never read, at most one
 
 echo
 echo "$section"
-if [ "${BENCH_NO_DOCS:-0}" != 1 ]; then
-	begin='<!-- bench:learn:begin -->' end='<!-- bench:learn:end -->'
-	grep -qF "$begin" "$DOC" || printf '\n## Viewing heartbeats (bench/learn/run.sh)\n\n%s\n%s\n' "$begin" "$end" >>"$DOC"
-	SECTION=$section python3 - "$DOC" "$begin" "$end" <<'PY'
-import os, sys
-path, begin, end = sys.argv[1:4]
-text = open(path, encoding="utf-8").read()
-a = text.index(begin) + len(begin)
-b = text.index(end, a)
-open(path, "w", encoding="utf-8").write(text[:a] + "\n" + os.environ["SECTION"] + "\n" + text[b:])
-PY
-	echo "bench: wrote ${DOC#"$ROOT"/}"
-fi
+bench_write_section learn "Viewing heartbeats (bench/learn/run.sh)" "$section"
 [ "$check" = ok ] && [ "$check2" = ok ]
