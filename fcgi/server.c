@@ -251,7 +251,9 @@ static void handle(req *r, FCGX_Request *fx)
 
 	int mismatch;
 	r->route = route_match(routes, nroutes, r, r->method, r->path, &mismatch);
-	settings_refresh();   /* an admin's change reaches every worker: generation compared, at most once a second */
+	/* an admin's change reaches every worker: generation compared, at most once a second (not on the
+	 * PostgreSQL-free hot path, which reads no setting) */
+	if (!r->route || !(r->route->flags & RF_TOKEN_AUTH)) settings_refresh();
 	session_load(r);
 	/* the session could not be checked because PostgreSQL is unreachable: that is not a logout, so no 401 and
 	 * no redirect to /login (the browser keeps its cookie); routes open to anyone go on as anonymous */

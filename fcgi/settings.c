@@ -135,8 +135,10 @@ void settings_refresh(void)
 	checked_at = now;
 	PGresult *res = DB_EXEC0("SELECT value FROM settings WHERE key = 'settings.generation'");
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		/* keep the values we have; the next second tries again */
+		/* keep the values we have; the next second tries again. Not this request's outage: a route that needs
+		 * no database (the heartbeats) must not answer 503 because this look failed */
 		if (res) PQclear(res);
+		db_outage_clear();
 		return;
 	}
 	long gen = PQntuples(res) ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;

@@ -3,33 +3,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "notify_helpers.h"
-
-static const char *stack_dir(void) { return t_env("STACK_DIR"); }
-
-static long read_pid(const char *name)
-{
-	char path[512];
-	snprintf(path, sizeof path, "%s/run/%s.pid", stack_dir(), name);
-	FILE *f = fopen(path, "r");
-	long pid = 0;
-	if (f) { if (fscanf(f, "%ld", &pid) != 1) pid = 0; fclose(f); }
-	return pid;
-}
-
-static int run(const char *cmd)
-{
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* start `rstream worker` the way scripts/stack.sh does (own session, log and pid file in the stack) */
-static void start_worker(void)
-{
-	char cmd[2048];
-	snprintf(cmd, sizeof cmd, "cd '%s' && setsid '%s' worker </dev/null >>'%s/log/worker.log' 2>&1 & echo $! > '%s/run/worker.pid'",
-		 t_env("RSTREAM_ROOT"), t_env("RSTREAM_BIN"), stack_dir(), stack_dir());
-	cr_assert_eq(run(cmd), 0);
-}
+#include "worker_helpers.h"
 
 Test(notify_faults, worker_killed_mid_fanout_delivers_each_notice_exactly_once, .timeout = 150)
 {
