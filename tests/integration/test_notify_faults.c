@@ -29,10 +29,8 @@ Test(notify_faults, worker_killed_mid_fanout_delivers_each_notice_exactly_once, 
 		if (!waiting) usleep(100000);
 	}
 	cr_assert(waiting, "the worker is inside the fan-out, waiting for the lock");
-	long pid = read_pid("worker");
-	cr_assert_gt(pid, 0);
-	kill((pid_t)pid, SIGKILL);
-	for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++) usleep(50000);
+	cr_assert_gt(read_pid("worker"), 0);
+	kill_all_workers();
 	PQclear(PQexec(c, "ROLLBACK"));
 	PQfinish(c);
 	start_worker();

@@ -34,4 +34,13 @@ __attribute__((unused)) static void start_worker(void)
 		 t_env("RSTREAM_ROOT"), t_env("RSTREAM_BIN"), stack_dir(), stack_dir());
 	cr_assert_eq(run(cmd), 0);
 }
+/* SIGKILL every `rstream worker` of this binary and their job children: an earlier fault test may have left one
+ * beside the supervised worker, and killing only the pid file's would leave the job running in the other */
+__attribute__((unused)) static void kill_all_workers(void)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "pkill -KILL -f '^%s worker'; for i in $(seq 1 100); do pgrep -f '^%s worker' >/dev/null || exit 0; "
+		 "sleep 0.05; done; exit 1", t_env("RSTREAM_BIN"), t_env("RSTREAM_BIN"));
+	cr_assert_eq(run(cmd), 0, "the workers did not stop");
+}
 #endif
