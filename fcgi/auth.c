@@ -6,6 +6,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,12 +149,45 @@ static int header_is_hs256(const char *token)
 	return strstr(a + 7, "\"alg\"") == NULL;   /* a duplicated alg member is an attack, not a header */
 }
 
+/* A worker sees the same bearer tokens again and again (a player posts a heartbeat every 10 s with one token):
+ * a token that verified is remembered by its exact text and the secret it verified under, so libjwt's base64,
+ * JSON and HMAC work runs once per token per worker. Only verified claims are kept; expiry is checked on every
+ * use; revocation never was decided here (session.c and the heartbeat's Redis script check it). Process-lifetime
+ * memory: a slot's strings are replaced when another token hashes to it. */
+#define TOKEN_CACHE 256
+static struct verified { char *token, *secret; struct token t; } verified[TOKEN_CACHE];
+
+static struct verified *verified_slot(const char *token)
+{
+	uint32_t h = 2166136261u;   /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)token; *p; p++) h = (h ^ *p) * 16777619u;
+	return &verified[h % TOKEN_CACHE];
+}
+
+static void verified_put(const char *secret, const char *token, const struct token *t)
+{
+	struct verified *v = verified_slot(token);
+	char *tk = strdup(token), *sc = strdup(secret);
+	if (!tk || !sc) { free(tk); free(sc); return; }
+	free(v->token);
+	free(v->secret);
+	v->token = tk;
+	v->secret = sc;
+	v->t = *t;
+}
+
 int token_verify(const char *secret, const char *token, struct token *out)
 {
 	jwt_t *jwt = NULL;
 	int rc = -1;
 	memset(out, 0, sizeof *out);
-	if (!token || strlen(token) > 4096 || !header_is_hs256(token)) return -1;
+	if (!token || strlen(token) > 4096) return -1;
+	struct verified *hit = verified_slot(token);
+	if (hit->token && !strcmp(hit->token, token) && !strcmp(hit->secret, secret)) {
+		*out = hit->t;
+		return out->exp < (long)time(NULL) ? -2 : 0;
+	}
+	if (!header_is_hs256(token)) return -1;
 	if (jwt_decode(&jwt, token, (const unsigned char *)secret, (int)strlen(secret)) || !jwt) return -1;
 	if (jwt_get_alg(jwt) != JWT_ALG_HS256) goto out;
 	const char *sub = jwt_get_grant(jwt, "sub"), *role = jwt_get_grant(jwt, "role"), *jti = jwt_get_grant(jwt, "jti");
@@ -171,6 +205,7 @@ int token_verify(const char *secret, const char *token, struct token *out)
 	out->gen = jwt_get_grant_int(jwt, "gen");
 	if (out->gen < 0) out->gen = 0;
 	rc = exp < (long)time(NULL) ? -2 : 0;
+	verified_put(secret, token, out);
 out:
 	jwt_free(jwt);
 	return rc;

@@ -274,13 +274,14 @@ int jobs_worker_main(void)
 		if (t - last_beat > 5) { heartbeat(kids, nkids); last_beat = t; }
 		int started = 0;
 		while (nkids < concurrency && start_one(kids, &nkids) == 1) started = 1;
-		/* viewing heartbeats buffered in Redis; a full budget means more are waiting: no sleep */
-		if (learn_flush_tick(250) > 0) started = 1;
+		/* viewing heartbeats buffered in Redis; learn_flush_wait_ms() says when the next batch is due */
+		learn_flush_tick(250);
 		/* videos whose search text changed (sql/080_search.sql); a full batch means more are queued */
 		if (search_index_tick(50) == 50) started = 1;
 		/* statistics rollups from what the flush marked dirty (stats_rollup.c) */
 		stats_tick(250);
-		if (started) continue;
+		int wait_ms = learn_flush_wait_ms();
+		if (started || wait_ms == 0) continue;
 		/* sleep until NOTIFY or a short timeout (also picks up delayed retries) */
 		PGconn *c = db_conn();
 		if (!c) { sleep(1); continue; }
@@ -288,7 +289,7 @@ int jobs_worker_main(void)
 		fd_set rf;
 		FD_ZERO(&rf);
 		FD_SET(fd, &rf);
-		struct timeval tv = {1, 0};
+		struct timeval tv = {wait_ms / 1000, (wait_ms % 1000) * 1000};
 		if (select(fd + 1, &rf, NULL, NULL, &tv) > 0) {
 			PQconsumeInput(c);
 			PGnotify *nt;

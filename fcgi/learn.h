@@ -16,8 +16,12 @@ double learn_complete_share(void);
 /* The deployment's time zone for dates shown to people (config timezone, default Asia/Tokyo). */
 const char *learn_tz(void);
 /* Worker side: move buffered beats from Redis into PostgreSQL. Returns beats applied, -1 on error.
- * budget_ms bounds one call; the jobs worker calls it every loop. */
+ * budget_ms bounds one call; the jobs worker calls it every loop. While beats flow, a tick gathers them for
+ * learn_flush_gather_ms (default 200) before the next batch, unless the last read filled a whole batch. */
 int learn_flush_tick(int budget_ms);
+/* How long the worker may sleep before learn_flush_tick wants to run again: 0 (more beats are waiting), the rest
+ * of the gathering time while beats flow, else 1000. */
+int learn_flush_wait_ms(void);
 /* For a home page that includes {{> learn/my_assignments_list}}: adds "my_assignments" to ctx. */
 void learn_home_context(req *r, json_object *ctx);
 /* Demo data (rstream seed): a course, a class with a teacher and students, an assignment, some viewing. */

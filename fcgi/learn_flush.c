@@ -175,11 +175,30 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* When the last read got beats, the next read waits until gather_ms after it, so a batch holds what arrived
+ * meanwhile: PostgreSQL's cost per statement (a few ms) is shared by hundreds of beats instead of a handful. A
+ * full batch (more waiting) or an empty read (idle: the first beat goes at once) does not wait. */
+static double last_read;
+static int flowing, full;
+
+static double gather_ms(void) { return (double)config_get_int("learn_flush_gather_ms", 200); }
+
+int learn_flush_wait_ms(void)
+{
+	if (full) return 0;
+	if (!flowing) return 1000;
+	double left = last_read + gather_ms() - now_ms();
+	return left <= 0 ? 0 : left >= 1000 ? 1000 : (int)left + 1;
+}
+
 int learn_flush_tick(int budget_ms)
 {
 	static double last_fail;
 	double t0 = now_ms();
 	if (last_fail && t0 - last_fail < 1000) return 0;   /* Redis or PostgreSQL down: retry once a second */
+	if (flowing && !full && t0 - last_read < gather_ms()) return 0;
+	last_read = t0;
+	flowing = full = 0;
 	if (ensure_group() < 0) { last_fail = t0; return -1; }
 	int applied = 0;
 	/* 0: what this host's worker left pending (e.g. killed mid-batch); 1: other consumers' stale entries;
@@ -208,9 +227,11 @@ int learn_flush_tick(int budget_ms)
 		freeReplyObject(r);
 		if (n < 0) { last_fail = t0; return applied ? applied : -1; }
 		applied += n;
+		full = phase == 2 && n == BATCH;
 		if (n < BATCH || phase == 1) phase++;
 		if (now_ms() - t0 > budget_ms) break;
 	}
 	last_fail = 0;
+	flowing = applied > 0;
 	return applied;
 }

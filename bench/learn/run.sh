@@ -158,7 +158,8 @@ u_ng=$(per "$c_ng0" "$c_ng1"); u_fc=$(per "$c_fc0" "$c_fc1"); u_rd=$(per "$c_rd0
 u_wk=$(per "$c_wk0" "$c_wk1"); u_pg=$(per "$c_pg0" "$c_pg1")
 u_all=$((u_ng + u_fc + u_rd + u_wk + u_pg))
 capacity=$(awk -v u="$u_all" -v c="$(nproc)" 'BEGIN { printf "%.0f", c * 1e6 / u }')
-cost_ratio=$(awk -v a="$u_all" -v b="$u_hello" 'BEGIN { printf "%.1f", b > 0 ? a / b : 0 }')
+# (the parentheses matter: a bare "b > 0" after printf is awk's output redirection to a file named 0)
+cost_ratio=$(awk -v a="$u_all" -v b="$u_hello" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
 cpu=$(awk -F: '/model name/ {gsub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo)
 section="Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB; wrk -t$THREADS -c$CONNS -d$DURATION
 on loopback; rstream fcgi with $WORKERS workers and one \`rstream worker\` (build: $(basename "$(dirname "$RSTREAM_BIN")")); $USERS viewers.
@@ -174,7 +175,7 @@ Load average before the run: $LOAD_BEFORE (the machine is shared: other processe
 | stream backlog when wrk stopped; drained after | $lag beats; ${drain} s |
 | PostgreSQL after the drain: sessions, all 11 s each, sum | $rows, $([ "$bad" = 0 ] && echo yes || echo "no: $bad differ"), $total ms — **$check** (accepted ≤ rows ≤ sent) |
 | server CPU per beat (pass 1): nginx / FastCGI / Redis / flusher / PostgreSQL | $u_ng / $u_fc / $u_rd / $u_wk / $u_pg µs = $u_all µs |
-| server CPU per hello-world request (nginx + hello_fcgi), same conditions | $u_hello µs; a beat costs $(awk -v a="$u_all" -v b="$u_hello" 'BEGIN { printf "%.1f", b > 0 ? a / b : 0 }') × that |
+| server CPU per hello-world request (nginx + hello_fcgi), same conditions | $u_hello µs; a beat costs $cost_ratio × that |
 | beats/s the server side would carry on $(nproc) dedicated cores at the measured cost (wrk elsewhere) | $capacity /s |
 | heartbeats accepted with the worker stopped (pass 2) | $(printf '%.0f' "$rps2") /s; $queued beats queued in Redis |
 | flush rate of one worker draining that backlog alone | $flush_rate beats/s ($rows2 beats in ${drain2} s) — **$check2** |

@@ -56,6 +56,28 @@ Test(auth, expired_token_is_rejected)
 	free(jwt);
 }
 
+/* token_verify remembers what verified (per worker): the memory must never widen what is accepted */
+Test(auth, remembered_token_still_needs_its_secret_and_expires)
+{
+	char *jwt = issue(60);
+	struct token t, again;
+	cr_assert_eq(token_verify(secret, jwt, &t), 0);
+	cr_assert_eq(token_verify("another-secret-another-secret-xxxx", jwt, &again), -1, "a remembered token under another key");
+	cr_assert_eq(token_verify(secret, jwt, &again), 0);
+	cr_assert_str_eq(again.sub, t.sub);
+	cr_assert_str_eq(again.jti, t.jti);
+	cr_assert_eq(again.exp, t.exp);
+	/* one character of the signature changed: not the remembered token */
+	size_t k = strlen(jwt) - 5;
+	jwt[k] = jwt[k] == 'A' ? 'B' : 'A';
+	cr_assert_eq(token_verify(secret, jwt, &again), -1);
+	free(jwt);
+	char *old = issue(-10);
+	cr_assert_eq(token_verify(secret, old, &t), -2);
+	cr_assert_eq(token_verify(secret, old, &t), -2, "an expired token stays expired when remembered");
+	free(old);
+}
+
 Test(auth, alg_none_token_is_rejected)
 {
 	/* {"alg":"none","typ":"JWT"} . {"sub":"1","role":"admin","jti":"x","kind":"session","exp":9999999999} . (empty) */
