@@ -277,3 +277,21 @@ void db_after_fork(void)
 	in_tx = 0;
 	if (conn_url) db_connect(conn_url);
 }
+
+const char *db_text_array(arena *a, const char *const *items, int n)
+{
+	buf b = {0};
+	buf_puts(&b, "{");
+	for (int i = 0; i < n; i++) {
+		buf_puts(&b, i ? ",\"" : "\"");
+		for (const char *p = items[i]; *p; p++) {
+			if (*p == '"' || *p == '\\') buf_append(&b, "\\", 1);
+			buf_append(&b, p, 1);
+		}
+		buf_puts(&b, "\"");
+	}
+	buf_puts(&b, "}");
+	char *s = arena_strndup(a, b.p, b.len);
+	buf_free(&b);
+	return s;
+}

@@ -26,6 +26,9 @@ void db_outage_clear(void);
 int db_begin(void);
 int db_commit(void);
 void db_rollback(void);
+/* A text[] literal for a parameter: {"a","b"} with quotes and backslashes escaped, in the arena. */
+struct arena;
+const char *db_text_array(struct arena *a, const char *const *items, int n);
 /* Convert a result to a json array of objects (column name -> text or null; columns ending in _json or of
  * type json/jsonb are embedded as JSON; int/bool typed columns become numbers/booleans). */
 struct json_object *db_rows_json(PGresult *res);

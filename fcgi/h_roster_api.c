@@ -249,12 +249,16 @@ static int parent_exists(const struct endpoint *ep, const char **ids, int nids)
 }
 
 /* ---- result cache ----
- * Collection pages (delta queries excepted) and X-Total-Count values are kept in Redis under a key made of the
- * SQL, its parameters and the roster generation: the newest dateLastModified of every roster table (re-read at
- * most once a second per worker), the tables' change counters, and a Redis counter bumped by every API write.
- * A change made by an import is therefore served within a second or two; a delta query (filter on dateLastModified or status) always reads the database
- * so a polling client never gets an answer older than its own request. Redis down: no caching, same answers. */
+ * Collection pages and X-Total-Count values are kept in Redis under a key made of the SQL, its parameters and the
+ * roster generation: the newest dateLastModified of every roster table and the tables' change counters (re-read at
+ * most once a second per worker), and the Redis counter roster:gen, bumped after the commit of every import and
+ * API write. A delta query (filter on dateLastModified or status) reads roster:gen on every request, so a polling
+ * client never gets a page from before a write the app committed ahead of its request: the counter moves after the
+ * commit and the page under the new key is computed after that read. Other pages read it with the once-a-second
+ * part. Changes made outside the app (psql) show within a second or two either way. Redis down: no caching, same
+ * answers. */
 
+static char gen_db[360];
 static char gen_value[400];
 static double gen_at = -10;
 
@@ -272,36 +276,43 @@ static void generation_bump(void)
 	gen_at = -10;
 }
 
-static const char *roster_generation(void)
+/* fresh: read roster:gen now (delta queries); NULL when the generation can not be known (then nothing is cached) */
+static const char *roster_generation(int fresh)
 {
 	double now = now_mono();
-	if (now - gen_at < 1.0 && gen_value[0]) return gen_value;
-	PGresult *res = DB_EXEC0("SELECT concat_ws('/', (SELECT max(date_last_modified) FROM roster_orgs), "
-				 "(SELECT max(date_last_modified) FROM roster_academic_sessions), "
-				 "(SELECT max(date_last_modified) FROM roster_courses), "
-				 "(SELECT max(date_last_modified) FROM roster_classes), "
-				 "(SELECT max(date_last_modified) FROM roster_users), "
-				 "(SELECT max(date_last_modified) FROM roster_roles), "
-				 "(SELECT max(date_last_modified) FROM roster_user_profiles), "
-				 "(SELECT max(date_last_modified) FROM roster_enrollments), "
-				 "(SELECT max(date_last_modified) FROM roster_demographics), "
-				 /* changes that keep dateLastModified (hard deletes, a long import committing with an older
-				  * timestamp) still move the statistics counters, flushed within a second or so */
-				 "(SELECT sum(n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_user_tables "
-				 " WHERE relname IN ('roster_orgs', 'roster_academic_sessions', 'roster_courses', 'roster_classes', "
-				 " 'roster_users', 'roster_roles', 'roster_user_profiles', 'roster_enrollments', "
-				 "'roster_demographics')))");
-	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		if (res) PQclear(res);
-		return NULL;
+	int stale = now - gen_at >= 1.0 || !gen_db[0];
+	if (stale) {
+		PGresult *res = DB_EXEC0("SELECT concat_ws('/', (SELECT max(date_last_modified) FROM roster_orgs), "
+					 "(SELECT max(date_last_modified) FROM roster_academic_sessions), "
+					 "(SELECT max(date_last_modified) FROM roster_courses), "
+					 "(SELECT max(date_last_modified) FROM roster_classes), "
+					 "(SELECT max(date_last_modified) FROM roster_users), "
+					 "(SELECT max(date_last_modified) FROM roster_roles), "
+					 "(SELECT max(date_last_modified) FROM roster_user_profiles), "
+					 "(SELECT max(date_last_modified) FROM roster_enrollments), "
+					 "(SELECT max(date_last_modified) FROM roster_demographics), "
+					 /* changes that keep dateLastModified (hard deletes, a long import committing with an
+					  * older timestamp) still move the statistics counters, flushed within a second or so */
+					 "(SELECT sum(n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_user_tables "
+					 " WHERE relname IN ('roster_orgs', 'roster_academic_sessions', 'roster_courses', "
+					 "'roster_classes', 'roster_users', 'roster_roles', 'roster_user_profiles', "
+					 "'roster_enrollments', 'roster_demographics')))");
+		if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+			if (res) PQclear(res);
+			return NULL;
+		}
+		snprintf(gen_db, sizeof gen_db, "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
 	}
-	redisReply *rep = cache_cmd("GET roster:gen");
-	snprintf(gen_value, sizeof gen_value, "%s|%s", PQgetvalue(res, 0, 0),
-		 rep && rep->type == REDIS_REPLY_STRING ? rep->str : "0");
-	if (rep) freeReplyObject(rep);
-	PQclear(res);
-	gen_at = now;
-	return gen_value;
+	if (stale || fresh) {
+		redisReply *rep = cache_cmd("GET roster:gen");
+		int ok = rep && (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_NIL);
+		snprintf(gen_value, sizeof gen_value, "%s|%s", gen_db, rep && rep->type == REDIS_REPLY_STRING ? rep->str : "0");
+		if (rep) freeReplyObject(rep);
+		if (!ok) gen_value[0] = 0;   /* Redis down: nothing is cached until it answers again */
+	}
+	if (stale) gen_at = now;
+	return gen_value[0] ? gen_value : NULL;
 }
 
 static const char *cache_key(req *r, const char *kind, const char *sql, const char **params, int np, const char *gen,
@@ -429,6 +440,30 @@ static PGresult *exec_prepared(const char *sql, int n, const char *const *params
 	return res;
 }
 
+/* A page in two statements, for filters that must be planned with their values (a delta window, lists, an
+ * offset): the key query is quick to plan; the wide SELECT (roles, profiles, children subqueries) is prepared once
+ * per field selection and looks up the page's sourcedIds in order. Planning the whole statement on every request
+ * cost several times what running it did. With total, the key query also counts the matching rows
+ * (count(*) OVER ()): a delta window is read whole to sort it anyway, so the count costs nothing more. */
+static PGresult *page_by_keys(req *r, const struct ra_entity *e, const struct roster_query *q, const char *where_sql,
+			      const char *order, int np, const char *const *params, long *total)
+{
+	const char *key_sql = arena_printf(r->a, "SELECT t.sourced_id%s FROM %s t WHERE %s ORDER BY %s LIMIT $%d "
+					   "OFFSET $%d", total ? ", count(*) OVER ()" : "", e->table, where_sql, order,
+					   np - 1, np);
+	PGresult *keys = db_exec(key_sql, np, params);
+	int n = keys && PQresultStatus(keys) == PGRES_TUPLES_OK ? PQntuples(keys) : 0;
+	if (!n) return keys;
+	if (total) *total = strtol(PQgetvalue(keys, 0, 1), NULL, 10);
+	const char **ids = arena_alloc(r->a, sizeof *ids * (size_t)n);
+	for (int i = 0; i < n; i++) ids[i] = PQgetvalue(keys, i, 0);
+	const char *arr[1] = {db_text_array(r->a, ids, n)};
+	PQclear(keys);
+	const char *wide = arena_printf(r->a, "SELECT %s FROM unnest($1::text[]) WITH ORDINALITY k(id, n) JOIN %s t "
+				       "ON t.sourced_id = k.id ORDER BY k.n", ra_select_sql(r->a, e, q), e->table);
+	return exec_prepared(wide, 1, arr);
+}
+
 static void read_audit(struct call *c, long count)
 {
 	req *r = c->r;
@@ -504,8 +539,8 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 			       "LIMIT $%d OFFSET $%d) k ON k.sourced_id = t.sourced_id ORDER BY %s",
 			       ra_select_sql(r->a, e, &q), e->table, e->table, where_sql, order, np - 1, np, order);
 	const char *base = href_base(r);
-	const char *gen = !single && cache_seconds() > 0 ? roster_generation() : NULL;
-	const char *page_key = gen && !delta ? cache_key(r, "page", sql, params, np, gen, base) : NULL;
+	const char *gen = !single && cache_seconds() > 0 ? roster_generation(delta) : NULL;
+	const char *page_key = gen ? cache_key(r, "page", sql, params, np, gen, base) : NULL;
 	if (page_key) {
 		size_t len;
 		char *v = local_fetch(r, page_key, &len);
@@ -530,7 +565,10 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 	/* a prepared statement may run with a generic plan: fine for equality filters and a first page (the plan
 	 * follows the index), a disaster for a range such as a delta window (planned for a third of the table) */
 	int prep = q.offset == 0 && eq_only(&q);
-	PGresult *res = prep ? exec_prepared(sql, np, params) : db_exec(sql, np, params);
+	long window_total = -1;
+	PGresult *res = prep ? exec_prepared(sql, np, params)
+		: single ? db_exec(sql, np, params)
+		: page_by_keys(r, e, &q, where_sql, order, np, params, delta ? &window_total : NULL);
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("roster api query failed: %s", db_error());
 		if (res) PQclear(res);
@@ -555,9 +593,9 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 	for (int i = 0; i < nrows; i++) json_object_array_add(arr, ra_row_json(e, &q, row_values(r, res, i), base));
 	PQclear(res);
 
-	/* X-Total-Count: a page that starts at 0 and is not full already knows the total */
-	long total = nrows;
-	if (q.offset > 0 || nrows >= q.limit) {
+	/* X-Total-Count: a page that starts at 0 and is not full already knows the total; so does a delta page */
+	long total = window_total >= 0 ? window_total : nrows;
+	if (window_total < 0 && (q.offset > 0 || nrows >= q.limit)) {
 		const char *csql = arena_printf(r->a, "SELECT count(*) FROM %s t WHERE %s", e->table, where_sql);
 		const char *count_key = gen ? cache_key(r, "count", csql, params, np - 2, gen, "") : NULL;
 		size_t len;

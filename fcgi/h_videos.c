@@ -100,26 +100,6 @@ const char *video_clean_filename(arena *a, const char *name)
 	return out;
 }
 
-/* text[] literal for PQexecParams: {"a","b"} with quotes and backslashes escaped */
-static const char *pg_array(arena *a, const char **items, int n)
-{
-	buf b = {0};
-	buf_puts(&b, "{");
-	for (int i = 0; i < n; i++) {
-		if (i) buf_puts(&b, ",");
-		buf_puts(&b, "\"");
-		for (const char *p = items[i]; *p; p++) {
-			if (*p == '"' || *p == '\\') buf_puts(&b, "\\");
-			buf_append(&b, p, 1);
-		}
-		buf_puts(&b, "\"");
-	}
-	buf_puts(&b, "}");
-	char *s = arena_strdup(a, b.p);
-	buf_free(&b);
-	return s;
-}
-
 /* A list field: JSON array, JSON string "a, b", or repeated/comma-separated form fields. */
 static int field_list(req *r, const char *name, const char **out, int max, int *present)
 {
@@ -847,10 +827,10 @@ static int video_apply(req *r, const char *pk, const char **err, const char **fi
 	if (DB_CMD("UPDATE videos SET title = COALESCE($2, title), description = COALESCE($3, description), "
 		   "visibility = COALESCE($4, visibility), org_sourced_id = COALESCE(NULLIF($5, ''), CASE WHEN $5 = '' THEN NULL ELSE org_sourced_id END), "
 		   "class_sourced_ids = COALESCE($6::text[], class_sourced_ids), updated_at = now() WHERE id = $1::bigint",
-		   pk, title, desc, vis, org, kp ? pg_array(r->a, classes, nk) : NULL) < 0)
+		   pk, title, desc, vis, org, kp ? db_text_array(r->a, classes, nk) : NULL) < 0)
 		goto fail;
 	if (tp) {
-		const char *arr = pg_array(r->a, tags, nt);
+		const char *arr = db_text_array(r->a, tags, nt);
 		if (DB_CMD("INSERT INTO tags (name) SELECT DISTINCT unnest($1::text[]) ON CONFLICT (name) DO NOTHING", arr) < 0 ||
 		    DB_CMD("DELETE FROM video_tags WHERE video_id = $1::bigint", pk) < 0 ||
 		    DB_CMD("INSERT INTO video_tags (video_id, tag_id) SELECT $1::bigint, id FROM tags WHERE name = ANY ($2::text[]) "
@@ -858,7 +838,7 @@ static int video_apply(req *r, const char *pk, const char **err, const char **fi
 			goto fail;
 	}
 	if (cp) {
-		const char *arr = pg_array(r->a, cats, nc);
+		const char *arr = db_text_array(r->a, cats, nc);
 		PGresult *res = DB_EXEC("SELECT count(*) FROM categories WHERE slug = ANY ($1::text[])", arr);
 		long found = res && PQntuples(res) ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : -1;
 		PQclear(res);

@@ -12,7 +12,7 @@
 #define LIST(name, col) {name, name, col, RF_LIST, FX, NULL, NULL, 0, NULL}
 #define REFLIST(name, json, col, ref) {name, json, col, RF_LIST, FX, ref, NULL, RO_REFLIST, NULL}
 #define COMPUTED(json, col, ref, out) {json, json, col, RF_NONE, RFF_SELECT, ref, NULL, out, NULL}
-#define EXISTS(name, json, col, inner) {name, json, col, RF_EXISTS, RFF_FILTER, NULL, inner, 0, NULL}
+#define EXISTS(name, json, col, inner, codes) {name, json, col, RF_EXISTS, RFF_FILTER, NULL, inner, 0, codes}
 #define META(name, key) {"metadata." name, "metadata", "(t.metadata ->> '" key "')", RF_STR, RFF_FILTER | RFF_SORT, \
 			 NULL, NULL, 0, NULL}
 /* a text field with a code list: = and != with a value outside it are refused (invaliddata) */
@@ -97,10 +97,11 @@ static const struct rf_field user_fields[] = {
 	COMPUTED("roles", "(SELECT json_agg(json_build_array(ro.role_type, ro.role, ro.org_sourced_id, "
 		 "ro.user_profile_sourced_id, ro.begin_date, ro.end_date) ORDER BY ro.role_type, ro.sourced_id) "
 		 "FROM roster_roles ro WHERE ro.user_sourced_id = t.sourced_id AND ro.status = 'active')", "org", RO_ROLES),
-	EXISTS("role", "roles", ROLE_EXISTS, "ro.role"),
-	EXISTS("roles.role", "roles", ROLE_EXISTS, "ro.role"),
-	EXISTS("roles.roleType", "roles", ROLE_EXISTS, "ro.role_type"),
-	EXISTS("roles.org.sourcedId", "roles", ROLE_EXISTS, "ro.org_sourced_id"),
+	/* role and roleType have code lists like status: a value outside them is refused, not an empty page */
+	EXISTS("role", "roles", ROLE_EXISTS, "ro.role", rs_roles),
+	EXISTS("roles.role", "roles", ROLE_EXISTS, "ro.role", rs_roles),
+	EXISTS("roles.roleType", "roles", ROLE_EXISTS, "ro.role_type", rs_role_types),
+	EXISTS("roles.org.sourcedId", "roles", ROLE_EXISTS, "ro.org_sourced_id", NULL),
 	COMPUTED("userProfiles", "(SELECT json_agg(json_build_array(p.sourced_id, p.profile_type, p.vendor_id, "
 		 "p.application_id, p.description, p.credential_type, p.username) ORDER BY p.sourced_id) "
 		 "FROM roster_user_profiles p WHERE p.user_sourced_id = t.sourced_id AND p.status = 'active')", NULL,

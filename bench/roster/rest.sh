@@ -92,11 +92,23 @@ token=$(curl -s -u "$client:$secret" -d grant_type=client_credentials "$BASE/oau
 # a realistic delta poll: the 2,000 most recently changed users (the seed spaces dateLastModified one second apart)
 since=$(date -u -d "2025-04-01 00:00:00 UTC + $((USERS - 2000)) seconds" +%Y-%m-%dT%H:%M:%SZ)
 enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
-# name|path|auth
+# Clients poll with their own "since": this script gives every request a different one (a random millisecond in
+# the minute after $since, still ~2,000 rows), so that row measures the database path, not the page cache.
+since_epoch=$(date -u -d "${since%Z}" +%s)
+cat >"$STACK_DIR/bench/delta_since.lua" <<EOF
+math.randomseed(os.time())
+request = function()
+	local ms = math.random(0, 59999)
+	local t = os.date("!%Y-%m-%dT%H%%3A%M%%3A%S", $since_epoch + math.floor(ms / 1000)) .. string.format(".%03dZ", ms % 1000)
+	return wrk.format(nil, "$API/users?limit=100&filter=dateLastModified%3E%27" .. t .. "%27")
+end
+EOF
+# name|path|auth|wrk script
 targets=(
 	"hello-world FastCGI (ceiling)|/__bench/hello|0"
 	"users page: filter primaryOrg (one school), limit 100|$API/users?limit=100&filter=$(enc "primaryOrg.sourcedId='bench-s0042'")|1"
 	"users page: delta dateLastModified> (2,000 changed), limit 100|$API/users?limit=100&filter=$(enc "dateLastModified>'$since'")|1"
+	"users page: delta as above, a different since on every request (no cache hit)|$API/users?limit=100&filter=$(enc "dateLastModified>'$since'")|1|$STACK_DIR/bench/delta_since.lua"
 	"users page: filter familyName AND grade, offset 1000|$API/users?limit=100&offset=1000&filter=$(enc "familyName='田中' AND grades='P3'")|1"
 )
 
@@ -112,7 +124,7 @@ results=()
 for conns in $CONNS; do
 	ceiling=0
 	for t in "${targets[@]}"; do
-		IFS='|' read -r name path auth <<<"$t"
+		IFS='|' read -r name path auth script <<<"$t"
 		hdr=()
 		[ "$auth" = 1 ] && hdr=(-H "Authorization: Bearer $token")
 		code=$(curl -s -o /dev/null -w '%{http_code}' "${hdr[@]}" "$BASE$path" || true)
@@ -121,6 +133,7 @@ for conns in $CONNS; do
 			results+=("$conns|$name|skipped ($code)|-|-|-")
 			continue
 		fi
+		[ -n "$script" ] && hdr+=(-s "$script")
 		wrk -t"$THREADS" -c"$conns" -d2s --timeout 5s "${hdr[@]}" "$BASE$path" >/dev/null 2>&1 || true
 		out=$(wrk -t"$THREADS" -c"$conns" -d"$DURATION" --latency --timeout 5s "${hdr[@]}" "$BASE$path" 2>&1)
 		r=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
@@ -156,8 +169,9 @@ cpu=$(awk -F: '/model name/ {gsub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo
 section="Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($cpu); $USERS roster users in 100 schools;
 wrk -t$THREADS -d$DURATION on loopback; rstream fcgi with $WORKERS workers (build: $(basename "$(dirname "$RSTREAM_BIN")")).
 Every API request verified the client token, scope, IP allowlist and rate limit and wrote one audit row
-($audit_rows audit rows written during the run). Filtered pages come from the roster cache after their first
-request (docs/oneroster-api.md §5); the delta row reads PostgreSQL on every request (page query; X-Total-Count cached).
+($audit_rows audit rows written during the run). Filtered and delta pages come from the roster cache after their
+first request (docs/oneroster-api.md §5; a delta request re-reads the write counter each time); the "different since"
+row misses the cache on every request and measures the database path (key query, prepared wide query, JSON).
 Target (SPEC §4): ≥ 25 % of the hello-world ceiling, p99 < 50 ms at 256 connections.
 Load average before the run: $LOAD_BEFORE.
 
