@@ -33,6 +33,7 @@ Description: R-Stream video learning platform for school boards
 EOT
 echo /etc/rstream/rstream.conf.example >"$STAGE/DEBIAN/conffiles"
 echo /etc/rstream/env.example >>"$STAGE/DEBIAN/conffiles"
+echo /etc/logrotate.d/rstream >>"$STAGE/DEBIAN/conffiles"
 cat >"$STAGE/DEBIAN/postinst" <<'EOT'
 #!/bin/sh
 set -e
