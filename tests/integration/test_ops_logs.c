@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -336,6 +337,7 @@ static void own_setup(void)
 	master = fork();
 	cr_assert_geq(master, 0);
 	if (master == 0) {
+		setpgid(0, 0);   /* its own group: stop_master can kill it with its workers */
 		char l[160];
 		snprintf(l, sizeof l, "unix:%s", sock_path);
 		setenv("RSTREAM_LISTEN", l, 1);
@@ -343,6 +345,7 @@ static void own_setup(void)
 		setenv("RSTREAM_CONFIG", conf_path, 1);
 		unsetenv("RSTREAM_LOG_DIR");   /* the stack's: here log.dir comes from the file */
 		unsetenv("LISTEN_PID");
+		prctl(PR_SET_PDEATHSIG, SIGKILL);   /* a crashed test leaves no master behind */
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); close(fd); }
 		execl(t_env("RSTREAM_BIN"), "rstream", "fcgi", (char *)NULL);
@@ -352,9 +355,22 @@ static void own_setup(void)
 	cr_assert_eq(fcgi_get(NULL, 0), 200, "the master never answered (see %s/master.log)", dir);
 }
 
+/* SIGTERM drains; a master that has not ended within 30 s is killed with its workers */
+static void stop_master(void)
+{
+	kill(master, SIGTERM);
+	int i = 0;
+	while (i++ < 300 && waitpid(master, NULL, WNOHANG) == 0) usleep(100 * 1000);
+	if (i > 300) {
+		kill(-master, SIGKILL);
+		waitpid(master, NULL, 0);
+	}
+	master = 0;
+}
+
 static void own_teardown(void)
 {
-	if (master > 0) { kill(master, SIGTERM); waitpid(master, NULL, 0); master = 0; }
+	if (master > 0) stop_master();
 	char c[128];
 	snprintf(c, sizeof c, "rm -rf '%s'", dir);
 	if (system(c)) {}
@@ -433,9 +449,7 @@ Test(ops_logs, a_renamed_log_and_a_sighup_lose_no_line, .init = own_setup, .fini
 	cr_assert_eq(bad, 0, "%ld requests failed across the reopen (%ld answered)", bad, ok);
 	cr_assert_gt(ok, 10);
 	/* the master drains: every worker has written what it served */
-	kill(master, SIGTERM);
-	waitpid(master, NULL, 0);
-	master = 0;
+	stop_master();
 	int *counts = calloc((size_t)ok, sizeof *counts);
 	long before = count_ids(old, counts, ok), after = count_ids(cur, counts, ok);
 	cr_assert_gt(before, 0, "nothing was written before the rename");
