@@ -26,7 +26,7 @@ Maintainer: R-Stream operators <ops@rstream.invalid>
 Section: web
 Priority: optional
 Depends: $deps, adduser, ffmpeg, postgresql-client, openssl
-Recommends: nginx, postgresql, redis-server
+Recommends: nginx, postgresql, redis-server, logrotate
 Description: R-Stream video learning platform for school boards
  FastCGI application (rstream fcgi), job worker, backups (rstream backup/restore),
  systemd units with socket activation, nginx and Apache configuration templates.
