@@ -91,10 +91,11 @@ install: all
 	cp -r conf/i18n conf/apache conf/prometheus conf/grafana $(DESTDIR)$(SHAREDIR)/conf/
 	install -m 644 conf/nginx.conf.in $(DESTDIR)$(SHAREDIR)/conf/nginx.conf.in
 	install -D -m 755 scripts/ops_nginx_tls.sh $(DESTDIR)$(SHAREDIR)/scripts/ops_nginx_tls.sh
-	{ cat conf/rstream.conf; printf '\n# ---- this host (make install) ----\nroot_dir = %s\ndata_dir = /var/lib/rstream\n' '$(SHAREDIR)'; } \
+	{ cat conf/rstream.conf; printf '\n# ---- this host (make install) ----\nroot_dir = %s\ndata_dir = /var/lib/rstream\nlog.dir = /var/log/rstream\n' '$(SHAREDIR)'; } \
 		>$(DESTDIR)/etc/rstream/rstream.conf.example
 	[ -e $(DESTDIR)/etc/rstream/rstream.conf ] || install -m 640 $(DESTDIR)/etc/rstream/rstream.conf.example $(DESTDIR)/etc/rstream/rstream.conf
 	install -m 600 conf/env.example $(DESTDIR)/etc/rstream/env.example
+	install -D -m 644 conf/logrotate/rstream $(DESTDIR)/etc/logrotate.d/rstream
 	mkdir -p $(DESTDIR)$(UNITDIR)
 	for u in $(UNITS); do sed 's|@BINDIR@|$(PREFIX)/bin|g' $$u >$(DESTDIR)$(UNITDIR)/$$(basename $$u); chmod 644 $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
 deb: all

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <time.h>
 #include "log.h"
+#include "metrics.h"
 
 static redisContext *ctx;
 static char host[256] = "127.0.0.1";
@@ -39,6 +40,7 @@ static int reconnect(void)
 	ctx = redisConnectWithTimeout(host, port, tv);
 	if (!ctx || ctx->err) {
 		if (ctx) { redisFree(ctx); ctx = NULL; }
+		metrics_inc("rstream_redis_errors_total", "kind=\"connect\"", 1);
 		next_try = time(NULL) + 1;  /* don't hammer a dead Redis on every request */
 		return -1;
 	}
@@ -58,6 +60,13 @@ int cache_connect(const char *url)
 	return 0;
 }
 
+/* for /metrics: a command that got no answer counts as "command", an error reply (OOM, WRONGTYPE) as "reply" */
+static redisReply *counted(redisReply *r)
+{
+	if (r->type == REDIS_REPLY_ERROR) metrics_inc("rstream_redis_errors_total", "kind=\"reply\"", 1);
+	return r;
+}
+
 redisReply *cache_cmd(const char *fmt, ...)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -66,10 +75,11 @@ redisReply *cache_cmd(const char *fmt, ...)
 		va_start(ap, fmt);
 		redisReply *r = redisvCommand(ctx, fmt, ap);
 		va_end(ap);
-		if (r) return r;
+		if (r) return counted(r);
 		redisFree(ctx);
 		ctx = NULL;
 	}
+	metrics_inc("rstream_redis_errors_total", "kind=\"command\"", 1);
 	return NULL;
 }
 
@@ -78,10 +88,11 @@ redisReply *cache_cmd_argv(int argc, const char **argv, const size_t *lens)
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!ctx && reconnect() < 0) return NULL;
 		redisReply *r = redisCommandArgv(ctx, argc, argv, lens);
-		if (r) return r;
+		if (r) return counted(r);
 		redisFree(ctx);
 		ctx = NULL;
 	}
+	metrics_inc("rstream_redis_errors_total", "kind=\"command\"", 1);
 	return NULL;
 }
 

@@ -12,7 +12,8 @@
 struct config cfg;
 
 #define MAXKEYS 256
-static struct { char *k, *v; } table[MAXKEYS];
+struct kv_pair { char *k, *v; };
+static struct kv_pair table[MAXKEYS];
 static int nkeys;
 
 void config_reset(void)
@@ -124,6 +125,7 @@ static const struct { const char *env, *key; } env_map[] = {
 	{"RSTREAM_VIDEO_MAX_MB", "video.max_upload_mb"}, {"RSTREAM_X264_PRESET", "video.x264_preset"},
 	{"RSTREAM_UPLOAD_QUOTA_MB", "upload.quota_mb"}, {"RSTREAM_UPLOAD_MIN_FREE_MB", "upload.min_free_mb"},
 	{"RSTREAM_BACKUP_DIR", "backup.dir"}, {"RSTREAM_BACKUP_KEY_FILE", "backup.key_file"},
+	{"RSTREAM_LOG_DIR", "log.dir"},
 };
 
 static int want_int(const char *key, long def, long min, long max, long *out, char *err, int errlen)
@@ -213,6 +215,25 @@ int config_load(const char *path, char *err, int errlen)
 		snprintf(err, (size_t)errlen, "RSTREAM_SECRET (config 'secret') must be set and at least 32 characters");
 		return -1;
 	}
+	return 0;
+}
+
+int config_reload(char *err, int errlen)
+{
+	/* the running values stay in use until the new file parsed and validated as a whole */
+	static struct kv_pair old[MAXKEYS];
+	int nold = nkeys;
+	memcpy(old, table, sizeof table[0] * (size_t)nkeys);
+	struct config oldcfg = cfg;
+	nkeys = 0;
+	if (config_load(NULL, err, errlen) < 0) {
+		for (int i = 0; i < nkeys; i++) { free(table[i].k); free(table[i].v); }
+		memcpy(table, old, sizeof table[0] * (size_t)nold);
+		nkeys = nold;
+		cfg = oldcfg;
+		return -1;
+	}
+	for (int i = 0; i < nold; i++) { free(old[i].k); free(old[i].v); }
 	return 0;
 }
 

@@ -30,6 +30,9 @@ extern struct config cfg;
 /* Load file (may be NULL = $RSTREAM_CONFIG or conf/rstream.conf), apply env. 0 ok, -1 with err set. */
 int config_load(const char *path, char *err, int errlen);
 /* Parse one "key = value" text into the generic table (used by config_load; exposed for tests). */
+/* Read the same file and environment again (SIGHUP). On an error the running configuration is kept whole and
+ * -1 returned with err set. Strings from config_get before the call are freed on success: callers re-read. */
+int config_reload(char *err, int errlen);
 int config_parse_text(const char *text, char *err, int errlen);
 void config_reset(void);
 const char *config_get(const char *key, const char *def);        /* settings page override, else file/env */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "arena.h"
 #include "log.h"
+#include "metrics.h"
 
 static PGconn *conn;
 static char *conn_url;
@@ -25,6 +26,7 @@ int db_connect(const char *url)
 	if (PQstatus(conn) != CONNECTION_OK) {
 		snprintf(last_error, sizeof last_error, "%s", PQerrorMessage(conn));
 		log_error("database connect failed: %s", last_error);
+		metrics_inc("rstream_postgres_errors_total", "kind=\"connect\"", 1);
 		PQfinish(conn);
 		conn = NULL;
 		return -1;
@@ -61,6 +63,16 @@ static PGresult *exec_once(const char *sql, int n, const char *const *params)
 	return PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
 }
 
+/* A failed statement for /metrics: "unavailable" when PostgreSQL could not be reached, else "query" with the
+ * SQLSTATE class (23 = a constraint the caller may expect, 42 = a bug in our SQL, 53 = out of resources …). */
+static void count_error(void)
+{
+	char labels[64];
+	if (outage || !last_state[0]) snprintf(labels, sizeof labels, "kind=\"unavailable\"");
+	else snprintf(labels, sizeof labels, "kind=\"query\",class=\"%.2s\"", last_state);
+	metrics_inc("rstream_postgres_errors_total", labels, 1);
+}
+
 PGresult *db_exec(const char *sql, int n, const char *const *params)
 {
 	last_error[0] = 0;
@@ -71,7 +83,7 @@ PGresult *db_exec(const char *sql, int n, const char *const *params)
 		PQclear(res);
 		res = exec_once(sql, n, params);
 	}
-	if (!res) return NULL;
+	if (!res) { count_error(); return NULL; }
 	ExecStatusType st = PQresultStatus(res);
 	/* a fatal error on a connection that went bad is the server going away, not this statement's fault */
 	if (st == PGRES_FATAL_ERROR && conn && PQstatus(conn) == CONNECTION_BAD) outage = 1;
@@ -84,6 +96,7 @@ PGresult *db_exec(const char *sql, int n, const char *const *params)
 		size_t l = strlen(last_error);
 		while (l && (last_error[l - 1] == '\n')) last_error[--l] = 0;
 		PQclear(res);
+		count_error();
 		return NULL;
 	}
 	return res;

@@ -13,6 +13,7 @@
 #include "session.h"
 #include "settings.h"
 #include "h_signin.h"
+#include "log.h"
 #include "timefmt.h"
 
 void job_labels(req *r, json_object *job);   /* h_jobs.c */
@@ -107,12 +108,29 @@ static int password_signin_allowed(long id)
 	return ok;
 }
 
+/* One security line per password sign-in outcome: the account asked for, never the password. An unreachable
+ * database (-4) decided nothing and logs nothing here. */
+static void login_logged(req *r, int rc, const char *email, long id, int switched_off)
+{
+	if (rc == -4) return;
+	json_object *f = json_object_new_object();
+	json_object_object_add(f, "account", json_object_new_string_len(email, (int)strnlen(email, 254)));
+	const char *event = rc == -2 ? "login_locked" : rc < 0 ? "login_failed" : switched_off ? "login_refused" : "login_succeeded";
+	if (rc == 0) {
+		json_object_object_add(f, "user_id", json_object_new_int64(id));
+		if (!switched_off) json_object_object_add(f, "level", json_object_new_string("info"));
+	}
+	log_security(r, event, f);
+}
+
 void h_login_post(req *r)
 {
 	const char *email = req_form(r, "email"), *pw = req_form(r, "password");
 	if (!email || !pw || !*email || !*pw) { login_page(r, 400, tr(r, "login_missing"), email); return; }
 	long id, wait;
 	int rc = session_check_password(email, pw, r->client_ip, &id, &wait);
+	int off = rc == 0 && !password_signin_allowed(id);
+	login_logged(r, rc, email, id, off);
 	if (rc == -4) { res_unavailable(r); return; }
 	if (rc == -2) {
 		login_page(r, 429, tr(r, "login_locked"), email);
@@ -120,7 +138,7 @@ void h_login_post(req *r)
 		return;
 	}
 	if (rc < 0) { login_page(r, 401, tr(r, "login_failed"), email); return; }
-	if (!password_signin_allowed(id)) { login_page(r, 403, tr(r, "settings_password_signin_off"), email); return; }
+	if (off) { login_page(r, 403, tr(r, "settings_password_signin_off"), email); return; }
 	struct token t;
 	char *jwt = session_issue(id, "session", &t);
 	if (!jwt) { res_unavailable(r); return; }
@@ -173,6 +191,8 @@ void h_api_login(req *r)
 	if (!email || !pw) { res_error(r, 400, "missing_fields", "email and password are required", NULL); return; }
 	long id, wait;
 	int rc = session_check_password(email, pw, r->client_ip, &id, &wait);
+	int off = rc == 0 && !password_signin_allowed(id);
+	login_logged(r, rc, email, id, off);
 	if (rc == -4) { res_unavailable(r); return; }
 	if (rc == -2) {
 		res_error(r, 429, "locked", tr(r, "login_locked"), NULL);
@@ -180,7 +200,7 @@ void h_api_login(req *r)
 		return;
 	}
 	if (rc < 0) { res_error(r, 401, "invalid_credentials", tr(r, "login_failed"), NULL); return; }
-	if (!password_signin_allowed(id)) { res_error(r, 403, "password_signin_off", tr(r, "settings_password_signin_off"), NULL); return; }
+	if (off) { res_error(r, 403, "password_signin_off", tr(r, "settings_password_signin_off"), NULL); return; }
 	struct token t;
 	char *jwt = session_issue(id, "api", &t);
 	if (!jwt) { res_unavailable(r); return; }

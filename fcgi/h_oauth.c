@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "audit.h"
+#include "log.h"
 #include "cache.h"
 #include "config.h"
 #include "db.h"
@@ -20,6 +21,17 @@ static void oauth_error(req *r, int status, const char *error, const char *desc,
 	audit_record(r, client_id ? arena_printf(r->a, "client:%s", client_id) : "anonymous", "oauth.token", "/oauth/token",
 		     d, status, -1);
 	json_object_put(d);
+	/* a client refused (wrong secret, revoked, wrong address, throttled) is a security event; a malformed
+	 * request is only an error */
+	if (status == 401 || status == 403 || status == 429) {
+		json_object *f = json_object_new_object();
+		json_object_object_add(f, "error", json_object_new_string(error));
+		json_object_object_add(f, "reason", json_object_new_string(desc));
+		/* an unknown client is named as asked for (a public identifier, never the secret) */
+		const char *asked = client_id ? client_id : req_form(r, "client_id");
+		if (asked) json_object_object_add(f, "client_id", json_object_new_string_len(asked, (int)strnlen(asked, 128)));
+		log_security(r, "oauth_client_denied", f);
+	}
 	res_json(r, status, o);
 	res_header(r, "Cache-Control", "no-store");
 	res_header(r, "Pragma", "no-cache");

@@ -27,6 +27,11 @@ void signin_finish(req *r, long user_id, const char *method, const char *next)
 	if (!jwt) { res_error(r, 500, "token", tr(r, "signin_failed"), NULL); return; }
 	DB_CMD("UPDATE users SET last_login_at = now() WHERE id = $1::bigint", id_text(r, user_id));
 	audit_record(r, arena_printf(r->a, "user:%ld", user_id), arena_printf(r->a, "signin.%s", method), "/login", NULL, 200, 1);
+	json_object *f = json_object_new_object();
+	json_object_object_add(f, "level", json_object_new_string("info"));
+	json_object_object_add(f, "method", json_object_new_string(method));   /* code, oidc, reset */
+	json_object_object_add(f, "user_id", json_object_new_int64(user_id));
+	log_security(r, "login_succeeded", f);
 	session_set_cookie(r, "rs_session", jwt, cfg.session_ttl);
 	free(jwt);
 	res_redirect(r, safe_next(r, next));
@@ -37,14 +42,23 @@ int signin_throttled(req *r, const char *what, int count_this)
 	char key[160];
 	snprintf(key, sizeof key, "signinfail:%s:%s", what, r->client_ip ? r->client_ip : "-");
 	long max = config_get_int("signin_max_guesses", 30);
+	int over;
 	if (!count_this) {
 		redisReply *rr = cache_cmd("GET %s", key);
 		long n = rr && rr->type == REDIS_REPLY_STRING ? strtol(rr->str, NULL, 10) : 0;
 		if (rr) freeReplyObject(rr);
-		return n >= max;
+		over = n >= max;
+	} else {
+		long ttl;
+		over = cache_incr_window(key, (int)config_get_int("signin_guess_window_seconds", 900), &ttl) > max;
 	}
-	long ttl;
-	return cache_incr_window(key, (int)config_get_int("signin_guess_window_seconds", 900), &ttl) > max;
+	/* every wrong code or reset link, and every refusal for too many, is a security event (never the code) */
+	if (count_this || over) {
+		json_object *f = json_object_new_object();
+		json_object_object_add(f, "what", json_object_new_string(what));
+		log_security(r, over ? "signin_locked" : "signin_guess_failed", f);
+	}
+	return over;
 }
 
 static void page(req *r, int status, const char *tmpl, const char *title_key, json_object *ctx, int bare)

@@ -145,6 +145,7 @@ static void run_child(long id, const char *kind, const char *payload, int attemp
 {
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_IGN);   /* a reload is the worker's business; the job writes to the files it has */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);   /* a job never outlives its worker: the lease reaper re-runs it */
 	db_after_fork();
 	cache_after_fork();
@@ -190,6 +191,8 @@ static void finish(long id, int status)
 }
 
 static void on_term(int sig) { (void)sig; stop_flag = 1; }
+static volatile sig_atomic_t reopen_flag;
+static void on_hup(int sig) { (void)sig; reopen_flag = 1; }   /* logrotate: reopen the log files, go on */
 
 struct child { pid_t pid; long job; };
 
@@ -254,6 +257,8 @@ int jobs_worker_main(void)
 	snprintf(worker_id, sizeof worker_id, "%s:%d", host, getpid());
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
+	struct sigaction hup = {.sa_handler = on_hup};   /* no SA_RESTART: the wait for NOTIFY ends early */
+	sigaction(SIGHUP, &hup, NULL);
 	int concurrency = (int)config_get_int("worker_concurrency", 2);
 	if (concurrency < 1) concurrency = 1;
 	if (concurrency > MAX_CHILDREN) concurrency = MAX_CHILDREN;
@@ -263,6 +268,7 @@ int jobs_worker_main(void)
 	log_info("worker %s started (concurrency %d)", worker_id, concurrency);
 	double last_beat = 0, last_reap = 0;
 	while (!stop_flag) {
+		if (reopen_flag) { reopen_flag = 0; log_reopen(); log_info("SIGHUP: log files reopened"); }
 		reap_children(kids, &nkids, 0);
 		double t = now_s();
 		if (t - last_reap > 5) {

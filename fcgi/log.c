@@ -1,14 +1,78 @@
-/* JSON-lines logging to stderr: one object per line, easy to ship and grep. */
+/* JSON-lines logging: one object per line, easy to ship and grep. Three streams (access, error, security), each
+ * a file under log.dir or stderr. Every process appends with O_APPEND and writes a line with one write(2), so the
+ * lines of the pre-forked workers never interleave; log_reopen after a rotation needs no restart. */
 #include "log.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include "http.h"
 
 static const char *component = "rstream";
+static const char *const file_names[LOG_NSTREAMS] = {"error.log", "access.log", "security.log"};
+static int fds[LOG_NSTREAMS] = {2, 2, 2};
+static char *dir;   /* long-lived: the paths log_reopen opens again */
 
 void log_init(const char *c) { component = c; }
+const char *log_dir(void) { return dir; }
+
+static int open_one(const char *d, int s)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", d, file_names[s]);
+	/* 0640: the group (www-data on a host) may read, nobody else; CLOEXEC: ffmpeg and other children get none */
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
+int log_open(const char *d, char *err, size_t errlen)
+{
+	if (!d || !*d) return 0;
+	if (mkdir(d, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "log.dir %s: %s", d, strerror(errno));
+		return -1;
+	}
+	int nfd[LOG_NSTREAMS];
+	for (int s = 0; s < LOG_NSTREAMS; s++) {
+		nfd[s] = open_one(d, s);
+		if (nfd[s] >= 0) continue;
+		snprintf(err, errlen, "log.dir %s/%s: %s", d, file_names[s], strerror(errno));
+		while (s-- > 0) close(nfd[s]);
+		return -1;
+	}
+	for (int s = 0; s < LOG_NSTREAMS; s++) {
+		if (fds[s] != 2) close(fds[s]);
+		fds[s] = nfd[s];
+	}
+	free(dir);
+	dir = strdup(d);
+	return 0;
+}
+
+int log_reopen(void)
+{
+	if (!dir) return 0;
+	int rc = 0;
+	for (int s = 0; s < LOG_NSTREAMS; s++) {
+		int fd = open_one(dir, s);
+		if (fd < 0) {
+			rc = -1;
+			log_msg("error", "log reopen: %s/%s: %s (still writing to the old file)", dir, file_names[s], strerror(errno));
+			continue;
+		}
+		/* dup2 swaps atomically: a line written meanwhile lands in the old file or the new one, never nowhere */
+		if (dup2(fd, fds[s]) < 0) rc = -1;
+		else fcntl(fds[s], F_SETFD, FD_CLOEXEC);
+		close(fd);
+	}
+	return rc;
+}
 
 static void stamp(char *out, size_t n)
 {
@@ -20,7 +84,7 @@ static void stamp(char *out, size_t n)
 	snprintf(out + k, n - k, ".%03ldZ", (long)(tv.tv_usec / 1000));
 }
 
-void log_json(json_object *line)
+void log_to(enum log_stream s, json_object *line)
 {
 	char ts[40];
 	stamp(ts, sizeof ts);
@@ -29,9 +93,22 @@ void log_json(json_object *line)
 		json_object_object_add(line, "level", json_object_new_string("info"));
 	json_object_object_add(line, "component", json_object_new_string(component));
 	json_object_object_add(line, "pid", json_object_new_int(getpid()));
-	fprintf(stderr, "%s\n", json_object_to_json_string_ext(line, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	size_t len;
+	const char *text = json_object_to_json_string_length(line, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	/* one write per line: O_APPEND makes each write land whole at the end of the file */
+	char small[4096], *b = len + 1 <= sizeof small ? small : malloc(len + 1);
+	if (b) {
+		memcpy(b, text, len);
+		b[len] = '\n';
+		if (write(fds[s], b, len + 1) < 0 && fds[s] != 2) {
+			if (write(2, b, len + 1) < 0) {}   /* the disk is full or gone: stderr (journald) rather than nothing */
+		}
+		if (b != small) free(b);
+	}
 	json_object_put(line);
 }
+
+void log_json(json_object *line) { log_to(LOG_ERROR, line); }
 
 void log_msg(const char *level, const char *fmt, ...)
 {
@@ -44,4 +121,59 @@ void log_msg(const char *level, const char *fmt, ...)
 	json_object_object_add(o, "level", json_object_new_string(level));
 	json_object_object_add(o, "msg", json_object_new_string(msg));
 	log_json(o);
+}
+
+static void add_str(json_object *o, const char *k, const char *v)
+{
+	if (v && *v && !json_object_object_get_ex(o, k, NULL)) json_object_object_add(o, k, json_object_new_string(v));
+}
+
+void log_security(struct req *r, const char *event, json_object *fields)
+{
+	json_object *o = fields ? fields : json_object_new_object();
+	json_object_object_add(o, "event", json_object_new_string(event));
+	if (!json_object_object_get_ex(o, "level", NULL))
+		json_object_object_add(o, "level", json_object_new_string("warn"));
+	if (r) {
+		add_str(o, "request_id", r->request_id);
+		add_str(o, "traceparent", r->traceparent);
+		add_str(o, "ip", r->client_ip);
+		add_str(o, "user", r->log_user);
+		add_str(o, "method", r->method);
+		add_str(o, "path", r->path);
+	}
+	log_to(LOG_SECURITY, o);
+}
+
+/* parameters whose values are credentials: OAuth/OIDC (code, state, tokens), sign-in links, passwords, signatures */
+static int secret_param(const char *k, size_t n)
+{
+	static const char *const names[] = {"code", "state", "nonce", "password", "pass", "secret", "key", "sig",
+					    "signature", "md5", "jwt", "session", "assertion", "code_verifier", "otp"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strlen(names[i]) == n && !strncasecmp(k, names[i], n)) return 1;
+	static const char *const tails[] = {"token", "secret", "password", "key"};
+	for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+		size_t t = strlen(tails[i]);
+		if (n >= t && !strncasecmp(k + n - t, tails[i], t)) return 1;
+	}
+	return 0;
+}
+
+void log_redact_query(const char *qs, char *out, size_t n)
+{
+	size_t o = 0;
+	if (!n) return;
+	while (qs && *qs && o + 1 < n) {
+		size_t pl = strcspn(qs, "&;"), kl = strcspn(qs, "=&;");
+		const char *part = qs;
+		size_t keep = pl;
+		if (kl < pl && secret_param(qs, kl)) keep = kl + 1;   /* "token=" stays, its value goes */
+		for (size_t i = 0; i < keep && o + 1 < n; i++) out[o++] = part[i];
+		if (keep != pl)
+			for (const char *red = "REDACTED"; *red && o + 1 < n; red++) out[o++] = *red;
+		qs += pl;
+		if (*qs && o + 1 < n) out[o++] = *qs++;
+	}
+	out[o] = 0;
 }

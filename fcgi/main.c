@@ -127,6 +127,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rstream: configuration error: %s\n", err);
 		return 2;
 	}
+	/* the long-running processes write the log streams; a one-off command keeps talking to its terminal */
+	if (!strcmp(cmd, "fcgi") || !strcmp(cmd, "worker")) {
+		if (log_open(config_get("log.dir", NULL), err, sizeof err) < 0) {
+			fprintf(stderr, "rstream: configuration error: %s\n", err);
+			return 2;
+		}
+	}
 	if (!strcmp(cmd, "fcgi")) return server_main();
 	if (!strcmp(cmd, "migrate")) {
 		if (need_db() < 0) return 1;

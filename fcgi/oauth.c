@@ -305,8 +305,15 @@ static int token_verify_memo(const char *jwt, struct token *t)
 	return v;
 }
 
-static int deny(const char **code_minor, char *msg, size_t msglen, const char *cm, const char *text, int status)
+/* a refused bearer token or client (not a database outage or a rate limit) goes to the security log */
+static int deny(struct req *r, const char **code_minor, char *msg, size_t msglen, const char *cm, const char *text, int status)
 {
+	if (status == 401 || status == 403) {
+		json_object *f = json_object_new_object();
+		json_object_object_add(f, "code_minor", json_object_new_string(cm));
+		json_object_object_add(f, "reason", json_object_new_string(text));
+		log_security(r, "api_client_denied", f);
+	}
 	*code_minor = cm;
 	snprintf(msg, msglen, "%s", text);
 	return status;
@@ -320,9 +327,9 @@ int oauth_authenticate(struct req *r, struct api_caller *c, const char **code_mi
 	 * browser can not be tricked into calling these routes cross-site */
 	if (r->user) {
 		if (!r->user->via_bearer)
-			return deny(code_minor, msg, msglen, "unauthorisedrequest", "use a bearer token", 401);
+			return deny(r, code_minor, msg, msglen, "unauthorisedrequest", "use a bearer token", 401);
 		if (strcmp(r->user->role ? r->user->role : "", "admin"))
-			return deny(code_minor, msg, msglen, "forbidden", "only admins and API clients may use this API", 403);
+			return deny(r, code_minor, msg, msglen, "forbidden", "only admins and API clients may use this API", 403);
 		c->is_admin = 1;
 		c->user_id = r->user->id;
 		c->scopes = SC_ALL;
@@ -331,22 +338,22 @@ int oauth_authenticate(struct req *r, struct api_caller *c, const char **code_mi
 	}
 	const char *auth = req_header(r, "Authorization");
 	if (!auth || strncasecmp(auth, "Bearer ", 7))
-		return deny(code_minor, msg, msglen, "unauthorisedrequest", "missing bearer token", 401);
+		return deny(r, code_minor, msg, msglen, "unauthorisedrequest", "missing bearer token", 401);
 	struct token t;
 	int v = token_verify_memo(auth + 7, &t);
-	if (v == -2) return deny(code_minor, msg, msglen, "unauthorisedrequest", "token expired", 401);
+	if (v == -2) return deny(r, code_minor, msg, msglen, "unauthorisedrequest", "token expired", 401);
 	if (v != 0 || strcmp(t.kind, "client") || strncmp(t.sub, "client:", 7))
-		return deny(code_minor, msg, msglen, "unauthorisedrequest", "invalid token", 401);
+		return deny(r, code_minor, msg, msglen, "unauthorisedrequest", "invalid token", 401);
 	int lr = client_load_cached(t.sub + 7, &c->client);
-	if (lr < 0) return deny(code_minor, msg, msglen, "server_busy", "database unavailable", 503);
+	if (lr < 0) return deny(r, code_minor, msg, msglen, "server_busy", "database unavailable", 503);
 	if (lr == 0 || c->client.revoked)
-		return deny(code_minor, msg, msglen, "unauthorisedrequest", "client unknown or revoked", 401);
+		return deny(r, code_minor, msg, msglen, "unauthorisedrequest", "client unknown or revoked", 401);
 	snprintf(c->actor, sizeof c->actor, "client:%s", c->client.client_id);
 	r->log_user = arena_strdup(r->a, c->actor);
 	if (!oauth_ip_allowed(&c->client, r->client_ip))
-		return deny(code_minor, msg, msglen, "forbidden", "client IP address not allowed", 403);
+		return deny(r, code_minor, msg, msglen, "forbidden", "client IP address not allowed", 403);
 	if (oauth_rate_check(&c->client, retry_after))
-		return deny(code_minor, msg, msglen, "server_busy", "rate limit exceeded", 429);
+		return deny(r, code_minor, msg, msglen, "server_busy", "rate limit exceeded", 429);
 	char bad[64];
 	oauth_scopes_parse(t.scope, &c->scopes, bad, sizeof bad);
 	/* scopes removed from the client since the token was issued no longer count */

@@ -204,13 +204,28 @@ static void log_access(req *r, double secs)
 	json_object_object_add(o, "method", json_object_new_string(r->method));
 	json_object_object_add(o, "route", json_object_new_string(r->route ? (r->route->name ? r->route->name : r->route->pattern) : "-"));
 	json_object_object_add(o, "path", json_object_new_string(r->path));
+	/* the query only with credentials cut out: OAuth codes, sign-in tokens and HLS signatures ride in it */
+	if (r->query_string && *r->query_string) {
+		char q[1024];
+		log_redact_query(r->query_string, q, sizeof q);
+		json_object_object_add(o, "query", json_object_new_string(q));
+	}
 	json_object_object_add(o, "status", json_object_new_int(r->status));
 	char ms[32];
 	snprintf(ms, sizeof ms, "%.2f", secs * 1000);
 	json_object_object_add(o, "duration_ms", json_object_new_double_s(secs * 1000, ms));
 	json_object_object_add(o, "ip", json_object_new_string(r->client_ip ? r->client_ip : ""));
 	if (r->log_user) json_object_object_add(o, "user", json_object_new_string(r->log_user));
-	log_json(o);
+	log_to(LOG_ACCESS, o);
+}
+
+/* what a security line about the matched route says besides the request's own fields */
+static json_object *route_fields(req *r)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "route", json_object_new_string(r->route->name ? r->route->name : r->route->pattern));
+	if (r->user) json_object_object_add(o, "role", json_object_new_string(r->user->role));
+	return o;
 }
 
 static void handle(req *r, FCGX_Request *fx)
@@ -224,8 +239,8 @@ static void handle(req *r, FCGX_Request *fx)
 	if (!uri) uri = "/";
 	size_t plen = strcspn(uri, "?");
 	r->path = arena_strndup(r->a, uri, plen);
-	r->query_string = FCGX_GetParam("QUERY_STRING", env);
-	if (!r->query_string) r->query_string = uri[plen] == '?' ? uri + plen + 1 : "";
+	const char *qs = FCGX_GetParam("QUERY_STRING", env);
+	r->query_string = arena_strdup(r->a, qs ? qs : uri[plen] == '?' ? uri + plen + 1 : "");
 	r->content_type = FCGX_GetParam("CONTENT_TYPE", env);
 	const char *cl = FCGX_GetParam("CONTENT_LENGTH", env);
 	r->content_length = cl && *cl ? strtol(cl, NULL, 10) : 0;
@@ -265,7 +280,11 @@ static void handle(req *r, FCGX_Request *fx)
 	}
 	/* who may call the route is known before any body is read: nobody spools gigabytes just to hear 401 */
 	if (!perm_allows(r->route->perm, r->user)) {
-		if (r->user) { res_error(r, 403, "forbidden", tr(r, "error_forbidden"), NULL); return; }
+		if (r->user) {
+			log_security(r, "permission_denied", route_fields(r));
+			res_error(r, 403, "forbidden", tr(r, "error_forbidden"), NULL);
+			return;
+		}
 		if (req_wants_json(r)) { res_error(r, 401, "unauthorized", tr(r, "error_unauthorized"), NULL); return; }
 		res_redirect(r, arena_printf(r->a, "/login?next=%s", url_encode(r->a, r->path)));
 		return;
@@ -313,6 +332,7 @@ static void handle(req *r, FCGX_Request *fx)
 	}
 	int safe = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
 	if (!safe && !(flags & RF_NOCSRF) && !(r->user && r->user->via_bearer) && !session_csrf_ok(r)) {
+		log_security(r, "csrf_rejected", route_fields(r));
 		res_error(r, 403, "csrf", tr(r, "error_csrf"), NULL);
 		return;
 	}
@@ -388,8 +408,35 @@ static pid_t spawn_worker(void)
 	return pid;
 }
 
+static char *listen_addr;   /* our copy: a reload frees the strings cfg points at */
+
+/* SIGHUP (systemctl reload, logrotate): reopen the log files, then read rstream.conf again. A file that does not
+ * parse or validate is refused and the running configuration kept; the workers started next inherit the result.
+ * The socket and the number of workers are the master's own: they take a restart. */
+static void reload_config(int nworkers)
+{
+	const char *before = log_dir();
+	char *old_dir = before ? strdup(before) : NULL, err[512];
+	log_reopen();
+	if (config_reload(err, sizeof err) < 0) {
+		log_error("SIGHUP: configuration refused, the running one stays: %s", err);
+		free(old_dir);
+		return;
+	}
+	if (strcmp(cfg.listen, listen_addr) || cfg.workers != nworkers)
+		log_warn("SIGHUP: listen and workers keep their running values (%s, %d) until a restart", listen_addr, nworkers);
+	cfg.listen = listen_addr;
+	cfg.workers = nworkers;
+	const char *dir = config_get("log.dir", NULL);
+	if (dir && *dir && (!old_dir || strcmp(dir, old_dir)) && log_open(dir, err, sizeof err) < 0)
+		log_error("SIGHUP: %s; logging where it did", err);
+	free(old_dir);
+	log_info("SIGHUP: configuration reloaded");
+}
+
 int server_main(void)
 {
+	listen_addr = strdup(cfg.listen);
 	listen_fd = open_listen();
 	if (listen_fd < 0) { log_error("cannot listen on %s: %s", cfg.listen, strerror(errno)); return 1; }
 	if (metrics_init() < 0 || session_cache_init() < 0 || settings_shared_init() < 0) { log_error("cannot map shared memory"); return 1; }
@@ -407,6 +454,7 @@ int server_main(void)
 	while (!stopping) {
 		if (reload) {
 			reload = 0;
+			reload_config(n);
 			log_info("SIGHUP: restarting workers one by one");
 			for (int i = 0; i < n; i++) {
 				pid_t old = pids[i];
@@ -437,7 +485,7 @@ int server_main(void)
 	log_info("fcgi master draining: waiting for workers to finish in-flight requests");
 	for (int i = 0; i < n; i++) if (pids[i] > 0) kill(pids[i], SIGTERM);
 	while (wait(NULL) > 0 || errno == EINTR) ;
-	if (!listen_inherited && !strncmp(cfg.listen, "unix:", 5)) unlink(cfg.listen + 5);
+	if (!listen_inherited && !strncmp(listen_addr, "unix:", 5)) unlink(listen_addr + 5);
 	free(pids);
 	return 0;
 }

@@ -26,13 +26,14 @@ Maintainer: R-Stream operators <ops@rstream.invalid>
 Section: web
 Priority: optional
 Depends: $deps, adduser, ffmpeg, postgresql-client, openssl
-Recommends: nginx, postgresql, redis-server
+Recommends: nginx, postgresql, redis-server, logrotate
 Description: R-Stream video learning platform for school boards
  FastCGI application (rstream fcgi), job worker, backups (rstream backup/restore),
  systemd units with socket activation, nginx and Apache configuration templates.
 EOT
 echo /etc/rstream/rstream.conf.example >"$STAGE/DEBIAN/conffiles"
 echo /etc/rstream/env.example >>"$STAGE/DEBIAN/conffiles"
+echo /etc/logrotate.d/rstream >>"$STAGE/DEBIAN/conffiles"
 cat >"$STAGE/DEBIAN/postinst" <<'EOT'
 #!/bin/sh
 set -e

@@ -89,13 +89,14 @@ cat <<EOF
   Demo roster bundles:  ${demo#"$ROOT"/}/roster-demo.zip, then roster-demo-delta.zip
                         (名簿 → 名簿取込 / Roster → Roster imports)
 
-  Logs:                 ${STACK_DIR#"$ROOT"/}/log/   (following fcgi and worker below)
+  Logs:                 ${STACK_DIR#"$ROOT"/}/log/   (following error.log and security.log below)
   Stop:                 Ctrl-C here, or \`make stop\` from another terminal
 
 EOF
 
 # Follow the app logs until interrupted or until the stack is stopped from elsewhere.
-tail -n 0 -F "$STACK_DIR/log/fcgi.log" "$STACK_DIR/log/worker.log" 2>/dev/null &
+tail -n 0 -F "$STACK_DIR/log/fcgi.log" "$STACK_DIR/log/worker.log" "$STACK_DIR/log/error.log" \
+	"$STACK_DIR/log/security.log" 2>/dev/null &
 tailpid=$!
 # The stack supervises rstream fcgi and rstream worker (restart with backoff, logged in their logs); we stay
 # until their supervisor is gone, i.e. until the stack is stopped (Ctrl-C here or `make stop`).

@@ -121,6 +121,7 @@ export_app_env() {
 	export RSTREAM_ROOT="$ROOT"
 	export RSTREAM_PUBLIC_URL="http://127.0.0.1:$HTTP_PORT"
 	export RSTREAM_CONFIG="${RSTREAM_CONFIG:-$ROOT/conf/rstream.conf}"
+	export RSTREAM_LOG_DIR="$LOG"   # access.log, error.log, security.log (reopened on SIGHUP)
 }
 
 # ---- PostgreSQL -------------------------------------------------------------------------------
@@ -417,7 +418,7 @@ cmd_env() {
 	export_app_env
 	local v
 	for v in DATABASE_URL REDIS_URL RSTREAM_SECRET RSTREAM_HLS_SECRET RSTREAM_LISTEN RSTREAM_DATA_DIR \
-		 RSTREAM_ROOT RSTREAM_PUBLIC_URL RSTREAM_CONFIG; do
+		 RSTREAM_ROOT RSTREAM_PUBLIC_URL RSTREAM_CONFIG RSTREAM_LOG_DIR; do
 		printf 'export %s=%q\n' "$v" "${!v}"
 	done
 	printf 'export %s=%q\n' STACK_DIR "$STACK_DIR" RSTREAM_BIN "$RSTREAM_BIN" HTTP_PORT "$HTTP_PORT" \

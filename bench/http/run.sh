@@ -7,51 +7,21 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
-export STACK_DIR=${BENCH_STACK_DIR:-$ROOT/var/bench}
-export HTTP_PORT=${BENCH_HTTP_PORT:-19080}
-export PG_PORT=${BENCH_PG_PORT:-19433}
-export REDIS_PORT=${BENCH_REDIS_PORT:-19380}
-export RSTREAM_BIN=${RSTREAM_BIN:-$ROOT/build/rstream}
-DURATION=${BENCH_DURATION:-10s}
-CONNS=${BENCH_CONNS:-64 256}
-THREADS=${BENCH_THREADS:-2}
-WORKERS=${RSTREAM_WORKERS:-$(nproc)}
-export RSTREAM_WORKERS=$WORKERS
-BASE="http://127.0.0.1:$HTTP_PORT"
-DOC=$ROOT/docs/benchmarks.md
+# two connection counts by default: the saturation point and well past it
+export BENCH_CONNS=${BENCH_CONNS:-64 256}
+# the stack, the hello-world ceiling beside it, wrk settings and the docs writer (bench/lib.sh)
+source "$ROOT/bench/lib.sh"
 
-command -v wrk >/dev/null || { echo "bench: wrk is missing (scripts/deps.sh)" >&2; exit 1; }
-[ -x "$RSTREAM_BIN" ] || { echo "bench: $RSTREAM_BIN is missing (make)" >&2; exit 1; }
-
-stack() { bash "$ROOT/scripts/stack.sh" "$@"; }
-hello_pid=
-cleanup() {
-	[ -n "$hello_pid" ] && kill "$hello_pid" 2>/dev/null && wait "$hello_pid" 2>/dev/null
-	stack stop >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# The hello-world ceiling and a static file, added to the stack's nginx through its conf.d include.
-mkdir -p "$STACK_DIR/bench/static" "$STACK_DIR/nginx/conf.d" "$STACK_DIR/run"
-cc -O2 -std=c17 -D_GNU_SOURCE bench/http/hello_fcgi.c -lfcgi -o "$STACK_DIR/bench/hello_fcgi"
+# a static file through the stack's nginx (its conf.d include), beside lib.sh's hello-world location
+mkdir -p "$STACK_DIR/bench/static" "$STACK_DIR/nginx/conf.d"
 printf 'Hello, world\n' >"$STACK_DIR/bench/static/hello.txt"
-cat >"$STACK_DIR/nginx/conf.d/bench.conf" <<EOF
-location = /__bench/hello {
-    fastcgi_pass unix:$STACK_DIR/run/hello.sock;
-    include /etc/nginx/fastcgi_params;
-}
+cat >"$STACK_DIR/nginx/conf.d/bench-static.conf" <<EOF
 location = /__bench/static.txt {
     alias $STACK_DIR/bench/static/hello.txt;
     access_log off;
 }
 EOF
-stack stop >/dev/null 2>&1 || true
-"$STACK_DIR/bench/hello_fcgi" "$STACK_DIR/run/hello.sock" "$WORKERS" &
-hello_pid=$!
-stack start
-eval "$(stack env)"
+bench_stack_up "$STACK_DIR/bench"
 "$RSTREAM_BIN" seed >/dev/null
 
 # An account for the endpoints that need a login.
@@ -96,14 +66,14 @@ measure() {
 	wrk -t"$THREADS" -c"$conns" -d2s --timeout 5s "${hdr[@]}" "$BASE$path" >/dev/null 2>&1 || true
 	out=$(wrk -t"$THREADS" -c"$conns" -d"$DURATION" --latency --timeout 5s "${hdr[@]}" "$BASE$path" 2>&1) || true
 	r=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-	p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+	p99=$(bench_p99 "$out")
 	if [ -z "$r" ] || [ -z "$p99" ]; then
 		echo "bench: wrk gave no result for $path:" >&2
 		echo "$out" >&2
 		results+=("$conns|$name|failed|-|-|-")
 		return
 	fi
-	non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
+	non2xx=$(bench_non2xx "$out")
 	sockerr=$(awk '/Socket errors:/ {sub(/.*Socket errors: /, ""); print}' <<<"$out")
 	errs=${non2xx:-0}
 	[ -n "$sockerr" ] && errs="$errs; socket: $sockerr"
@@ -155,17 +125,4 @@ $table"
 echo
 echo "$section"
 
-if [ "${BENCH_NO_DOCS:-0}" != 1 ]; then
-	begin='<!-- bench:http:begin -->' end='<!-- bench:http:end -->'
-	[ -f "$DOC" ] || printf '# Benchmarks\n\n## HTTP (bench/http/run.sh)\n\n%s\n%s\n' "$begin" "$end" >"$DOC"
-	grep -qF "$begin" "$DOC" || printf '\n## HTTP (bench/http/run.sh)\n\n%s\n%s\n' "$begin" "$end" >>"$DOC"
-	SECTION=$section python3 - "$DOC" "$begin" "$end" <<'PY'
-import os, sys
-path, begin, end = sys.argv[1:4]
-text = open(path, encoding="utf-8").read()
-a = text.index(begin) + len(begin)
-b = text.index(end, a)
-open(path, "w", encoding="utf-8").write(text[:a] + "\n" + os.environ["SECTION"] + "\n" + text[b:])
-PY
-	echo "bench: wrote ${DOC#"$ROOT"/}"
-fi
+bench_write_section http "HTTP (bench/http/run.sh)" "$section"

@@ -199,7 +199,7 @@ Test(ops_socket, a_wrong_listen_pid_is_ignored)
 	/* LISTEN_PID of another process: the variables are for someone else; the master uses RSTREAM_LISTEN */
 	char p[160], cmd[1024];
 	snprintf(p, sizeof p, "%s/own.sock", dir);
-	snprintf(cmd, sizeof cmd, "LISTEN_PID=1 LISTEN_FDS=1 RSTREAM_LISTEN='unix:%s' RSTREAM_WORKERS=1 timeout -s TERM 5 '%s' fcgi "
+	snprintf(cmd, sizeof cmd, "LISTEN_PID=1 LISTEN_FDS=1 RSTREAM_LISTEN='unix:%s' RSTREAM_WORKERS=1 RSTREAM_LOG_DIR= timeout -s TERM 5 '%s' fcgi "
 		 ">>'%s/other.log' 2>&1; test -e '%s' || grep -q 'listening on unix:%s' '%s/other.log'", p, t_env("RSTREAM_BIN"), dir, p, p, dir);
 	cr_assert_eq(system(cmd), 0, "the master did not listen on its own socket (see %s/other.log)", dir);
 }
