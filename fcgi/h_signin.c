@@ -14,6 +14,7 @@
 #include "settings.h"
 #include "signin_cards.h"
 #include "signin_code.h"
+#include "signin_mail.h"
 #include "users.h"
 #include "h_signin.h"
 
@@ -58,6 +59,11 @@ static void page(req *r, int status, const char *tmpl, const char *title_key, js
 	json_object_object_add(ctx, "scripts", sc);
 	res_html(r, status, tmpl, ctx);
 	json_object_put(ctx);
+}
+
+void signin_page(req *r, int status, const char *tmpl, const char *title_key, json_object *ctx, int bare)
+{
+	page(r, status, tmpl, title_key, ctx, bare);
 }
 
 /* ---- signing in with a login card ---- */
@@ -276,7 +282,8 @@ void h_cards_issue(req *r)
 
 static long reset_ttl_hours(void) { return config_get_int("password_reset_ttl_hours", 24); }
 
-/* POST /admin/users/:id/reset-link: a one-time link the admin hands over (later: e-mailed). Earlier links die. */
+/* POST /admin/users/:id/reset-link: a one-time link the admin hands over (or e-mails: h_signin_mail.c). Earlier
+ * links die. */
 void h_reset_link_create(req *r)
 {
 	long id = req_param_id(r, "id");
@@ -284,14 +291,8 @@ void h_reset_link_create(req *r)
 	if (!res || PQntuples(res) != 1) { PQclear(res); res_error(r, 404, "not_found", tr(r, "reset_no_user"), NULL); return; }
 	json_object *who = db_row_json(res, 0);
 	PQclear(res);
-	char token[65], h[65], ttl[24];
-	random_hex(token, 32);
-	signin_hash(cfg.secret, "reset", token, h);
-	snprintf(ttl, sizeof ttl, "%ld", reset_ttl_hours());
-	if (DB_CMD("DELETE FROM password_resets WHERE user_id = $1::bigint AND used_at IS NULL", id_text(r, id)) < 0 ||
-	    DB_CMD("INSERT INTO password_resets (token_hash, user_id, created_by, expires_at) "
-		   "VALUES ($1, $2::bigint, $3::bigint, now() + make_interval(hours => $4::int))",
-		   h, id_text(r, id), id_text(r, r->user->id), ttl) < 0) {
+	char token[65];
+	if (signin_reset_create(id, r->user->id, reset_ttl_hours() * 60, token) < 0) {
 		json_object_put(who);
 		res_error(r, 500, "db", tr(r, "signin_failed"), NULL);
 		return;
@@ -332,8 +333,10 @@ void h_reset_post(req *r)
 	PQclear(res);
 	if (!uid) {
 		db_rollback();
-		signin_throttled(r, "reset", 1);
-		reset_page(r, 400, tr(r, "reset_bad_link"));
+		/* say why (used, expired): an unknown token counts as a guess */
+		const char *why = signin_link_problem("password_resets", h);
+		if (!strcmp(why, "signin_link_unknown")) signin_throttled(r, "reset", 1);
+		reset_page(r, 400, tr(r, why));
 		return;
 	}
 	if (users_set_password(uid, pw, err, sizeof err) < 0 || db_commit() < 0) {
