@@ -365,6 +365,53 @@ Test(signin, a_teacher_prints_cards_for_their_class_and_a_pupil_signs_in_with_on
 	b_free(pb);
 }
 
+/* run a poppler tool on a file; its standard output (malloc'd) */
+static char *poppler(const char *tool, const char *file)
+{
+	char cmd[1024];
+	/* pdftotext writes to standard output when the output file is "-" */
+	snprintf(cmd, sizeof cmd, "%s %s %s 2>&1", tool, file, strncmp(tool, "pdftotext", 9) ? "" : "-");
+	FILE *f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	char *out = calloc(1, 1 << 16);
+	size_t n = fread(out, 1, (1 << 16) - 1, f);
+	out[n] = 0;
+	cr_assert_eq(pclose(f), 0, "%s: %s", tool, out);
+	return out;
+}
+
+Test(signin, the_class_cards_come_as_an_a4_pdf_whose_codes_sign_in)
+{
+	roster();
+	struct browser *t = b_login(TEACHER, TEACHER_PW);
+	char *pdf = issue_cards(t, "sig-c1", "&format=pdf");
+	b_free(t);
+	cr_assert_eq(strncmp(pdf, "%PDF-", 5), 0, "a PDF: %.100s", pdf);
+	char file[256];
+	snprintf(file, sizeof file, "%s/cards-%d.pdf", t_env("STACK_DIR"), (int)getpid());
+	FILE *f = fopen(file, "wb");
+	cr_assert_not_null(f);
+	fwrite(pdf, 1, strlen(pdf), f);
+	fclose(f);
+	free(pdf);
+	/* poppler parses it (the check a print shop's software would do) */
+	char *info = poppler("pdfinfo", file);
+	cr_assert(strstr(info, "Pages:           1") && strstr(info, "595.28 x 841.89 pts (A4)"), "%s", info);
+	free(info);
+	char *text = poppler("pdftotext -enc UTF-8 -layout", file);
+	cr_assert(strstr(text, "田中 太郎") && strstr(text, "たなか たろう") && strstr(text, "高橋 さくら"), "names: %s", text);
+	cr_assert(strstr(text, "3年1組") && strstr(text, "/login/code"), "class and address: %s", text);
+	/* the codes on the paper are the live ones */
+	char code[10] = "";
+	for (const char *c = text; *c && !code[0]; c++)
+		if (c[4] == '-' && strspn(c, "ABCDEFGHJKLMNPQRSTUVWXYZ23456789") == 4 && strspn(c + 5, "ABCDEFGHJKLMNPQRSTUVWXYZ23456789") == 4)
+			snprintf(code, sizeof code, "%.9s", c);
+	cr_assert(code[0], "a code in the text: %s", text);
+	free(text);
+	unlink(file);
+	cr_assert_eq(code_login(code, NULL), 303, "the printed code %s signs in", code);
+}
+
 Test(signin, expired_codes_fail_and_guessing_is_throttled)
 {
 	roster();
