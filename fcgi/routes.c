@@ -71,6 +71,8 @@ void h_roster_api_other(req *);
 void h_forgot_form(req *), h_forgot_post(req *), h_reset_mail_create(req *);
 void h_invitations(req *), h_invitation_create(req *), h_invitation_resend(req *), h_invitation_revoke(req *);
 void h_invite_form(req *), h_invite_post(req *);
+/* mail8: per-student stats (h_stats_student.c) */
+void h_api_student_stats(req *), h_stats_me(req *), h_stats_student_page(req *), h_stats_student_csv(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -283,5 +285,10 @@ const struct route routes[] = {
 	{"POST",   "/admin/invitations/:id/revoke",        h_invitation_revoke,   PERM_ADMIN,   0, NULL},
 	{"GET",    "/invite",                              h_invite_form,         PERM_NONE,    0, NULL},
 	{"POST",   "/invite",                              h_invite_post,         PERM_NONE,    0, NULL},
+	/* mail8: per student, for the student, their teachers and admins (h_stats_student.c) */
+	{"GET",    "/api/v1/users/:id/stats",              h_api_student_stats,   PERM_LOGIN,   0, NULL},
+	{"GET",    "/stats/me",                            h_stats_me,            PERM_LOGIN,   0, NULL},
+	{"GET",    "/stats/students/:id",                  h_stats_student_page,  PERM_LOGIN,   0, NULL},
+	{"GET",    "/stats/students/:id/history.csv",      h_stats_student_csv,   PERM_LOGIN,   0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
