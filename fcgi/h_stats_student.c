@@ -47,6 +47,15 @@ static const char *student_access(req *r, long *uid)
 	return name;
 }
 
+/* The student (access checked) and the query's range; NULL with an error sent. */
+static const char *student_begin(req *r, long *uid, struct stats_range *rg)
+{
+	const char *name = student_access(r, uid), *today = name ? stats_today(r) : NULL;
+	if (!name) return NULL;
+	if (!today) { stats_fail(r, 500, "db"); return NULL; }
+	return stats_read_range(r, today, rg) < 0 ? NULL : name;
+}
+
 static json_object *student_stats(long uid, const char *name, const struct stats_range *rg)
 {
 	char u[24];
@@ -113,10 +122,8 @@ void h_api_student_stats(req *r)
 {
 	long uid;
 	struct stats_range rg;
-	const char *name = student_access(r, &uid), *today = name ? stats_today(r) : NULL;
+	const char *name = student_begin(r, &uid, &rg);
 	if (!name) return;
-	if (!today) { stats_fail(r, 500, "db"); return; }
-	if (stats_read_range(r, today, &rg) < 0) return;
 	json_object *o = student_stats(uid, name, &rg);
 	if (!o) { stats_fail(r, 500, "db"); return; }
 	json_object *range = json_object_new_object();
@@ -135,10 +142,8 @@ void h_stats_student_page(req *r)
 	static const char *const tf[] = {"completed_at", "last_at", "due_at", NULL};
 	long uid;
 	struct stats_range rg;
-	const char *name = student_access(r, &uid), *today = name ? stats_today(r) : NULL;
+	const char *name = student_begin(r, &uid, &rg);
 	if (!name) return;
-	if (!today) { stats_fail(r, 500, "db"); return; }
-	if (stats_read_range(r, today, &rg) < 0) return;
 	json_object *o = student_stats(uid, name, &rg);
 	if (!o) { stats_fail(r, 500, "db"); return; }
 	json_object *hist = json_object_object_get(o, "history"), *sum = json_object_object_get(o, "summary");
@@ -177,10 +182,8 @@ void h_stats_student_csv(req *r)
 {
 	long uid;
 	struct stats_range rg;
-	const char *name = student_access(r, &uid), *today = name ? stats_today(r) : NULL;
+	const char *name = student_begin(r, &uid, &rg);
 	if (!name) return;
-	if (!today) { stats_fail(r, 500, "db"); return; }
-	if (stats_read_range(r, today, &rg) < 0) return;
 	const char *head[] = {tr(r, "stats_col_video_id"), tr(r, "stats_col_video"), tr(r, "stats_col_percent"),
 			      tr(r, "stats_col_watch_seconds"), tr(r, "stats_col_completed_at"), tr(r, "stats_col_last_at")};
 	char u[24];
