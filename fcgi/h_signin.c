@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "audit.h"
 #include "auth.h"
 #include "cache.h"
@@ -14,6 +15,9 @@
 #include "settings.h"
 #include "signin_cards.h"
 #include "signin_code.h"
+#include "signin_mail.h"
+#include "signin_pdf.h"
+#include "timefmt.h"
 #include "users.h"
 #include "h_signin.h"
 
@@ -72,6 +76,11 @@ static void page(req *r, int status, const char *tmpl, const char *title_key, js
 	json_object_object_add(ctx, "scripts", sc);
 	res_html(r, status, tmpl, ctx);
 	json_object_put(ctx);
+}
+
+void signin_page(req *r, int status, const char *tmpl, const char *title_key, json_object *ctx, int bare)
+{
+	page(r, status, tmpl, title_key, ctx, bare);
 }
 
 /* ---- signing in with a login card ---- */
@@ -224,6 +233,39 @@ void h_cards_class(req *r)
 	page(r, 200, "signin/cards_class", "cards_title", ctx, 0);
 }
 
+static const char *jstr(json_object *o, const char *k)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, k, &v) && v ? json_object_get_string(v) : "";
+}
+
+/* The issued cards as an A4 PDF (signin_pdf.c) instead of the print page; never cached, the codes are in it */
+static void cards_pdf(req *r, json_object *cls, json_object *cards, long days)
+{
+	int n = (int)json_object_array_length(cards);
+	struct signin_pdf_card *pc = arena_alloc(r->a, sizeof *pc * (size_t)(n ? n : 1));
+	for (int i = 0; i < n; i++) {
+		json_object *k = json_object_array_get_idx(cards, i);
+		pc[i] = (struct signin_pdf_card){jstr(k, "name"), jstr(k, "kana"), jstr(k, "code"), jstr(k, "qr_url")};
+	}
+	const char *school = jstr(cls, "school");
+	struct signin_pdf_labels l = {
+		arena_printf(r->a, "%s%s%s", school, *school ? " " : "", jstr(cls, "title")), tr(r, "cards_code"),
+		arena_printf(r->a, "%s/login/code", cfg.public_url ? cfg.public_url : ""),
+		arena_printf(r->a, "%s %s", tr(r, "cards_valid_until"),
+			     time_format(r->a, time(NULL) + days * 86400, time_zone_of(r), r->lang, TIME_DATE))};
+	buf b = {0};
+	if (signin_cards_pdf(&b, &l, pc, n) < 0) {
+		buf_free(&b);
+		res_error(r, 500, "pdf", tr(r, "signin_failed"), NULL);
+		return;
+	}
+	res_header(r, "Cache-Control", "no-store");
+	res_header(r, "Content-Disposition", "attachment; filename=\"login-cards.pdf\"");
+	res_body(r, 200, "application/pdf", b.p, b.len);
+	buf_free(&b);
+}
+
 /* Issue (or reissue: the old codes stop working) one code per selected pupil and show the printable sheet. The codes
  * exist in clear only in this response. */
 void h_cards_issue(req *r)
@@ -261,6 +303,7 @@ void h_cards_issue(req *r)
 		/* the code rides in the fragment: browsers do not send it, so it reaches no server log */
 		char *url = arena_printf(r->a, "%s/login/code#%s", base, canon);
 		json_object_object_add(card, "qr", json_object_new_string(signin_qr_svg(r->a, url, tr(r, "cards_qr_label"))));
+		json_object_object_add(card, "qr_url", json_object_new_string(url));
 		json_object_array_add(cards, card);
 	}
 	if (failed || db_commit() < 0) {
@@ -276,6 +319,13 @@ void h_cards_issue(req *r)
 	audit_record(r, NULL, "signin.cards.issue", arena_printf(r->a, "/cards/%s", sid), d, 200, (long)json_object_array_length(cards));
 	json_object_put(d);
 	json_object_put(all);
+	const char *format = req_form(r, "format");
+	if (format && !strcmp(format, "pdf")) {
+		cards_pdf(r, c, cards, days);
+		json_object_put(c);
+		json_object_put(cards);
+		return;
+	}
 	json_object *ctx = json_object_new_object();
 	json_object_object_add(ctx, "class", c);
 	json_object_object_add(ctx, "cards", cards);
@@ -290,7 +340,8 @@ void h_cards_issue(req *r)
 
 static long reset_ttl_hours(void) { return config_get_int("password_reset_ttl_hours", 24); }
 
-/* POST /admin/users/:id/reset-link: a one-time link the admin hands over (later: e-mailed). Earlier links die. */
+/* POST /admin/users/:id/reset-link: a one-time link the admin hands over (or e-mails: h_signin_mail.c). Earlier
+ * links die. */
 void h_reset_link_create(req *r)
 {
 	long id = req_param_id(r, "id");
@@ -298,14 +349,8 @@ void h_reset_link_create(req *r)
 	if (!res || PQntuples(res) != 1) { PQclear(res); res_error(r, 404, "not_found", tr(r, "reset_no_user"), NULL); return; }
 	json_object *who = db_row_json(res, 0);
 	PQclear(res);
-	char token[65], h[65], ttl[24];
-	random_hex(token, 32);
-	signin_hash(cfg.secret, "reset", token, h);
-	snprintf(ttl, sizeof ttl, "%ld", reset_ttl_hours());
-	if (DB_CMD("DELETE FROM password_resets WHERE user_id = $1::bigint AND used_at IS NULL", id_text(r, id)) < 0 ||
-	    DB_CMD("INSERT INTO password_resets (token_hash, user_id, created_by, expires_at) "
-		   "VALUES ($1, $2::bigint, $3::bigint, now() + make_interval(hours => $4::int))",
-		   h, id_text(r, id), id_text(r, r->user->id), ttl) < 0) {
+	char token[65];
+	if (signin_reset_create(id, r->user->id, reset_ttl_hours() * 60, token) < 0) {
 		json_object_put(who);
 		res_error(r, 500, "db", tr(r, "signin_failed"), NULL);
 		return;
@@ -346,8 +391,10 @@ void h_reset_post(req *r)
 	PQclear(res);
 	if (!uid) {
 		db_rollback();
-		signin_throttled(r, "reset", 1);
-		reset_page(r, 400, tr(r, "reset_bad_link"));
+		/* say why (used, expired): an unknown token counts as a guess */
+		const char *why = signin_link_problem("password_resets", h);
+		if (!strcmp(why, "signin_link_unknown")) signin_throttled(r, "reset", 1);
+		reset_page(r, 400, tr(r, why));
 		return;
 	}
 	if (users_set_password(uid, pw, err, sizeof err) < 0 || db_commit() < 0) {

@@ -7,6 +7,8 @@
 const char *safe_next(req *r, const char *next);
 /* The user proved who they are by `method` (code, oidc): record it, set the session cookie, go to next. */
 void signin_finish(req *r, long user_id, const char *method, const char *next);
+/* A sign-in page with the sign-in stylesheet and script; bare = without the site navigation. Takes ctx. */
+void signin_page(req *r, int status, const char *tmpl, const char *title_key, json_object *ctx, int bare);
 /* Count a failed guess from this client; 1 when the client has used up its guesses (answer 429). */
 int signin_throttled(req *r, const char *what, int count_this);
 /* Enabled OIDC providers as [{id, name}] for the login page (h_oidc.c). */

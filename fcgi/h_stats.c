@@ -11,6 +11,7 @@
 #include "roster_csv.h"
 #include "router.h"
 #include "stats.h"
+#include "stats_http.h"
 
 #define STATS_DEFAULT_DAYS 30
 #define CLASS_MAX_VIDEOS 60
@@ -684,4 +685,15 @@ void h_stats_index(req *r)
 	json_object_object_add(ctx, "is_admin", json_object_new_boolean(is_admin(r)));
 	stats_page(r, "index", ctx, "stats_index_title");
 	json_object_put(ctx);
+}
+
+/* ---- shared with h_stats_student.c (the per-student page) ---- */
+const char *stats_today(req *r) { return today_text(r); }
+int stats_read_range(req *r, const char *today, struct stats_range *rg) { return read_range(r, today, rg); }
+void stats_add_range(req *r, json_object *ctx, const struct stats_range *rg) { add_range(r, ctx, rg); }
+void stats_render(req *r, const char *name, json_object *ctx, const char *title_key) { stats_page(r, name, ctx, title_key); }
+void stats_fail(req *r, int status, const char *code) { fail(r, status, code); }
+int stats_csv(req *r, const char *filename, const char *const *head, int ncols, const char *sql, int np, const char *const *params)
+{
+	return csv_stream(r, filename, head, ncols, sql, np, params);
 }

@@ -14,6 +14,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "notify.h"
+#include "signin_mail.h"
 
 int mail_addr_ok(const char *a)
 {
@@ -248,7 +249,7 @@ int job_notify_mail(struct job *j)
 			"RETURNING o.id, o.user_id, u.email, COALESCE(u.lang, 'ja'), o.digest_of::text, "
 			"(SELECT kind FROM notifications WHERE id = o.notification_id), "
 			"(SELECT payload::text FROM notifications WHERE id = o.notification_id), o.attempts, "
-			"(SELECT kind FROM notifications WHERE id = o.notification_id)");
+			"(SELECT kind FROM notifications WHERE id = o.notification_id), o.mail_kind, o.sealed");
 		if (!r) { snprintf(j->error, sizeof j->error, "database: %.900s", db_error()); return -1; }
 		if (!PQntuples(r)) { PQclear(r); break; }
 		char id[24], err[600] = "";
@@ -258,8 +259,14 @@ int job_notify_mail(struct job *j)
 		char *subject = NULL, *body = NULL;
 		int ok = -1;
 		struct mail_msg m = {.from = from, .to = PQgetvalue(r, 0, 2), .date = time(NULL)};
-		if (render(r, &subject, &body, lang, uid) == 0) {
-			char tok[33], url[1024];
+		char url[1024];
+		int rendered = 0;
+		if (!PQgetisnull(r, 0, 9)) {
+			/* a sign-in link (signin_mail.c): no unsubscribe, the person asked for it or an admin sent it */
+			rendered = signin_mail_render(lang, PQgetvalue(r, 0, 9), PQgetvalue(r, 0, 10), &subject, &body) == 0;
+			if (!rendered) snprintf(err, sizeof err, "could not open the sealed link");
+		} else if (render(r, &subject, &body, lang, uid) == 0) {
+			char tok[33];
 			const char *kind = PQgetisnull(r, 0, 8) ? "all" : PQgetvalue(r, 0, 8);
 			notify_unsub_token(cfg.secret, uid, kind, tok);
 			snprintf(url, sizeof url, "%s/notify/unsubscribe?u=%ld&k=%s&t=%s", cfg.public_url ? cfg.public_url : "", uid, kind, tok);
@@ -268,19 +275,23 @@ int job_notify_mail(struct job *j)
 			free(body);
 			body = strdup(full.p);
 			buf_free(&full);
+			m.unsub_url = url;
+			rendered = 1;
+		} else snprintf(err, sizeof err, "could not render the message");
+		if (rendered) {
 			m.subject = subject;
 			m.body = body;
-			m.unsub_url = url;
 			buf msg = {0};
 			if (mail_compose(&m, &msg) < 0) snprintf(err, sizeof err, "the address is not usable for e-mail");
 			else ok = mail_send(from_addr, m.to, msg.p, msg.len, err, sizeof err);
 			buf_free(&msg);
-		} else snprintf(err, sizeof err, "could not render the message");
+		}
 		free(subject);
 		free(body);
 		PQclear(r);
 		if (ok == 0) {
-			DB_CMD("UPDATE mail_outbox SET state = 'sent', sent_at = now(), last_error = NULL, message_id = $2 "
+			/* a sent link is not kept, even sealed */
+			DB_CMD("UPDATE mail_outbox SET state = 'sent', sent_at = now(), last_error = NULL, message_id = $2, sealed = NULL "
 			       "WHERE id = $1::bigint", id, m.message_id);
 			sent++;
 		} else {

@@ -67,6 +67,12 @@ void h_api_video_stats(req *), h_stats_video_page(req *), h_stats_video_daily_cs
 void h_api_class_stats(req *), h_stats_class_page(req *), h_stats_class_csv(req *);
 void h_api_stats_kpis(req *), h_stats_kpis_page(req *), h_stats_kpis_csv(req *), h_stats_clients_csv(req *), h_stats_index(req *);
 void h_roster_api_other(req *);
+/* mail8: e-mailed reset links and invitations (h_signin_mail.c) */
+void h_forgot_form(req *), h_forgot_post(req *), h_reset_mail_create(req *);
+void h_invitations(req *), h_invitation_create(req *), h_invitation_resend(req *), h_invitation_revoke(req *);
+void h_invite_form(req *), h_invite_post(req *);
+/* mail8: per-student stats (h_stats_student.c) */
+void h_api_student_stats(req *), h_stats_me(req *), h_stats_student_page(req *), h_stats_student_csv(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -269,5 +275,20 @@ const struct route routes[] = {
 	{"DELETE", "/ims/oneroster/v1p2/*",                h_roster_api,          PERM_NONE,    RF_NOCSRF, "roster_api_write"},
 	{"GET",    "/health",                              h_healthz,             PERM_NONE,    0, NULL},
 	{"*",      "/ims/oneroster/*",                     h_roster_api_other,    PERM_NONE,    RF_NOCSRF, "roster_api_other"},
+	/* mail8: "forgot password", reset links by e-mail, invitations (h_signin_mail.c) */
+	{"GET",    "/password/forgot",                     h_forgot_form,         PERM_NONE,    0, NULL},
+	{"POST",   "/password/forgot",                     h_forgot_post,         PERM_NONE,    0, NULL},
+	{"POST",   "/admin/users/:id/reset-mail",          h_reset_mail_create,   PERM_ADMIN,   0, NULL},
+	{"GET",    "/admin/invitations",                   h_invitations,         PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/invitations",                   h_invitation_create,   PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/invitations/:id/resend",        h_invitation_resend,   PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/invitations/:id/revoke",        h_invitation_revoke,   PERM_ADMIN,   0, NULL},
+	{"GET",    "/invite",                              h_invite_form,         PERM_NONE,    0, NULL},
+	{"POST",   "/invite",                              h_invite_post,         PERM_NONE,    0, NULL},
+	/* mail8: per student, for the student, their teachers and admins (h_stats_student.c) */
+	{"GET",    "/api/v1/users/:id/stats",              h_api_student_stats,   PERM_LOGIN,   0, NULL},
+	{"GET",    "/stats/me",                            h_stats_me,            PERM_LOGIN,   0, NULL},
+	{"GET",    "/stats/students/:id",                  h_stats_student_page,  PERM_LOGIN,   0, NULL},
+	{"GET",    "/stats/students/:id/history.csv",      h_stats_student_csv,   PERM_LOGIN,   0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];

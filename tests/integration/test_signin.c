@@ -8,94 +8,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include "harness.h"
-
-/* ---- a minimal browser ---- */
-struct page { long status; char *body; char location[2048]; };
-struct browser { CURL *c; };
-struct acc { char *p; size_t n; };
-
-static size_t on_body(char *d, size_t sz, size_t nm, void *ud)
-{
-	struct acc *a = ud;
-	size_t n = sz * nm;
-	a->p = realloc(a->p, a->n + n + 1);
-	memcpy(a->p + a->n, d, n);
-	a->n += n;
-	a->p[a->n] = 0;
-	return n;
-}
-
-static struct browser *b_new(void)
-{
-	struct browser *b = calloc(1, sizeof *b);
-	b->c = curl_easy_init();
-	curl_easy_setopt(b->c, CURLOPT_COOKIEFILE, "");   /* in-memory cookie engine */
-	curl_easy_setopt(b->c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(b->c, CURLOPT_TIMEOUT, 30L);
-	return b;
-}
-
-static void b_free(struct browser *b) { curl_easy_cleanup(b->c); free(b); }
-
-/* url: absolute, or a path on the stack. form: urlencoded POST body or NULL for GET. extra_cookie: sent as is. */
-static void b_go(struct browser *b, const char *url, const char *form, const char *extra_cookie, struct page *p)
-{
-	char full[4096];
-	if (url[0] == '/') snprintf(full, sizeof full, "%s%s", t_env("RSTREAM_TEST_URL"), url);
-	else snprintf(full, sizeof full, "%s", url);
-	struct acc a = {calloc(1, 1), 0};
-	curl_easy_setopt(b->c, CURLOPT_URL, full);
-	curl_easy_setopt(b->c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(b->c, CURLOPT_WRITEDATA, &a);
-	curl_easy_setopt(b->c, CURLOPT_COOKIE, extra_cookie);
-	if (form) curl_easy_setopt(b->c, CURLOPT_POSTFIELDS, form);
-	else curl_easy_setopt(b->c, CURLOPT_HTTPGET, 1L);
-	cr_assert_eq(curl_easy_perform(b->c), CURLE_OK, "request to %s", full);
-	curl_easy_getinfo(b->c, CURLINFO_RESPONSE_CODE, &p->status);
-	char *loc = NULL;
-	curl_easy_getinfo(b->c, CURLINFO_REDIRECT_URL, &loc);
-	snprintf(p->location, sizeof p->location, "%s", loc ? loc : "");
-	p->body = a.p;
-}
-
-/* the CSRF token a page embeds (<meta name="csrf-token" content="…">) */
-static void csrf_of(const char *html, char out[65])
-{
-	const char *m = strstr(html, "name=\"csrf-token\" content=\"");
-	cr_assert_not_null(m, "no csrf meta");
-	m += strlen("name=\"csrf-token\" content=\"");
-	snprintf(out, 65, "%.64s", m);
-}
-
-static int b_has_session(struct browser *b)
-{
-	struct curl_slist *cookies = NULL, *c;
-	int found = 0;
-	curl_easy_getinfo(b->c, CURLINFO_COOKIELIST, &cookies);
-	for (c = cookies; c; c = c->next)
-		if (strstr(c->data, "\trs_session\t") && !strstr(c->data, "\trs_session\t\n") && c->data[strlen(c->data) - 1] != '\t') found = 1;
-	curl_slist_free_all(cookies);
-	return found;
-}
-
-/* log in with e-mail + password through the form */
-static struct browser *b_login(const char *email, const char *password)
-{
-	struct browser *b = b_new();
-	struct page p;
-	char csrf[65], form[512];
-	b_go(b, "/login", NULL, NULL, &p);
-	csrf_of(p.body, csrf);
-	free(p.body);
-	char *e = curl_easy_escape(b->c, email, 0), *pw = curl_easy_escape(b->c, password, 0);
-	snprintf(form, sizeof form, "_csrf=%s&email=%s&password=%s&next=%%2F", csrf, e, pw);
-	curl_free(e);
-	curl_free(pw);
-	b_go(b, "/login", form, NULL, &p);
-	cr_assert_eq(p.status, 303, "login %s: HTTP %ld %s", email, p.status, p.body);
-	free(p.body);
-	return b;
-}
+#include "signin_helpers.h"
 
 /* ---- fixture: a district, a school, two classes, a teacher and two pupils, rostered and with accounts ---- */
 static void sql(const char *q)
@@ -450,6 +363,53 @@ Test(signin, a_teacher_prints_cards_for_their_class_and_a_pupil_signs_in_with_on
 	cr_assert_eq(p.status, 403);
 	free(p.body);
 	b_free(pb);
+}
+
+/* run a poppler tool on a file; its standard output (malloc'd) */
+static char *poppler(const char *tool, const char *file)
+{
+	char cmd[1024];
+	/* pdftotext writes to standard output when the output file is "-" */
+	snprintf(cmd, sizeof cmd, "%s %s %s 2>&1", tool, file, strncmp(tool, "pdftotext", 9) ? "" : "-");
+	FILE *f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	char *out = calloc(1, 1 << 16);
+	size_t n = fread(out, 1, (1 << 16) - 1, f);
+	out[n] = 0;
+	cr_assert_eq(pclose(f), 0, "%s: %s", tool, out);
+	return out;
+}
+
+Test(signin, the_class_cards_come_as_an_a4_pdf_whose_codes_sign_in)
+{
+	roster();
+	struct browser *t = b_login(TEACHER, TEACHER_PW);
+	char *pdf = issue_cards(t, "sig-c1", "&format=pdf");
+	b_free(t);
+	cr_assert_eq(strncmp(pdf, "%PDF-", 5), 0, "a PDF: %.100s", pdf);
+	char file[256];
+	snprintf(file, sizeof file, "%s/cards-%d.pdf", t_env("STACK_DIR"), (int)getpid());
+	FILE *f = fopen(file, "wb");
+	cr_assert_not_null(f);
+	fwrite(pdf, 1, strlen(pdf), f);
+	fclose(f);
+	free(pdf);
+	/* poppler parses it (the check a print shop's software would do) */
+	char *info = poppler("pdfinfo", file);
+	cr_assert(strstr(info, "Pages:           1") && strstr(info, "595.28 x 841.89 pts (A4)"), "%s", info);
+	free(info);
+	char *text = poppler("pdftotext -enc UTF-8 -layout", file);
+	cr_assert(strstr(text, "田中 太郎") && strstr(text, "たなか たろう") && strstr(text, "高橋 さくら"), "names: %s", text);
+	cr_assert(strstr(text, "3年1組") && strstr(text, "/login/code"), "class and address: %s", text);
+	/* the codes on the paper are the live ones */
+	char code[10] = "";
+	for (const char *c = text; *c && !code[0]; c++)
+		if (c[4] == '-' && strspn(c, "ABCDEFGHJKLMNPQRSTUVWXYZ23456789") == 4 && strspn(c + 5, "ABCDEFGHJKLMNPQRSTUVWXYZ23456789") == 4)
+			snprintf(code, sizeof code, "%.9s", c);
+	cr_assert(code[0], "a code in the text: %s", text);
+	free(text);
+	unlink(file);
+	cr_assert_eq(code_login(code, NULL), 303, "the printed code %s signs in", code);
 }
 
 Test(signin, expired_codes_fail_and_guessing_is_throttled)

@@ -1,0 +1,290 @@
+/* E-mailed sign-in links (issue 8): "forgot password" on the login page, an admin's "send the reset link by
+ * e-mail", and invitations (invite, resend, revoke, accept). Tokens ride in the link's fragment, so they reach no
+ * server log; the database keeps keyed hashes (signin_mail.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "audit.h"
+#include "auth.h"
+#include "cache.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "mail.h"
+#include "router.h"
+#include "session.h"
+#include "settings.h"
+#include "signin_code.h"
+#include "signin_mail.h"
+#include "timefmt.h"
+#include "users.h"
+#include "h_signin.h"
+
+static const char *id_text(req *r, long id) { return arena_printf(r->a, "%ld", id); }
+static const char *pub(void) { return cfg.public_url ? cfg.public_url : ""; }
+static long forgot_minutes(void) { return config_get_int("password_reset_mail_minutes", 60); }
+static long invite_days(void) { return config_get_int("invitation_days", 7); }
+
+/* ---- forgot password (anyone) ---- */
+
+static void forgot_page(req *r, int status, const char *tmpl, const char *error)
+{
+	json_object *ctx = json_object_new_object();
+	if (error) json_object_object_add(ctx, "error", json_object_new_string(error));
+	json_object_object_add(ctx, "minutes", json_object_new_int64(forgot_minutes()));
+	signin_page(r, status, tmpl, "forgot_title", ctx, 1);
+}
+
+void h_forgot_form(req *r)
+{
+	if (r->user) { res_redirect(r, "/"); return; }
+	forgot_page(r, 200, "signin/forgot", NULL);
+}
+
+/* One answer whether or not the address is known: the page never tells who has an account. Each address gets
+ * at most forgot_per_address_hour links an hour (a stranger cannot flood someone's mailbox), each client a
+ * bounded number of tries (signin_throttled). */
+void h_forgot_post(req *r)
+{
+	if (signin_throttled(r, "forgot", 1)) { forgot_page(r, 429, "signin/forgot", tr(r, "signin_too_many")); return; }
+	const char *email = req_form(r, "email");
+	if (!email || !users_valid_email(email)) { forgot_page(r, 400, "signin/forgot", tr(r, "forgot_bad_email")); return; }
+	PGresult *res = DB_EXEC("SELECT id FROM users WHERE lower(email) = lower($1) AND NOT disabled AND email IS NOT NULL "
+				"AND (role = 'admin' OR $2::boolean)", email, settings_signin_enabled("password") ? "true" : "false");
+	long uid = res && PQntuples(res) == 1 ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	if (!res) log_error("forgot: %s", db_error());
+	PQclear(res);
+	if (uid) {
+		char key[64];
+		long ttl;
+		snprintf(key, sizeof key, "forgotaddr:%ld", uid);
+		int over = cache_incr_window(key, 3600, &ttl) > config_get_int("forgot_per_address_hour", 3);
+		char token[65];
+		if (!over && signin_reset_create(uid, 0, forgot_minutes(), token) == 0) {
+			char *link = arena_printf(r->a, "%s/password/reset#%s", pub(), token);
+			if (signin_mail_queue(uid, "reset", link, forgot_minutes(), NULL) == 0)
+				audit_record(r, arena_printf(r->a, "user:%ld", uid), "user.reset_mail.self", "/password/forgot", NULL, 200, 1);
+		}
+	}
+	forgot_page(r, 200, "signin/forgot_sent", NULL);
+}
+
+/* ---- an admin sends the reset link by e-mail ---- */
+
+void h_reset_mail_create(req *r)
+{
+	long id = req_param_id(r, "id");
+	PGresult *res = id ? DB_EXEC("SELECT email, name FROM users WHERE id = $1::bigint AND NOT disabled", id_text(r, id)) : NULL;
+	if (!res || PQntuples(res) != 1) { PQclear(res); res_error(r, 404, "not_found", tr(r, "reset_no_user"), NULL); return; }
+	json_object *who = db_row_json(res, 0);
+	int has_mail = !PQgetisnull(res, 0, 0) && mail_addr_ok(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (!has_mail) { json_object_put(who); res_error(r, 400, "no_email", tr(r, "reset_mail_no_address"), NULL); return; }
+	if (!mail_configured()) { json_object_put(who); res_error(r, 503, "no_mail", tr(r, "signin_mail_off"), NULL); return; }
+	long minutes = config_get_int("password_reset_ttl_hours", 24) * 60;
+	char token[65];
+	if (db_begin() < 0 || signin_reset_create(id, r->user->id, minutes, token) < 0 ||
+	    signin_mail_queue(id, "reset", arena_printf(r->a, "%s/password/reset#%s", pub(), token), minutes, NULL) < 0 ||
+	    db_commit() < 0) {
+		db_rollback();
+		json_object_put(who);
+		res_error(r, 500, "db", tr(r, "signin_failed"), NULL);
+		return;
+	}
+	audit_record(r, NULL, "user.reset_mail", arena_printf(r->a, "/admin/users/%ld", id), NULL, 200, 1);
+	json_object *ctx = json_object_new_object();
+	json_object_object_add(ctx, "who", who);
+	json_object_object_add(ctx, "user_id", json_object_new_int64(id));
+	json_object_object_add(ctx, "hours", json_object_new_int64(minutes / 60));
+	signin_page(r, 200, "signin/reset_mailed", "reset_mailed_title", ctx, 0);
+}
+
+/* ---- invitations (admin) ---- */
+
+static void invitations_page(req *r, int status, const char *error, json_object *form)
+{
+	static const char *const tf[] = {"sent_at", "expires_at", "accepted_at", NULL};
+	PGresult *res = DB_EXEC0(
+		"SELECT i.id, u.email, u.name, u.role, i.sends, "
+		" CASE WHEN i.revoked_at IS NOT NULL THEN 'revoked' WHEN i.accepted_at IS NOT NULL THEN 'accepted' "
+		"  WHEN i.expires_at <= now() THEN 'expired' ELSE 'pending' END AS state, "
+		" to_char(i.sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS sent_at, "
+		" to_char(i.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS expires_at, "
+		" to_char(i.accepted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS accepted_at "
+		"FROM invitations i JOIN users u ON u.id = i.user_id ORDER BY i.id DESC LIMIT 100");
+	if (!res) log_error("invitations: %s", db_error());
+	json_object *list = res ? db_rows_json(res) : json_object_new_array();
+	PQclear(res);
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *o = json_object_array_get_idx(list, i), *v;
+		json_object_object_get_ex(o, "state", &v);
+		const char *st = json_object_get_string(v);
+		json_object_object_add(o, "state_label", json_object_new_string(tr(r, arena_printf(r->a, "invite_state_%s", st))));
+		json_object_object_add(o, "open", json_object_new_boolean(!strcmp(st, "pending") || !strcmp(st, "expired")));
+		json_object_object_get_ex(o, "role", &v);
+		json_object_object_add(o, "role_label", json_object_new_string(tr(r, arena_printf(r->a, "role_%s", json_object_get_string(v)))));
+	}
+	time_localize(r, list, TIME_LIST, tf);
+	json_object *ctx = json_object_new_object();
+	json_object_object_add(ctx, "invitations", list);
+	json_object_object_add(ctx, "has_invitations", json_object_new_boolean(json_object_array_length(list) > 0));
+	json_object_object_add(ctx, "form", form ? form : json_object_new_object());
+	json_object_object_add(ctx, "days", json_object_new_int64(invite_days()));
+	json_object_object_add(ctx, "mail_off", json_object_new_boolean(!mail_configured()));
+	if (error) json_object_object_add(ctx, "error", json_object_new_string(error));
+	signin_page(r, status, "signin/invitations", "invite_title", ctx, 0);
+}
+
+void h_invitations(req *r) { invitations_page(r, 200, NULL, NULL); }
+
+/* A new token for invitation row `inv` of account uid, e-mailed; the caller holds the transaction. */
+static int invite_send(req *r, long inv, long uid)
+{
+	char token[65], h[65], days[16];
+	random_hex(token, 32);
+	signin_hash(cfg.secret, "invite", token, h);
+	snprintf(days, sizeof days, "%ld", invite_days());
+	if (DB_CMD("UPDATE invitations SET token_hash = $2, sent_at = now(), sends = sends + 1, "
+		   "expires_at = now() + make_interval(days => $3::int) WHERE id = $1::bigint", id_text(r, inv), h, days) < 0) return -1;
+	return signin_mail_queue(uid, "invite", arena_printf(r->a, "%s/invite#%s", pub(), token), invite_days() * 1440, r->user->name);
+}
+
+/* Invite by e-mail. A rostered account without a password (same e-mail) is invited as it is, keeping its roster
+ * link and role; an unknown address gets a new account with the chosen role; an account that already has a
+ * password is refused (a reset link is what that person needs). */
+void h_invitation_create(req *r)
+{
+	const char *email = req_form(r, "email"), *name = req_form(r, "name"), *role = req_form(r, "role"), *lang = req_form(r, "lang");
+	json_object *form = json_object_new_object();
+	json_object_object_add(form, "email", json_object_new_string(email ? email : ""));
+	json_object_object_add(form, "name", json_object_new_string(name ? name : ""));
+	json_object_object_add(form, "role", json_object_new_string(role ? role : "viewer"));
+	json_object_object_add(form, arena_printf(r->a, "role_is_%s", role && users_valid_role(role) ? role : "viewer"), json_object_new_boolean(1));
+	json_object_object_add(form, lang && !strcmp(lang, "en") ? "lang_is_en" : "lang_is_ja", json_object_new_boolean(1));
+	const char *bad = !email || !users_valid_email(email) ? "users_err_email"
+		: !name || !*name || strlen(name) > 200 ? "users_err_name"
+		: !users_valid_role(role) ? "users_err_role"
+		: !lang || (strcmp(lang, "ja") && strcmp(lang, "en")) ? "invite_err_lang"
+		: !mail_configured() ? "signin_mail_off" : NULL;
+	if (bad) { invitations_page(r, 400, tr(r, bad), form); return; }
+	if (db_begin() < 0) { json_object_put(form); res_error(r, 500, "db", tr(r, "signin_failed"), NULL); return; }
+	PGresult *res = DB_EXEC("SELECT id, password_hash IS NOT NULL, disabled FROM users WHERE lower(email) = lower($1) FOR UPDATE", email);
+	const char *problem = NULL;
+	long uid = 0, inv = 0;
+	int fresh = 0;
+	char err[120] = "";
+	if (!res) problem = "signin_failed";
+	else if (PQntuples(res) == 1) {
+		uid = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		if (PQgetvalue(res, 0, 1)[0] == 't') problem = "invite_err_has_password";
+		else if (PQgetvalue(res, 0, 2)[0] == 't') problem = "invite_err_disabled";
+	} else {
+		uid = users_create(email, name, role, NULL, err, sizeof err);
+		fresh = 1;
+		if (uid < 0) problem = err;
+		else if (DB_CMD("UPDATE users SET lang = $2 WHERE id = $1::bigint", id_text(r, uid), lang) < 0) problem = "signin_failed";
+	}
+	PQclear(res);
+	if (!problem) {
+		/* the placeholder hash is replaced by invite_send before the transaction ends */
+		char ph[65];
+		random_hex(ph, 32);
+		PGresult *ir = DB_EXEC("INSERT INTO invitations (user_id, token_hash, new_account, invited_by, expires_at, sends) "
+				       "VALUES ($1::bigint, $2, $3::boolean, $4::bigint, now(), 0) ON CONFLICT DO NOTHING RETURNING id",
+				       id_text(r, uid), ph, fresh ? "true" : "false", id_text(r, r->user->id));
+		if (!ir) problem = "signin_failed";
+		else if (PQntuples(ir) != 1) problem = "invite_err_open";
+		else inv = strtol(PQgetvalue(ir, 0, 0), NULL, 10);
+		PQclear(ir);
+	}
+	if (!problem && (invite_send(r, inv, uid) < 0 || db_commit() < 0)) problem = "signin_failed";
+	if (problem) {
+		db_rollback();
+		invitations_page(r, !strcmp(problem, "signin_failed") ? 500 : 400, tr(r, problem), form);
+		return;
+	}
+	json_object_put(form);
+	json_object *d = json_object_new_object();
+	json_object_object_add(d, "user_id", json_object_new_int64(uid));
+	json_object_object_add(d, "new_account", json_object_new_boolean(fresh));
+	audit_record(r, NULL, "user.invite", arena_printf(r->a, "/admin/invitations/%ld", inv), d, 200, 1);
+	json_object_put(d);
+	res_redirect(r, "/admin/invitations?sent=1");
+}
+
+void h_invitation_resend(req *r)
+{
+	long inv = req_param_id(r, "id");
+	if (!mail_configured()) { invitations_page(r, 503, tr(r, "signin_mail_off"), NULL); return; }
+	if (!inv || db_begin() < 0) { res_error(r, 404, "not_found", tr(r, "invite_not_found"), NULL); return; }
+	PGresult *res = DB_EXEC("SELECT user_id FROM invitations WHERE id = $1::bigint AND accepted_at IS NULL AND revoked_at IS NULL "
+				"FOR UPDATE", id_text(r, inv));
+	long uid = res && PQntuples(res) == 1 ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	PQclear(res);
+	if (!uid) { db_rollback(); res_error(r, 404, "not_found", tr(r, "invite_not_found"), NULL); return; }
+	if (invite_send(r, inv, uid) < 0 || db_commit() < 0) { db_rollback(); res_error(r, 500, "db", tr(r, "signin_failed"), NULL); return; }
+	audit_record(r, NULL, "user.invite.resend", arena_printf(r->a, "/admin/invitations/%ld", inv), NULL, 200, 1);
+	res_redirect(r, "/admin/invitations?sent=1");
+}
+
+/* The link stops working; an account made only for this invitation (still without a password) is disabled. */
+void h_invitation_revoke(req *r)
+{
+	long inv = req_param_id(r, "id");
+	PGresult *res = inv ? DB_EXEC("WITH i AS (UPDATE invitations SET revoked_at = now() WHERE id = $1::bigint "
+				      " AND accepted_at IS NULL AND revoked_at IS NULL RETURNING user_id, new_account) "
+				      "UPDATE users u SET disabled = true FROM i WHERE u.id = i.user_id AND i.new_account "
+				      "AND u.password_hash IS NULL RETURNING u.id", id_text(r, inv)) : NULL;
+	int ok = res != NULL;
+	PQclear(res);
+	res = ok ? DB_EXEC("SELECT 1 FROM invitations WHERE id = $1::bigint AND revoked_at IS NOT NULL", id_text(r, inv)) : NULL;
+	ok = res && PQntuples(res) == 1;
+	PQclear(res);
+	if (!ok) { res_error(r, 404, "not_found", tr(r, "invite_not_found"), NULL); return; }
+	audit_record(r, NULL, "user.invite.revoke", arena_printf(r->a, "/admin/invitations/%ld", inv), NULL, 200, 1);
+	res_redirect(r, "/admin/invitations");
+}
+
+/* ---- accepting an invitation (anyone with the link) ---- */
+
+static void invite_page(req *r, int status, const char *error)
+{
+	json_object *ctx = json_object_new_object();
+	if (error) json_object_object_add(ctx, "error", json_object_new_string(error));
+	signin_page(r, status, "signin/invite", "invite_accept_title", ctx, 1);
+}
+
+void h_invite_form(req *r) { invite_page(r, 200, NULL); }
+
+void h_invite_post(req *r)
+{
+	if (signin_throttled(r, "invite", 0)) { invite_page(r, 429, tr(r, "signin_too_many")); return; }
+	const char *token = req_form(r, "token"), *pw = req_form(r, "password"), *pw2 = req_form(r, "password2");
+	if (!token || strlen(token) != 64) { signin_throttled(r, "invite", 1); invite_page(r, 400, tr(r, "signin_link_unknown")); return; }
+	if (!pw || !pw2 || strcmp(pw, pw2)) { invite_page(r, 400, tr(r, "reset_mismatch")); return; }
+	char h[65], err[200];
+	if (!settings_password_ok(pw, err, sizeof err)) { invite_page(r, 400, tr_n(r, err, settings_password_min())); return; }
+	signin_hash(cfg.secret, "invite", token, h);
+	/* used up in the transaction that sets the password: a failure leaves the link usable */
+	if (db_begin() < 0) { invite_page(r, 500, tr(r, "signin_failed")); return; }
+	PGresult *res = DB_EXEC("UPDATE invitations i SET accepted_at = now() FROM users u WHERE i.token_hash = $1 "
+				"AND u.id = i.user_id AND NOT u.disabled AND i.accepted_at IS NULL AND i.revoked_at IS NULL "
+				"AND i.expires_at > now() RETURNING i.user_id", h);
+	long uid = res && PQntuples(res) == 1 ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	PQclear(res);
+	if (!uid) {
+		db_rollback();
+		const char *why = signin_link_problem("invitations", h);
+		if (!strcmp(why, "signin_link_unknown")) signin_throttled(r, "invite", 1);
+		invite_page(r, 400, tr(r, why));
+		return;
+	}
+	if (users_set_password(uid, pw, err, sizeof err) < 0 || db_commit() < 0) {
+		db_rollback();
+		log_error("invitation: %s", err);
+		invite_page(r, 500, tr(r, "signin_failed"));
+		return;
+	}
+	audit_record(r, arena_printf(r->a, "user:%ld", uid), "user.invite.accept", "/invite", NULL, 200, 1);
+	signin_finish(r, uid, "invite", "/");
+}

@@ -1,0 +1,294 @@
+/* E-mailed sign-in links on the real stack (issue 8): "forgot password" mails a single-use link that the SMTP sink
+ * receives (Japanese first), an unknown address gets the very same page, an admin e-mails a reset link, an
+ * invitation is accepted once, resent, revoked; used and expired links get a clear page; no token reaches a log. */
+#include <dirent.h>
+#include "notify_helpers.h"
+#include "signin_helpers.h"
+
+/* the token after marker in a mail body (64 hex), or fail */
+static void token_in(const char *body, const char *marker, char out[65])
+{
+	const char *h = strstr(body, marker);
+	cr_assert_not_null(h, "the mail carries %s: %s", marker, body);
+	snprintf(out, 65, "%.64s", h + strlen(marker));
+	cr_assert_eq(strspn(out, "0123456789abcdef"), 64, "token %s", out);
+}
+
+/* post a password form (reset or invite) from a fresh browser; returns the status, body in *body if wanted */
+static long set_password(struct browser *b, const char *path, const char *token, const char *pw, char **body)
+{
+	struct page p;
+	char csrf[65], form[512];
+	b_go(b, path, NULL, NULL, &p);
+	cr_assert_eq(p.status, 200, "%s: %ld", path, p.status);
+	csrf_of(p.body, csrf);
+	free(p.body);
+	snprintf(form, sizeof form, "_csrf=%s&token=%s&password=%s&password2=%s", csrf, token, pw, pw);
+	b_go(b, path, form, NULL, &p);
+	if (body) *body = p.body; else free(p.body);
+	return p.status;
+}
+
+/* no file of the stack's logs holds the token */
+static void not_logged(const char *token)
+{
+	char dir[1024];
+	snprintf(dir, sizeof dir, "%s/log", t_env("STACK_DIR"));
+	DIR *d = opendir(dir);
+	cr_assert_not_null(d, "log dir %s", dir);
+	struct dirent *e;
+	int files = 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.') continue;
+		char path[2048];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		FILE *f = fopen(path, "rb");
+		if (!f) continue;
+		files++;
+		fseek(f, 0, SEEK_END);
+		long size = ftell(f);
+		rewind(f);
+		char *all = calloc(1, (size_t)size + 1);
+		size_t n = fread(all, 1, (size_t)size, f);
+		fclose(f);
+		all[n] = 0;
+		/* logs are text; a NUL would hide the rest from strstr, so search with memmem */
+		cr_assert_null(memmem(all, n, token, strlen(token)), "the token is in %s", path);
+		free(all);
+	}
+	closedir(d);
+	cr_assert_gt(files, 0, "the stack writes logs");
+}
+
+static char *forgot(struct browser *b, const char *email, long *status)
+{
+	struct page p;
+	char csrf[65], form[512];
+	b_go(b, "/password/forgot", NULL, NULL, &p);
+	cr_assert_eq(p.status, 200);
+	cr_assert(strstr(p.body, "data-testid=\"forgot-form\"") && strstr(p.body, "パスワードを忘れた"), "Japanese page");
+	csrf_of(p.body, csrf);
+	free(p.body);
+	char *e = curl_easy_escape(b->c, email, 0);
+	snprintf(form, sizeof form, "_csrf=%s&email=%s", csrf, e);
+	curl_free(e);
+	b_go(b, "/password/forgot", form, NULL, &p);
+	*status = p.status;
+	return p.body;
+}
+
+Test(signin_mail, forgot_password_mails_a_single_use_link_and_an_unknown_address_gets_the_same_page, .timeout = 120)
+{
+	const char *tag = lh_tag();
+	char email[128], nobody[128], pw[64];
+	snprintf(email, sizeof email, "fg-%s@sig.example", tag);
+	snprintf(nobody, sizeof nobody, "nobody-%s@sig.example", tag);
+	long uid = t_make_user(email, "creator", "old-password-12");
+	cr_assert_gt(uid, 0);
+
+	struct page lp;
+	struct browser *b = b_new();
+	b_go(b, "/login", NULL, NULL, &lp);
+	cr_assert(strstr(lp.body, "href=\"/password/forgot\""), "the login page links to forgot password");
+	free(lp.body);
+	long s1, s2;
+	char *known = forgot(b, email, &s1), *unknown = forgot(b, nobody, &s2);
+	cr_assert_eq(s1, 200);
+	cr_assert_eq(s2, 200, "an unknown address is not told apart");
+	cr_assert(strstr(known, "data-testid=\"forgot-sent\""));
+	cr_assert_str_eq(known, unknown, "the same page whether or not the address exists");
+	free(known);
+	free(unknown);
+	b_free(b);
+
+	struct nh_mail *m = nh_mail_for(email, 60);
+	cr_assert_not_null(m, "the sink received the reset mail");
+	cr_assert(strstr(m->subject, "パスワード再設定"), "Japanese subject: %s", m->subject);
+	cr_assert(strstr(m->body, "一度だけ") && strstr(m->body, "1時間"), "body: %s", m->body);
+	cr_assert_null(strstr(m->raw, "List-Unsubscribe"), "a sign-in mail has no unsubscribe");
+	char token[65];
+	token_in(m->body, "/password/reset#", token);
+	nh_mail_free(m);
+	cr_assert_null(nh_mail_for(nobody, 3), "nothing is sent to an unknown address");
+	const char *params[1] = {token};
+	char *v = t_db_value("SELECT count(*) FROM password_resets WHERE token_hash = $1", 1, params);
+	cr_assert_str_eq(v, "0", "only a hash is stored");
+	free(v);
+	v = lh_sql("SELECT count(*) FROM mail_outbox WHERE user_id = %ld AND mail_kind = 'reset' AND state = 'sent' AND sealed IS NULL", uid);
+	cr_assert_str_eq(v, "1", "the sent row keeps no link");
+	free(v);
+
+	snprintf(pw, sizeof pw, "new-password-%s", tag);
+	b = b_new();
+	cr_assert_eq(set_password(b, "/password/reset", token, pw, NULL), 303, "the link works");
+	b_free(b);
+	char *tok = t_login(email, pw);
+	cr_assert_not_null(tok, "the new password works");
+	free(tok);
+	b = b_new();
+	char *body;
+	cr_assert_eq(set_password(b, "/password/reset", token, "another-pass-99", &body), 400, "the link works once");
+	cr_assert(strstr(body, "すでに使用されています"), "a used link says so: %.300s", body);
+	free(body);
+	b_free(b);
+	not_logged(token);
+}
+
+Test(signin_mail, an_expired_link_gets_a_clear_page_and_an_admin_can_mail_a_reset_link, .timeout = 120)
+{
+	const char *tag = lh_tag();
+	char email[128];
+	snprintf(email, sizeof email, "rm-%s@sig.example", tag);
+	long uid = t_make_user(email, "viewer", "old-password-12");
+	/* the admin's button on the user page */
+	struct browser *a = b_login(t_env("RSTREAM_TEST_ADMIN_EMAIL"), t_env("RSTREAM_TEST_ADMIN_PASSWORD"));
+	struct page p;
+	char path[96], csrf[65], form[128];
+	snprintf(path, sizeof path, "/admin/users/%ld", uid);
+	b_go(a, path, NULL, NULL, &p);
+	cr_assert(strstr(p.body, "data-testid=\"send-reset-mail\""));
+	csrf_of(p.body, csrf);
+	free(p.body);
+	snprintf(path, sizeof path, "/admin/users/%ld/reset-mail", uid);
+	snprintf(form, sizeof form, "_csrf=%s", csrf);
+	b_go(a, path, form, NULL, &p);
+	cr_assert_eq(p.status, 200, "HTTP %ld %.300s", p.status, p.body);
+	cr_assert(strstr(p.body, "data-testid=\"reset-mailed\""));
+	cr_assert_null(strstr(p.body, "/password/reset#"), "the admin does not see the token");
+	free(p.body);
+	b_free(a);
+	struct nh_mail *m = nh_mail_for(email, 60);
+	cr_assert_not_null(m);
+	char token[65];
+	token_in(m->body, "/password/reset#", token);
+	nh_mail_free(m);
+	/* it expires: the page says so instead of a generic error */
+	free(lh_sql("UPDATE password_resets SET expires_at = now() - interval '1 minute' WHERE user_id = %ld AND used_at IS NULL RETURNING 1", uid));
+	struct browser *b = b_new();
+	char *body;
+	cr_assert_eq(set_password(b, "/password/reset", token, "brand-new-pass-1", &body), 400);
+	cr_assert(strstr(body, "有効期限が切れています") && strstr(body, "/password/forgot"), "%.400s", body);
+	free(body);
+	b_free(b);
+	char *tok = t_login(email, "old-password-12");
+	cr_assert_not_null(tok, "the old password still works");
+	free(tok);
+}
+
+/* post the invitation form as the admin; returns the status */
+static long invite(struct browser *a, const char *email, const char *name, const char *role, const char *lang, char **body)
+{
+	struct page p;
+	char csrf[65], form[1024];
+	b_go(a, "/admin/invitations", NULL, NULL, &p);
+	cr_assert_eq(p.status, 200);
+	csrf_of(p.body, csrf);
+	free(p.body);
+	char *e = curl_easy_escape(a->c, email, 0), *n = curl_easy_escape(a->c, name, 0);
+	snprintf(form, sizeof form, "_csrf=%s&email=%s&name=%s&role=%s&lang=%s", csrf, e, n, role, lang);
+	curl_free(e);
+	curl_free(n);
+	b_go(a, "/admin/invitations", form, NULL, &p);
+	if (body) *body = p.body; else free(p.body);
+	return p.status;
+}
+
+Test(signin_mail, an_invitation_is_accepted_once_resent_links_replace_old_ones_and_revoked_ones_stop, .timeout = 180)
+{
+	const char *tag = lh_tag();
+	char email[128], email2[128], other[128], name[128];
+	snprintf(email, sizeof email, "inv-%s@sig.example", tag);
+	snprintf(email2, sizeof email2, "inv2-%s@sig.example", tag);
+	snprintf(other, sizeof other, "inv3-%s@sig.example", tag);
+	snprintf(name, sizeof name, "招待 花子 %s", tag);
+	struct browser *a = b_login(t_env("RSTREAM_TEST_ADMIN_EMAIL"), t_env("RSTREAM_TEST_ADMIN_PASSWORD"));
+	char *body;
+	/* bad input: a clear error, nothing made */
+	cr_assert_eq(invite(a, "not-an-address", name, "viewer", "ja", &body), 400);
+	cr_assert(strstr(body, "data-testid=\"invite-error\""));
+	free(body);
+	cr_assert_eq(invite(a, email, name, "superuser", "ja", NULL), 400);
+	cr_assert_eq(invite(a, t_env("RSTREAM_TEST_ADMIN_EMAIL"), "x", "viewer", "ja", &body), 400, "an account with a password");
+	cr_assert(strstr(body, "すでにパスワード"), "%.300s", strstr(body, "invite-error") ? strstr(body, "invite-error") : body);
+	free(body);
+
+	cr_assert_eq(invite(a, email, name, "creator", "ja", NULL), 303);
+	cr_assert_eq(invite(a, email, name, "creator", "ja", NULL), 400, "one open invitation per person");
+	struct nh_mail *m = nh_mail_for(email, 60);
+	cr_assert_not_null(m, "the invitation arrived");
+	cr_assert(strstr(m->subject, "招待"), "Japanese subject: %s", m->subject);
+	char token[65];
+	token_in(m->body, "/invite#", token);
+	nh_mail_free(m);
+	char *v = lh_sql("SELECT role || ' ' || (password_hash IS NULL) FROM users WHERE email = '%s'", email);
+	cr_assert_str_eq(v, "creator true", "the account waits without a password: %s", v);
+	free(v);
+
+	struct browser *b = b_new();
+	char pw[64];
+	snprintf(pw, sizeof pw, "invited-pass-%s", tag);
+	cr_assert_eq(set_password(b, "/invite", token, pw, NULL), 303, "accepted");
+	cr_assert(b_has_session(b), "signed in straight away");
+	b_free(b);
+	b = b_new();
+	cr_assert_eq(set_password(b, "/invite", token, pw, &body), 400, "an invitation works once");
+	cr_assert(strstr(body, "すでに使用されています"));
+	free(body);
+	b_free(b);
+	char *tok = t_login(email, pw);
+	cr_assert_not_null(tok);
+	free(tok);
+	not_logged(token);
+
+	/* English invitation: the mail is in the recipient's language; a resend kills the first link */
+	cr_assert_eq(invite(a, email2, "Ken Mori", "viewer", "en", NULL), 303);
+	m = nh_mail_for(email2, 60);
+	cr_assert_not_null(m);
+	cr_assert(strstr(m->subject, "invited you"), "English subject: %s", m->subject);
+	char first[65];
+	token_in(m->body, "/invite#", first);
+	nh_mail_free(m);
+	char *iid = lh_sql("SELECT i.id FROM invitations i JOIN users u ON u.id = i.user_id WHERE u.email = '%s'", email2);
+	struct page p;
+	char path[96], csrf[65], form[128];
+	b_go(a, "/admin/invitations", NULL, NULL, &p);
+	cr_assert(strstr(p.body, "Ken Mori") && strstr(p.body, "承諾待ち"), "listed as waiting");
+	csrf_of(p.body, csrf);
+	free(p.body);
+	snprintf(path, sizeof path, "/admin/invitations/%s/resend", iid);
+	snprintf(form, sizeof form, "_csrf=%s", csrf);
+	b_go(a, path, form, NULL, &p);
+	cr_assert_eq(p.status, 303);
+	free(p.body);
+	v = nh_wait("2", 60, "SELECT count(*) FROM mail_outbox o JOIN users u ON u.id = o.user_id WHERE u.email = '%s' AND o.state = 'sent'", email2);
+	cr_assert_str_eq(v, "2", "the second mail went out");
+	free(v);
+	b = b_new();
+	cr_assert_eq(set_password(b, "/invite", first, "some-password-1", &body), 400, "the first link was replaced");
+	cr_assert(strstr(body, "置き換えられて"), "%.300s", body);
+	free(body);
+	b_free(b);
+
+	/* revoke: the link stops and the account made for it is disabled */
+	cr_assert_eq(invite(a, other, "取消 太郎", "viewer", "ja", NULL), 303);
+	m = nh_mail_for(other, 60);
+	cr_assert_not_null(m);
+	token_in(m->body, "/invite#", token);
+	nh_mail_free(m);
+	free(iid);
+	iid = lh_sql("SELECT i.id FROM invitations i JOIN users u ON u.id = i.user_id WHERE u.email = '%s'", other);
+	snprintf(path, sizeof path, "/admin/invitations/%s/revoke", iid);
+	b_go(a, path, form, NULL, &p);
+	cr_assert_eq(p.status, 303);
+	free(p.body);
+	v = lh_sql("SELECT disabled FROM users WHERE email = '%s'", other);
+	cr_assert_str_eq(v, "t");
+	free(v);
+	b = b_new();
+	cr_assert_eq(set_password(b, "/invite", token, "some-password-1", &body), 400);
+	cr_assert(strstr(body, "取り消されました"), "%.300s", body);
+	free(body);
+	b_free(b);
+	free(iid);
+	b_free(a);
+}
