@@ -67,6 +67,9 @@ void h_api_video_stats(req *), h_stats_video_page(req *), h_stats_video_daily_cs
 void h_api_class_stats(req *), h_stats_class_page(req *), h_stats_class_csv(req *);
 void h_api_stats_kpis(req *), h_stats_kpis_page(req *), h_stats_kpis_csv(req *), h_stats_clients_csv(req *), h_stats_index(req *);
 void h_roster_api_other(req *);
+/* protect: TOTP second factor (h_mfa.c), audit search (h_audit.c), data-subject requests (h_dsr.c) */
+void h_login_mfa_form(req *), h_login_mfa_post(req *), h_mfa_enrol_form(req *), h_mfa_enrol_post(req *), h_mfa_account(req *),
+	h_mfa_admin_reset(req *), h_api_mfa_reset(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -269,5 +272,16 @@ const struct route routes[] = {
 	{"DELETE", "/ims/oneroster/v1p2/*",                h_roster_api,          PERM_NONE,    RF_NOCSRF, "roster_api_write"},
 	{"GET",    "/health",                              h_healthz,             PERM_NONE,    0, NULL},
 	{"*",      "/ims/oneroster/*",                     h_roster_api_other,    PERM_NONE,    RF_NOCSRF, "roster_api_other"},
+	/* protect: the code step after a first factor and forced enrolment hold only the rs_mfa cookie (PERM_NONE:
+	 * the handlers check it); enrolling by choice and the account page need a session */
+	{"GET",    "/login/mfa",                           h_login_mfa_form,      PERM_NONE,    0, NULL},
+	{"POST",   "/login/mfa",                           h_login_mfa_post,      PERM_NONE,    0, NULL},
+	{"GET",    "/login/mfa/enrol",                     h_mfa_enrol_form,      PERM_NONE,    0, NULL},
+	{"POST",   "/login/mfa/enrol",                     h_mfa_enrol_post,      PERM_NONE,    0, NULL},
+	{"GET",    "/account/mfa",                         h_mfa_account,         PERM_LOGIN,   0, NULL},
+	{"GET",    "/account/mfa/enrol",                   h_mfa_enrol_form,      PERM_LOGIN,   0, NULL},
+	{"POST",   "/account/mfa/enrol",                   h_mfa_enrol_post,      PERM_LOGIN,   0, NULL},
+	{"POST",   "/admin/users/:id/mfa/reset",           h_mfa_admin_reset,     PERM_ADMIN,   0, NULL},
+	{"DELETE", "/api/v1/users/:id/mfa",                h_api_mfa_reset,       PERM_ADMIN,   0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
