@@ -70,6 +70,7 @@ void h_roster_api_other(req *);
 /* protect: TOTP second factor (h_mfa.c), audit search (h_audit.c), data-subject requests (h_dsr.c) */
 void h_login_mfa_form(req *), h_login_mfa_post(req *), h_mfa_enrol_form(req *), h_mfa_enrol_post(req *), h_mfa_account(req *),
 	h_mfa_admin_reset(req *), h_api_mfa_reset(req *);
+void h_dsr_page(req *), h_dsr_export(req *), h_dsr_erase(req *), h_api_dsr_erase(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -283,5 +284,11 @@ const struct route routes[] = {
 	{"POST",   "/account/mfa/enrol",                   h_mfa_enrol_post,      PERM_LOGIN,   0, NULL},
 	{"POST",   "/admin/users/:id/mfa/reset",           h_mfa_admin_reset,     PERM_ADMIN,   0, NULL},
 	{"DELETE", "/api/v1/users/:id/mfa",                h_api_mfa_reset,       PERM_ADMIN,   0, NULL},
+	/* protect: data-subject requests (export everything held about a person, erase them) */
+	{"GET",    "/admin/users/:id/privacy",             h_dsr_page,            PERM_ADMIN,   0, NULL},
+	{"GET",    "/admin/users/:id/export.zip",          h_dsr_export,          PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/users/:id/erase",               h_dsr_erase,           PERM_ADMIN,   0, NULL},
+	{"GET",    "/api/v1/users/:id/export",             h_dsr_export,          PERM_ADMIN,   0, NULL},
+	{"POST",   "/api/v1/users/:id/erase",              h_api_dsr_erase,       PERM_ADMIN,   0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
