@@ -13,6 +13,6 @@ ALTER FUNCTION audit_purge(integer) OWNER TO rstream_audit;
 ALTER FUNCTION audit_pseudonymise(text[], text) OWNER TO rstream_audit;
 REVOKE ALL ON audit_log FROM :"app";
 GRANT SELECT, INSERT ON audit_log TO :"app";
-GRANT USAGE ON SEQUENCE audit_log_id_seq TO :"app";
+GRANT USAGE, SELECT ON SEQUENCE audit_log_id_seq TO :"app";   -- SELECT: pg_dump reads its state
 REVOKE ALL ON FUNCTION audit_purge(integer), audit_pseudonymise(text[], text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION audit_purge(integer), audit_pseudonymise(text[], text) TO :"app";
