@@ -107,12 +107,17 @@ static void pending_end(req *r, const struct pending *p)
 	session_set_cookie(r, "rs_mfa", "", 0);
 }
 
-/* a missing or expired step starts again at the password */
+/* a missing or expired step starts again at the password: a page is sent there, a form post is refused (401) */
 static int pending_or_restart(req *r, struct pending *p, const char *want)
 {
 	int rc = pending_read(r, p, want);
 	if (rc == -2) { res_unavailable(r); return -1; }
-	if (rc < 0) { session_set_cookie(r, "rs_mfa", "", 0); res_redirect(r, "/login?mfa=expired"); return -1; }
+	if (rc < 0) {
+		session_set_cookie(r, "rs_mfa", "", 0);
+		if (!strcmp(r->method, "POST")) res_error(r, 401, "mfa_expired", tr(r, "mfa_expired"), NULL);
+		else res_redirect(r, "/login?mfa=expired");
+		return -1;
+	}
 	return 0;
 }
 
