@@ -88,7 +88,7 @@ install: all
 	install -D -m 755 $(BUILD)/rstream $(DESTDIR)$(PREFIX)/bin/rstream
 	mkdir -p $(DESTDIR)$(SHAREDIR)/conf $(DESTDIR)/etc/rstream
 	cp -r templates static sql $(DESTDIR)$(SHAREDIR)/
-	cp -r conf/i18n conf/apache conf/prometheus conf/grafana $(DESTDIR)$(SHAREDIR)/conf/
+	cp -r conf/i18n conf/apache conf/prometheus conf/grafana conf/postgres $(DESTDIR)$(SHAREDIR)/conf/
 	install -m 644 conf/nginx.conf.in $(DESTDIR)$(SHAREDIR)/conf/nginx.conf.in
 	install -D -m 755 scripts/ops_nginx_tls.sh $(DESTDIR)$(SHAREDIR)/scripts/ops_nginx_tls.sh
 	{ cat conf/rstream.conf; printf '\n# ---- this host (make install) ----\nroot_dir = %s\ndata_dir = /var/lib/rstream\nlog.dir = /var/log/rstream\n' '$(SHAREDIR)'; } \

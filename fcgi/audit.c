@@ -73,27 +73,22 @@ static long retention_days(void)
 	return days;
 }
 
-/* Delete rows older than the retention setting, in batches so no long lock is held on the table. */
+/* Delete rows older than the retention setting. The application's role has no DELETE on audit_log: the deletion
+ * runs inside audit_purge(), a SECURITY DEFINER function owned by rstream_audit (sql/091_protect_audit.sql),
+ * in batches so no long lock is held on the table. */
 int job_audit_retention(struct job *j)
 {
 	char days[24];
-	long total = 0;
 	snprintf(days, sizeof days, "%ld", retention_days());
-	for (;;) {
-		PGresult *res = DB_EXEC("WITH old AS (SELECT id FROM audit_log WHERE at < now() - make_interval(days => $1::int) "
-					"ORDER BY id LIMIT 10000) DELETE FROM audit_log a USING old WHERE a.id = old.id",
-					days);
-		if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
-			snprintf(j->error, sizeof j->error, "audit retention delete failed: %s", db_error());
-			if (res) PQclear(res);
-			return -1;
-		}
-		long n = strtol(PQcmdTuples(res), NULL, 10);
-		PQclear(res);
-		total += n;
-		if (n < 10000) break;
-		job_progress(j, 50, "deleting");
+	job_progress(j, 10, "deleting");
+	PGresult *res = DB_EXEC("SELECT audit_purge($1::int)", days);
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		snprintf(j->error, sizeof j->error, "audit retention delete failed: %s", db_error());
+		if (res) PQclear(res);
+		return -1;
 	}
+	long total = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
 	json_object *stats = json_object_new_object();
 	json_object_object_add(stats, "deleted", json_object_new_int64(total));
 	json_object_object_add(stats, "retention_days", json_object_new_int64(strtol(days, NULL, 10)));

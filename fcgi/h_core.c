@@ -12,6 +12,7 @@
 #include "router.h"
 #include "session.h"
 #include "settings.h"
+#include "h_mfa.h"
 #include "h_signin.h"
 #include "log.h"
 #include "timefmt.h"
@@ -85,6 +86,7 @@ static void login_page(req *r, int status, const char *error, const char *email)
 	json_object_object_add(ctx, "cards_on", json_object_new_boolean(settings_signin_enabled("cards")));
 	json_object_object_add(ctx, "password_admins_only", json_object_new_boolean(!settings_signin_enabled("password")));
 	if (req_query(r, "reset")) json_object_object_add(ctx, "notice", json_object_new_string(tr(r, "reset_done")));
+	else if (req_query(r, "mfa")) json_object_object_add(ctx, "notice", json_object_new_string(tr(r, "mfa_expired")));
 	res_html(r, status, "login", ctx);
 	json_object_put(ctx);
 }
@@ -139,6 +141,8 @@ void h_login_post(req *r)
 	}
 	if (rc < 0) { login_page(r, 401, tr(r, "login_failed"), email); return; }
 	if (off) { login_page(r, 403, tr(r, "settings_password_signin_off"), email); return; }
+	if (!password_signin_allowed(id)) { login_page(r, 403, tr(r, "settings_password_signin_off"), email); return; }
+	if (mfa_gate(r, id, "password", req_form(r, "next"))) return;   /* TOTP step (h_mfa.c) */
 	struct token t;
 	char *jwt = session_issue(id, "session", &t);
 	if (!jwt) { res_unavailable(r); return; }
@@ -201,6 +205,8 @@ void h_api_login(req *r)
 	}
 	if (rc < 0) { res_error(r, 401, "invalid_credentials", tr(r, "login_failed"), NULL); return; }
 	if (off) { res_error(r, 403, "password_signin_off", tr(r, "settings_password_signin_off"), NULL); return; }
+	if (!password_signin_allowed(id)) { res_error(r, 403, "password_signin_off", tr(r, "settings_password_signin_off"), NULL); return; }
+	if (mfa_api_gate(r, id)) return;   /* accounts with TOTP send "code" too (h_mfa.c) */
 	struct token t;
 	char *jwt = session_issue(id, "api", &t);
 	if (!jwt) { res_unavailable(r); return; }

@@ -9,6 +9,7 @@
 #include "cache.h"
 #include "config.h"
 #include "db.h"
+#include "h_mfa.h"
 #include "log.h"
 #include "router.h"
 #include "session.h"
@@ -24,11 +25,11 @@
 static const char *id_text(req *r, long id) { return arena_printf(r->a, "%ld", id); }
 static int is_admin(req *r) { return r->user && !strcmp(r->user->role, "admin"); }
 
-void signin_finish(req *r, long user_id, const char *method, const char *next)
+int signin_session(req *r, long user_id, const char *method)
 {
 	struct token t;
 	char *jwt = session_issue(user_id, "session", &t);
-	if (!jwt) { res_error(r, 500, "token", tr(r, "signin_failed"), NULL); return; }
+	if (!jwt) { res_error(r, 500, "token", tr(r, "signin_failed"), NULL); return -1; }
 	DB_CMD("UPDATE users SET last_login_at = now() WHERE id = $1::bigint", id_text(r, user_id));
 	audit_record(r, arena_printf(r->a, "user:%ld", user_id), arena_printf(r->a, "signin.%s", method), "/login", NULL, 200, 1);
 	json_object *f = json_object_new_object();
@@ -38,7 +39,18 @@ void signin_finish(req *r, long user_id, const char *method, const char *next)
 	log_security(r, "login_succeeded", f);
 	session_set_cookie(r, "rs_session", jwt, cfg.session_ttl);
 	free(jwt);
-	res_redirect(r, safe_next(r, next));
+	return 0;
+}
+
+void signin_complete(req *r, long user_id, const char *method, const char *next)
+{
+	if (signin_session(r, user_id, method) == 0) res_redirect(r, safe_next(r, next));
+}
+
+void signin_finish(req *r, long user_id, const char *method, const char *next)
+{
+	if (mfa_gate(r, user_id, method, next)) return;   /* the second factor first, when the account has or needs one */
+	signin_complete(r, user_id, method, next);
 }
 
 int signin_throttled(req *r, const char *what, int count_this)

@@ -9,6 +9,10 @@ const char *safe_next(req *r, const char *next);
 void signin_finish(req *r, long user_id, const char *method, const char *next);
 /* A sign-in page with the sign-in stylesheet and script; bare = without the site navigation. Takes ctx. */
 void signin_page(req *r, int status, const char *tmpl, const char *title_key, json_object *ctx, int bare);
+/* The same after the second factor (h_mfa.c): no MFA gate. signin_session only sets the cookie and records the
+ * sign-in (0; -1 answered 500), for a page that shows something before going on. */
+void signin_complete(req *r, long user_id, const char *method, const char *next);
+int signin_session(req *r, long user_id, const char *method);
 /* Count a failed guess from this client; 1 when the client has used up its guesses (answer 429). */
 int signin_throttled(req *r, const char *what, int count_this);
 /* Enabled OIDC providers as [{id, name}] for the login page (h_oidc.c). */

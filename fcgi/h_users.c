@@ -5,6 +5,7 @@
 #include "audit.h"
 #include "config.h"
 #include "login_throttle.h"
+#include "mfa.h"
 #include "router.h"
 #include "session.h"
 #include "users.h"
@@ -179,6 +180,7 @@ void h_user_show(req *r)
 	json_object *role;
 	if (json_object_object_get_ex(u, "role", &role))
 		json_object_object_add(ctx, "role_label", json_object_new_string(tr(r, arena_printf(r->a, "role_%s", json_object_get_string(role)))));
+	json_object_object_add(ctx, "mfa_on", json_object_new_boolean(mfa_state(req_param_id(r, "id")) == MFA_ON));
 	res_html(r, 200, "users/show", ctx);
 	json_object_put(ctx);
 }

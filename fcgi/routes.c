@@ -73,6 +73,10 @@ void h_invitations(req *), h_invitation_create(req *), h_invitation_resend(req *
 void h_invite_form(req *), h_invite_post(req *);
 /* mail8: per-student stats (h_stats_student.c) */
 void h_api_student_stats(req *), h_stats_me(req *), h_stats_student_page(req *), h_stats_student_csv(req *);
+/* protect: TOTP second factor (h_mfa.c), audit search (h_audit.c), data-subject requests (h_dsr.c) */
+void h_login_mfa_form(req *), h_login_mfa_post(req *), h_mfa_enrol_form(req *), h_mfa_enrol_post(req *), h_mfa_account(req *),
+	h_mfa_admin_reset(req *), h_api_mfa_reset(req *);
+void h_dsr_page(req *), h_dsr_export(req *), h_dsr_erase(req *), h_api_dsr_erase(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -290,5 +294,22 @@ const struct route routes[] = {
 	{"GET",    "/stats/me",                            h_stats_me,            PERM_LOGIN,   0, NULL},
 	{"GET",    "/stats/students/:id",                  h_stats_student_page,  PERM_LOGIN,   0, NULL},
 	{"GET",    "/stats/students/:id/history.csv",      h_stats_student_csv,   PERM_LOGIN,   0, NULL},
+	/* protect: the code step after a first factor and forced enrolment hold only the rs_mfa cookie (PERM_NONE:
+	 * the handlers check it); enrolling by choice and the account page need a session */
+	{"GET",    "/login/mfa",                           h_login_mfa_form,      PERM_NONE,    0, NULL},
+	{"POST",   "/login/mfa",                           h_login_mfa_post,      PERM_NONE,    0, NULL},
+	{"GET",    "/login/mfa/enrol",                     h_mfa_enrol_form,      PERM_NONE,    0, NULL},
+	{"POST",   "/login/mfa/enrol",                     h_mfa_enrol_post,      PERM_NONE,    0, NULL},
+	{"GET",    "/account/mfa",                         h_mfa_account,         PERM_LOGIN,   0, NULL},
+	{"GET",    "/account/mfa/enrol",                   h_mfa_enrol_form,      PERM_LOGIN,   0, NULL},
+	{"POST",   "/account/mfa/enrol",                   h_mfa_enrol_post,      PERM_LOGIN,   0, NULL},
+	{"POST",   "/admin/users/:id/mfa/reset",           h_mfa_admin_reset,     PERM_ADMIN,   0, NULL},
+	{"DELETE", "/api/v1/users/:id/mfa",                h_api_mfa_reset,       PERM_ADMIN,   0, NULL},
+	/* protect: data-subject requests (export everything held about a person, erase them) */
+	{"GET",    "/admin/users/:id/privacy",             h_dsr_page,            PERM_ADMIN,   0, NULL},
+	{"GET",    "/admin/users/:id/export.zip",          h_dsr_export,          PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/users/:id/erase",               h_dsr_erase,           PERM_ADMIN,   0, NULL},
+	{"GET",    "/api/v1/users/:id/export",             h_dsr_export,          PERM_ADMIN,   0, NULL},
+	{"POST",   "/api/v1/users/:id/erase",              h_api_dsr_erase,       PERM_ADMIN,   0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];

@@ -250,7 +250,9 @@ int session_check_password(const char *email, const char *password, const char *
 	char norm[320];
 	login_normalize_email(email, norm, sizeof norm);
 	/* pupils often have no e-mail: without an "@" the roster user name names the account (when exactly one has it) */
-	PGresult *res = DB_EXEC("SELECT id, password_hash, disabled FROM users WHERE lower(email) = lower($1) "
+	/* mfa: with a second factor the password alone proves nothing yet (h_mfa.c forgets the failures after the code) */
+	PGresult *res = DB_EXEC("SELECT id, password_hash, disabled, EXISTS (SELECT 1 FROM mfa_totp m WHERE m.user_id = users.id "
+				"AND m.confirmed_at IS NOT NULL) AS mfa FROM users WHERE lower(email) = lower($1) "
 				"OR (strpos($1, '@') = 0 AND lower(username) = $1) LIMIT 2", norm);
 	/* PostgreSQL unreachable: nobody is told "wrong password" and nothing is counted */
 	if (!res) return -4;
@@ -261,7 +263,9 @@ int session_check_password(const char *email, const char *password, const char *
 				 : "scrypt$16384$8$1$00000000000000000000000000000000$0000000000000000000000000000000000000000000000000000000000000000");
 	ok = ok && found && stored && PQgetvalue(res, 0, 2)[0] != 't';
 	long id = found ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	int mfa = found && PQgetvalue(res, 0, 3)[0] == 't';
 	PQclear(res);
+	if (ok && mfa) { *user_id = id; return 0; }
 	if (ok) {
 		char ids[24];
 		snprintf(ids, sizeof ids, "%ld", id);

@@ -25,6 +25,7 @@ const struct setting_def settings_defs[] = {
 	{"signin.password",        SET_BOOL, 0, 1,        "1"},
 	{"signin.oidc",            SET_BOOL, 0, 1,        "1"},
 	{"signin.cards",           SET_BOOL, 0, 1,        "1"},
+	{"mfa.required_admins",    SET_BOOL, 0, 1,        "0"},   /* admins need a second factor (h_mfa.c) */
 	{"upload.quota_mb",        SET_INT,  0, 10000000, "20480"},
 	{"video.max_upload_mb",    SET_INT,  1, 4096,     "4096"},
 };

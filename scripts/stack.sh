@@ -323,9 +323,25 @@ app_stop_one() {   # the supervisor passes TERM on and waits (drain); the proces
 	stop_pid "rstream $1" "$RUN/$1.pid" rstream
 }
 
+# The audit log is append-only for the app's role (conf/postgres/audit_lock.sql, run as the superuser). Migrations
+# run as that role, so the table is handed back to it for the time of `rstream migrate` and locked again after.
+audit_psql() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d rstream -tA "$@"; }
+audit_unlock() {
+	audit_psql -c "DO \$\$ BEGIN IF EXISTS (SELECT 1 FROM pg_tables WHERE tablename = 'audit_log' AND tableowner = 'rstream_audit') THEN
+		ALTER TABLE audit_log OWNER TO rstream; ALTER FUNCTION audit_purge(integer) OWNER TO rstream;
+		ALTER FUNCTION audit_pseudonymise(text[], text) OWNER TO rstream; END IF; END \$\$" >>"$LOG/migrate.log" 2>&1 \
+		|| fail_with_log "could not unlock audit_log for the migrations" "$LOG/migrate.log"
+}
+audit_lock() {
+	audit_psql -v app=rstream -f "$ROOT/conf/postgres/audit_lock.sql" >>"$LOG/migrate.log" 2>&1 \
+		|| fail_with_log "could not make audit_log append-only" "$LOG/migrate.log"
+}
+
 app_start() {
 	[ -x "$RSTREAM_BIN" ] || die "$RSTREAM_BIN is missing: build it first (make)"
+	audit_unlock
 	"$RSTREAM_BIN" migrate >>"$LOG/migrate.log" 2>&1 || fail_with_log "rstream migrate failed" "$LOG/migrate.log"
+	audit_lock
 	rm -f "$FCGI_SOCK"
 	local lines0
 	touch "$LOG/fcgi.log"
