@@ -931,6 +931,12 @@ void h_dataset_quality(req *r)
 		char cs[24];
 		snprintf(cs, sizeof cs, "%ld", check);
 		json_object *rows = offending(cs, metric, page, &total);
+		for (size_t i = 0; rows && i < json_object_array_length(rows); i++) {
+			json_object *x = json_object_array_get_idx(rows, i);
+			/* roster entities have a name; the error rate's rows name a file (users.csv), shown as it is */
+			const char *k = arena_printf(r->a, "datasets_entity_%s", jstr(x, "entity")), *l = tr(r, k);
+			add_str(x, "entity_label", strcmp(l, k) ? l : jstr(x, "entity"));
+		}
 		json_object_object_add(ctx, "rows", rows ? rows : json_object_new_array());
 		json_object_object_add(ctx, "has_rows", json_object_new_boolean(total > 0));
 		add_str(ctx, "check_id", cs);

@@ -373,6 +373,10 @@ static void decorate_import(req *r, json_object *imp)
 	/* the stored error text is English (logs, API); the page says it in the reader's language */
 	if (!strcmp(state, "failed") && errs > 0)
 		json_object_object_add(imp, "error_text", json_object_new_string(tr(r, "roster_imports_err_validation")));
+	else if (!strcmp(state, "held") || (!strcmp(state, "rejected") && json_object_object_get_ex(imp, "error", &v) && v &&
+					       strstr(json_object_get_string(v), "quality check")))
+		json_object_object_add(imp, "error_text", json_object_new_string(tr(r, !strcmp(state, "held")
+			? "roster_imports_err_held" : "roster_imports_err_discarded")));
 	else if (json_object_object_get_ex(imp, "error", &v) && v)
 		json_object_object_add(imp, "error_text", json_object_get(v));
 	json_object_object_add(imp, "n_rows", json_object_new_int64(rows));

@@ -63,7 +63,9 @@ CREATE OR REPLACE FUNCTION dataset_versions_immutable() RETURNS trigger LANGUAGE
 BEGIN
 	IF NEW.dataset_id <> OLD.dataset_id OR NEW.number <> OLD.number OR NEW.sha256 <> OLD.sha256
 	   OR NEW.size <> OLD.size OR NEW.filename <> OLD.filename OR NEW.source <> OLD.source
-	   OR NEW.created_at <> OLD.created_at OR NEW.created_by IS DISTINCT FROM OLD.created_by THEN
+	   OR NEW.created_at <> OLD.created_at
+	   -- the creator may only go (ON DELETE SET NULL when an account is erased)
+	   OR (NEW.created_by IS DISTINCT FROM OLD.created_by AND NEW.created_by IS NOT NULL) THEN
 		RAISE EXCEPTION 'dataset versions are immutable' USING ERRCODE = 'check_violation';
 	END IF;
 	RETURN NEW;
