@@ -122,9 +122,21 @@ void h_api_roster_import_create(req *r)
 	snprintf(uid, sizeof uid, "%ld", r->user ? r->user->id : 0L);
 	char sz[32];
 	snprintf(sz, sizeof sz, "%lld", (long long)size);
-	PGresult *res = DB_EXEC("INSERT INTO roster_imports (filename, mode, dry_run, size, created_by) VALUES ($1, $2, $3, "
-				"$4::bigint, NULLIF($5, '0')::bigint) RETURNING id",
-				fname, is_zip ? "zip" : "csv", is_dry ? "true" : "false", sz, uid);
+	/* dataset_id: the roster dataset this import is a version of (default: the default one) */
+	const char *ds = req_query(r, "dataset_id");
+	if (ds && *ds) {
+		PGresult *x = parse_id(ds) > 0 ? DB_EXEC("SELECT 1 FROM datasets WHERE id = $1::bigint AND kind = 'roster_import'", ds) : NULL;
+		int ok = x && PQntuples(x) == 1;
+		PQclear(x);
+		if (!ok) {
+			res_error(r, 400, "unknown_dataset", tr(r, "datasets_err_unknown"), NULL);
+			return;
+		}
+	} else
+		ds = "";
+	PGresult *res = DB_EXEC("INSERT INTO roster_imports (filename, mode, dry_run, size, created_by, dataset_id) VALUES ($1, $2, $3, "
+				"$4::bigint, NULLIF($5, '0')::bigint, NULLIF($6, '')::bigint) RETURNING id",
+				fname, is_zip ? "zip" : "csv", is_dry ? "true" : "false", sz, uid, ds);
 	if (!res) {
 		res_error(r, 500, "db", "could not record the import", NULL);
 		return;
@@ -361,6 +373,10 @@ static void decorate_import(req *r, json_object *imp)
 	/* the stored error text is English (logs, API); the page says it in the reader's language */
 	if (!strcmp(state, "failed") && errs > 0)
 		json_object_object_add(imp, "error_text", json_object_new_string(tr(r, "roster_imports_err_validation")));
+	else if (!strcmp(state, "held") || (!strcmp(state, "rejected") && json_object_object_get_ex(imp, "error", &v) && v &&
+					       strstr(json_object_get_string(v), "quality check")))
+		json_object_object_add(imp, "error_text", json_object_new_string(tr(r, !strcmp(state, "held")
+			? "roster_imports_err_held" : "roster_imports_err_discarded")));
 	else if (json_object_object_get_ex(imp, "error", &v) && v)
 		json_object_object_add(imp, "error_text", json_object_get(v));
 	json_object_object_add(imp, "n_rows", json_object_new_int64(rows));
@@ -481,8 +497,8 @@ void h_roster_import_rerun(req *r)
 	const char *dry = req_form(r, "dry_run");
 	char uid[24];
 	snprintf(uid, sizeof uid, "%ld", r->user ? r->user->id : 0L);
-	PGresult *res = DB_EXEC("INSERT INTO roster_imports (filename, path, size, mode, dry_run, created_by) "
-				"SELECT filename, path, size, mode, $2, NULLIF($3, '0')::bigint FROM roster_imports "
+	PGresult *res = DB_EXEC("INSERT INTO roster_imports (filename, path, size, mode, dry_run, created_by, dataset_id) "
+				"SELECT filename, path, size, mode, $2, NULLIF($3, '0')::bigint, dataset_id FROM roster_imports "
 				"WHERE id = $1::bigint AND path IS NOT NULL RETURNING id, "
 				"(SELECT COALESCE((j.payload ->> 'delta')::boolean, false) FROM roster_imports o "
 				" JOIN jobs j ON j.id = o.job_id WHERE o.id = $1::bigint)",

@@ -4,7 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "chart.h"
+#include "config.h"
+#include "dataset.h"
 #include "db.h"
 #include "learn.h"
 #include "log.h"
@@ -85,6 +89,15 @@ static int csv_stream(req *r, const char *filename, const char *const *head, int
 	res_header(r, "Content-Disposition", arena_printf(r->a, "attachment; filename=\"%s\"", filename));
 	res_header(r, "Cache-Control", "no-store");
 	res_stream_begin(r, 200, "text/csv; charset=utf-8");
+	/* every statistics export is also a dataset version (dataset.c): the same bytes go to a temporary file */
+	char tmp[1024];
+	snprintf(tmp, sizeof tmp, "%s/stats-export-XXXXXX", config_data_path("tmp"));
+	mkdir(config_data_path("tmp"), 0750);
+	int tfd = mkstemp(tmp);
+	FILE *tee = tfd >= 0 ? fdopen(tfd, "wb") : NULL;
+	if (!tee && tfd >= 0) { close(tfd); unlink(tmp); }
+	long nrows = 0;
+	int ok = 1;
 	buf b = {0};
 	buf_puts(&b, "\xEF\xBB\xBF");   /* BOM: spreadsheet programs in Japanese locales otherwise guess Shift_JIS */
 	for (int i = 0; i < ncols; i++) rcsv_put_cell(&b, head[i], i == 0);
@@ -94,15 +107,29 @@ static int csv_stream(req *r, const char *filename, const char *const *head, int
 		if (PQresultStatus(x) == PGRES_SINGLE_TUPLE) {
 			for (int i = 0; i < ncols && i < PQnfields(x); i++) rcsv_put_cell(&b, PQgetvalue(x, 0, i), i == 0);
 			buf_puts(&b, "\r\n");
-			if (b.len > 16384) { res_write(r, b.p, b.len); buf_reset(&b); }
+			nrows++;
+			if (b.len > 16384) {
+				res_write(r, b.p, b.len);
+				if (tee && fwrite(b.p, 1, b.len, tee) != b.len) ok = 0;
+				buf_reset(&b);
+			}
 		} else if (PQresultStatus(x) != PGRES_TUPLES_OK) {
 			/* headers are gone: the cut file ends without its last line, and the log says why */
 			log_error("stats csv %s: %s", filename, PQresultErrorMessage(x));
+			ok = 0;
 		}
 		PQclear(x);
 	}
-	if (b.len) res_write(r, b.p, b.len);
+	if (b.len) {
+		res_write(r, b.p, b.len);
+		if (tee && fwrite(b.p, 1, b.len, tee) != b.len) ok = 0;
+	}
 	buf_free(&b);
+	if (tee) {
+		if (fclose(tee) != 0) ok = 0;
+		if (ok) dataset_stats_export(filename, tmp, nrows, r->user ? r->user->id : 0);
+		else unlink(tmp);
+	}
 	return 0;
 }
 

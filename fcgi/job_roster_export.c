@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "audit.h"
 #include "config.h"
+#include "dataset.h"
 #include "db.h"
 #include "jobs.h"
 #include "log.h"
@@ -77,6 +78,8 @@ int job_roster_export(struct job *j)
 	const char *counts = json_object_to_json_string_ext(res.counts, JSON_C_TO_STRING_PLAIN);
 	DB_CMD("UPDATE roster_exports SET state = 'done', path = $2, size = $3::bigint, counts = $4::jsonb, error = NULL, "
 	       "finished_at = now() WHERE id = $1::bigint", ids, path, size, counts);
+	/* every export is a version of the exports dataset (file stored once by content) */
+	dataset_export_done(id, path, res.counts, strncmp(actor, "user:", 5) ? 0 : atol(actor + 5));
 	audit_record(NULL, actor, "roster.export", ids, d, 200, res.rows);
 	json_object_put(d);
 	job_set_stats(j, res.counts);

@@ -8,6 +8,7 @@
 #include "db.h"
 #include "jobs.h"
 #include "config.h"
+#include "dataset.h"
 #include "log.h"
 #include "roster_import.h"
 
@@ -43,8 +44,17 @@ int job_roster_import(struct job *j)
 	};
 	PQclear(r);
 	o.jp = config_get_int("roster_japan_profile", 1) != 0;
+	/* every real import is a dataset version, checked for quality before it commits (dataset.c) */
+	struct dataset_import ds;
+	int force = json_object_object_get_ex(j->payload, "force", &v) && json_object_get_boolean(v);
+	if (dataset_import_begin(&ds, id, force) == 0) {
+		o.before_commit = dataset_import_hold;
+		o.commit_ud = &ds;
+	}
 	struct roster_import_result res;
 	int rc = roster_import_run(&o, &res);
+	if (o.before_commit)
+		dataset_import_end(&ds, rc, &res);
 	json_object *d = json_object_new_object();
 	json_object_object_add(d, "import_id", json_object_new_int64(id));
 	json_object_object_add(d, "dry_run", json_object_new_boolean(o.dry_run));
@@ -70,6 +80,8 @@ int job_roster_import(struct job *j)
 	char msg[160];
 	if (res.errors)
 		snprintf(msg, sizeof msg, "%ld errors, %ld warnings: nothing changed", res.errors, res.warnings);
+	else if (res.held)
+		snprintf(msg, sizeof msg, "quality check failed: held for review, nothing changed");
 	else
 		snprintf(msg, sizeof msg, "%ld rows %s", res.rows, res.applied ? "imported" : "checked (dry run)");
 	job_progress(j, 100, msg);

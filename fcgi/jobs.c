@@ -249,6 +249,7 @@ static int start_one(struct child *kids, int *n)
 
 __attribute__((weak)) void audit_schedule_tick(void);
 __attribute__((weak)) void notify_schedule_tick(void);
+__attribute__((weak)) void dataset_schedule_tick(void);
 
 int jobs_worker_main(void)
 {
@@ -275,6 +276,7 @@ int jobs_worker_main(void)
 			reap_lost();
 			if (audit_schedule_tick) audit_schedule_tick();
 			if (notify_schedule_tick) notify_schedule_tick();
+			if (dataset_schedule_tick) dataset_schedule_tick();
 			last_reap = t;
 		}
 		if (t - last_beat > 5) { heartbeat(kids, nkids); last_beat = t; }

@@ -23,6 +23,8 @@ const struct notify_kind notify_kinds[] = {
 	{"transcode_failed", 1, 1, "creator"},
 	{"roster_done", 1, 0, "admin"},
 	{"roster_failed", 1, 1, "admin"},
+	{"quality_failed", 1, 1, "admin"},
+	{"dataset_tampered", 1, 1, "admin"},
 };
 const int nnotify_kinds = sizeof notify_kinds / sizeof notify_kinds[0];
 

@@ -36,6 +36,7 @@ static const char *status_text(int s)
 {
 	switch (s) {
 	case 200: return "OK"; case 201: return "Created"; case 202: return "Accepted"; case 204: return "No Content";
+	case 206: return "Partial Content"; case 416: return "Range Not Satisfiable";
 	case 303: return "See Other"; case 304: return "Not Modified";
 	case 400: return "Bad Request"; case 401: return "Unauthorized"; case 403: return "Forbidden";
 	case 404: return "Not Found"; case 405: return "Method Not Allowed"; case 409: return "Conflict";

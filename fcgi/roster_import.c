@@ -1186,13 +1186,15 @@ static void update_import_row(struct imp *im)
 		return;
 	snprintf(id, sizeof id, "%ld", im->o->import_id);
 	snprintf(dry, sizeof dry, "%s", im->res->applied ? "true" : "false");
-	const char *state = im->fatal ? "running" : im->rr.errors ? "failed" : "done";
+	const char *state = im->fatal ? "running" : im->rr.errors ? "failed" : im->res->held ? "held" : "done";
 	const char *err = im->fatal ? im->res->error : NULL;
 	char msg[200];
 	if (!im->fatal && im->rr.errors) {
 		snprintf(msg, sizeof msg, "validation found %ld errors: nothing was changed", im->rr.errors);
 		err = msg;
 	}
+	if (!im->fatal && im->res->held)
+		err = "quality check failed: held for review, nothing was changed";
 	const char *counts = json_object_to_json_string_ext(im->res->counts, JSON_C_TO_STRING_PLAIN);
 	if (ICMD(im, "UPDATE roster_imports SET state = $2, counts = $3::jsonb, error = $4, "
 		   "finished_at = CASE WHEN $2 = 'running' THEN NULL ELSE now() END WHERE id = $1",
@@ -1300,7 +1302,16 @@ int roster_import_run(const struct roster_import_opts *o, struct roster_import_r
 				sync_users(im);
 			t_accounts = elapsed(im);
 		}
-		if (!im->fatal && im->rr.errors == 0 && !o->dry_run) {
+		double t_dataset = 0;
+		if (!im->fatal && im->rr.errors == 0 && !o->dry_run && o->before_commit) {
+			double t0 = elapsed(im);
+			int h = o->before_commit(o->commit_ud, im->conn, res->rows);
+			t_dataset = elapsed(im) - t0;
+			if (h < 0)
+				fail(im, "quality check", "the dataset check could not run");
+			res->held = h == 1;
+		}
+		if (!im->fatal && im->rr.errors == 0 && !o->dry_run && !res->held) {
 			if (icmd(im, "COMMIT", 0, NULL) < 0)
 				fail(im, "commit", im->dberr);
 			else {
@@ -1323,7 +1334,10 @@ int roster_import_run(const struct roster_import_opts *o, struct roster_import_r
 			json_object_object_add(tm, "apply", json_object_new_double(t_apply - t_check));
 		if (t_accounts > 0)
 			json_object_object_add(tm, "accounts", json_object_new_double(t_accounts - t_apply));
-		json_object_object_add(tm, "commit", json_object_new_double(elapsed(im) - (t_accounts > 0 ? t_accounts : t_read)));
+		/* the dataset fingerprints and quality checks (dataset.c), inside the transaction before COMMIT */
+		if (t_dataset > 0)
+			json_object_object_add(tm, "dataset_checks", json_object_new_double(t_dataset));
+		json_object_object_add(tm, "commit", json_object_new_double(elapsed(im) - (t_accounts > 0 ? t_accounts : t_read) - t_dataset));
 		json_object_object_add(res->counts, "timing", tm);
 	}
 done:

@@ -4,6 +4,7 @@
 #ifndef RS_ROSTER_IMPORT_H
 #define RS_ROSTER_IMPORT_H
 #include <json-c/json.h>
+#include <libpq-fe.h>
 #include "roster_rules.h"
 
 /* Progress: pct 0..100, phase "reading" | "checking" | "applying" | "done"; stats borrowed.
@@ -22,12 +23,17 @@ struct roster_import_opts {
 	void *ud;
 	rr_emit_fn on_finding;     /* optional: every finding as it is found (CLI prints them) */
 	void *finding_ud;
+	/* optional (datasets): called inside the import's transaction after a clean apply, before COMMIT, so conn sees
+	 * the roster as it will be. 0 = commit, 1 = hold (roll back: nothing applied, res->held), -1 = fatal. */
+	int (*before_commit)(void *ud, PGconn *conn, long rows);
+	void *commit_ud;
 };
 
 struct roster_import_result {
 	long rows, errors, warnings;
 	json_object *counts;       /* {"users":{"rows":..,"inserted":..,"updated":..,"unchanged":..,"deleted":..},...} */
 	int applied;               /* 1 when committed */
+	int held;                  /* 1 when before_commit held it back */
 	char error[512];           /* fatal error text (I/O, database) */
 };
 

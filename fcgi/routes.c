@@ -78,6 +78,15 @@ void h_login_mfa_form(req *), h_login_mfa_post(req *), h_mfa_enrol_form(req *), 
 	h_mfa_admin_reset(req *), h_api_mfa_reset(req *);
 void h_dsr_page(req *), h_dsr_export(req *), h_dsr_erase(req *), h_api_dsr_erase(req *);
 
+/* datasets: versions of imports and exports, diffs, quality checks (h_datasets.c) */
+void h_datasets_list(req *), h_dataset_create(req *), h_dataset_show(req *), h_dataset_update(req *),
+	h_dataset_check(req *), h_dataset_version(req *), h_dataset_version_apply(req *), h_dataset_version_discard(req *),
+	h_dataset_diff(req *), h_dataset_quality(req *), h_dataset_quality_csv(req *);
+void h_api_datasets(req *), h_api_dataset_create(req *), h_api_dataset(req *), h_api_dataset_update(req *),
+	h_api_dataset_versions(req *), h_api_dataset_version(req *), h_api_dataset_version_file(req *),
+	h_api_dataset_version_apply(req *), h_api_dataset_version_discard(req *), h_api_dataset_diff(req *),
+	h_api_dataset_quality_rows(req *), h_api_dataset_check(req *), h_api_dataset_retention(req *);
+
 const struct route routes[] = {
 	/* core */
 	{"GET",    "/healthz",                 h_healthz,        PERM_NONE,  0, NULL},
@@ -311,5 +320,31 @@ const struct route routes[] = {
 	{"POST",   "/admin/users/:id/erase",               h_dsr_erase,           PERM_ADMIN,   0, NULL},
 	{"GET",    "/api/v1/users/:id/export",             h_dsr_export,          PERM_ADMIN,   0, NULL},
 	{"POST",   "/api/v1/users/:id/erase",              h_api_dsr_erase,       PERM_ADMIN,   0, NULL},
+	/* datasets: versions of imports and exports, diffs, quality checks (h_datasets.c, dataset.c, quality.c) */
+	{"GET",    "/admin/datasets",                      h_datasets_list,       PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/datasets",                      h_dataset_create,      PERM_ADMIN,   0, NULL},
+	{"GET",    "/admin/datasets/:id",                  h_dataset_show,        PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/datasets/:id",                  h_dataset_update,      PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/datasets/:id/check",            h_dataset_check,       PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/datasets/:id/retention",        h_api_dataset_retention, PERM_ADMIN, 0, NULL},
+	{"GET",    "/admin/datasets/:id/diff",             h_dataset_diff,        PERM_ADMIN,   0, NULL},
+	{"GET",    "/admin/datasets/:id/quality",          h_dataset_quality,     PERM_ADMIN,   0, NULL},
+	{"GET",    "/admin/datasets/:id/quality.csv",      h_dataset_quality_csv, PERM_ADMIN,   0, NULL},
+	{"GET",    "/admin/datasets/:id/versions/:n",      h_dataset_version,     PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/datasets/:id/versions/:n/apply", h_dataset_version_apply, PERM_ADMIN, 0, NULL},
+	{"POST",   "/admin/datasets/:id/versions/:n/discard", h_dataset_version_discard, PERM_ADMIN, 0, NULL},
+	{"GET",    "/api/v1/datasets",                     h_api_datasets,        PERM_ADMIN,   0, NULL},
+	{"POST",   "/api/v1/datasets",                     h_api_dataset_create,  PERM_ADMIN,   RF_SMALLJSON, NULL},
+	{"GET",    "/api/v1/datasets/:id",                 h_api_dataset,         PERM_ADMIN,   0, NULL},
+	{"PUT",    "/api/v1/datasets/:id",                 h_api_dataset_update,  PERM_ADMIN,   0, NULL},
+	{"GET",    "/api/v1/datasets/:id/versions",        h_api_dataset_versions, PERM_ADMIN,  0, NULL},
+	{"GET",    "/api/v1/datasets/:id/versions/:n",     h_api_dataset_version, PERM_ADMIN,   0, NULL},
+	{"GET",    "/api/v1/datasets/:id/versions/:n/file", h_api_dataset_version_file, PERM_ADMIN, 0, NULL},
+	{"POST",   "/api/v1/datasets/:id/versions/:n/apply", h_api_dataset_version_apply, PERM_ADMIN, 0, NULL},
+	{"POST",   "/api/v1/datasets/:id/versions/:n/discard", h_api_dataset_version_discard, PERM_ADMIN, 0, NULL},
+	{"GET",    "/api/v1/datasets/:id/diff",            h_api_dataset_diff,    PERM_ADMIN,   0, NULL},
+	{"GET",    "/api/v1/datasets/:id/quality",         h_api_dataset_quality_rows, PERM_ADMIN, 0, NULL},
+	{"POST",   "/api/v1/datasets/:id/check",           h_api_dataset_check,   PERM_ADMIN,   0, NULL},
+	{"POST",   "/api/v1/datasets/:id/retention",       h_api_dataset_retention, PERM_ADMIN, 0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
