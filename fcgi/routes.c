@@ -67,6 +67,8 @@ void h_api_video_stats(req *), h_stats_video_page(req *), h_stats_video_daily_cs
 void h_api_class_stats(req *), h_stats_class_page(req *), h_stats_class_csv(req *);
 void h_api_stats_kpis(req *), h_stats_kpis_page(req *), h_stats_kpis_csv(req *), h_stats_clients_csv(req *), h_stats_index(req *);
 void h_roster_api_other(req *);
+/* find: recommendations (h_recommend.c) */
+void h_api_video_related(req *), h_api_me_recommendations(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -269,5 +271,8 @@ const struct route routes[] = {
 	{"DELETE", "/ims/oneroster/v1p2/*",                h_roster_api,          PERM_NONE,    RF_NOCSRF, "roster_api_write"},
 	{"GET",    "/health",                              h_healthz,             PERM_NONE,    0, NULL},
 	{"*",      "/ims/oneroster/*",                     h_roster_api_other,    PERM_NONE,    RF_NOCSRF, "roster_api_other"},
+	/* find: recommendations (visibility is applied in their SQL; related also checks the video like /watch) */
+	{"GET",    "/api/v1/videos/:id/related",           h_api_video_related,   PERM_NONE,    0, NULL},
+	{"GET",    "/api/v1/me/recommendations",           h_api_me_recommendations, PERM_LOGIN, 0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
