@@ -13,9 +13,12 @@ if [ -z "${BENCH_FIND_STACK_UP:-}" ]; then
 fi
 scratch=rstream_receval
 base=${DATABASE_URL%/*}
-psql -qtAX "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $scratch" -c "CREATE DATABASE $scratch" >/dev/null
-trap 'psql -qtAX "$DATABASE_URL" -c "DROP DATABASE IF EXISTS '$scratch'" >/dev/null 2>&1 || true; declare -F bench_cleanup >/dev/null && bench_cleanup' EXIT
-DATABASE_URL="$base/$scratch" "$RSTREAM_BIN" migrate >/dev/null
+# the stack's superuser (trust on loopback, scripts/stack.sh) makes the scratch database, owned by the app's role
+admin="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
+psql -qtAX "$admin" -c "DROP DATABASE IF EXISTS $scratch" -c "CREATE DATABASE $scratch OWNER rstream" >/dev/null
+trap 'psql -qtAX "$admin" -c "DROP DATABASE IF EXISTS '$scratch'" >/dev/null 2>&1 || true; declare -F bench_cleanup >/dev/null && bench_cleanup' EXIT
+DATABASE_URL="$base/$scratch" "$RSTREAM_BIN" migrate >"$STACK_DIR/receval-migrate.log" 2>&1 ||
+	{ echo "recommend_eval: migrate failed (see $STACK_DIR/receval-migrate.log)" >&2; exit 1; }
 out=$(psql -qtAX -F ' | ' "$base/$scratch" -f "$ROOT/bench/find/recommend_eval.sql")
 echo "$out"
 table=$(awk -F ' \\| ' 'NF == 4 {printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4}' <<<"$out")
