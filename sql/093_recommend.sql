@@ -58,6 +58,11 @@ CREATE TRIGGER recommend_view_mark AFTER INSERT ON view_progress FOR EACH ROW EX
 CREATE OR REPLACE FUNCTION recommend_refresh(max_rows int) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE taken integer;
 BEGIN
+	-- one pass at a time across workers: two passes taking two new views of one user at once would each miss
+	-- the other's view, and that pair would never be counted
+	IF NOT pg_try_advisory_xact_lock(93093) THEN
+		RETURN 0;
+	END IF;
 	IF to_regclass('pg_temp.recommend_batch') IS NULL THEN
 		CREATE TEMP TABLE recommend_batch (user_id bigint, video_id bigint) ON COMMIT DELETE ROWS;
 		CREATE TEMP TABLE recommend_touched (video_id bigint PRIMARY KEY) ON COMMIT DELETE ROWS;
