@@ -10,6 +10,7 @@
 #include "router.h"
 #include "video_access.h"
 #include "h_videos.h"
+#include "h_recommend.h"
 
 void h_dashboard(req *r);   /* h_core.c: the admin home */
 
@@ -114,6 +115,8 @@ static json_object *home_sections(req *r)
 		if (!b) { json_object_put(a); json_object_put(o); return NULL; }
 		json_object_object_add(o, "continue_watching", a);
 		json_object_object_add(o, "recent_videos", b);
+		/* "recommended for you" (h_recommend.c): assignments first, then from recent views, never empty */
+		if (recommend_home_context(r, o) < 0) { json_object_put(o); return NULL; }
 		learn_home_context(r, o);   /* "my_assignments" for templates/learn/my_assignments_list.html */
 	} else {
 		a = teacher_classes(r);

@@ -9,9 +9,11 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/sha.h>
 #include "notify.h"
 #include "audit.h"
 #include "auth.h"
+#include "cache.h"
 #include "config.h"
 #include "db.h"
 #include "jobs.h"
@@ -573,11 +575,32 @@ void h_api_upload_cancel(req *r)
 
 /* ---- catalog ---- */
 
-struct list_q { const char *category, *tag, *owner, *status, *q; long limit, offset; };
+/* Pages are cut by keyset on (created_at, id), the catalog's order and index (videos_created_idx): ?after=CURSOR
+ * is the page after a row, ?before=CURSOR the page before one, so a page costs its own rows however deep it is and
+ * rows inserted meanwhile neither repeat nor skip one. A cursor is "<created_at in µs since 1970>_<id>". ?offset=N
+ * is still read for old API clients. The total is counted once per viewer and filter and cached (catalog_count). */
+struct list_q {
+	const char *category, *tag, *owner, *status, *q;
+	const char *after_us, *after_id, *before_us, *before_id;
+	long limit, offset;
+};
+
+/* "<digits>_<digits>" into its two parts (arena copies); -1 for anything else */
+static int cursor_parse(req *r, const char *c, const char **us, const char **id)
+{
+	const char *sep = c ? strchr(c, '_') : NULL;
+	if (!sep || sep == c || sep - c > 17 || !sep[1] || strlen(sep + 1) > 18) return -1;
+	for (const char *p = c; *p; p++)
+		if (p != sep && (*p < '0' || *p > '9')) return -1;
+	*us = arena_strndup(r->a, c, (size_t)(sep - c));
+	*id = arena_strndup(r->a, sep + 1, strlen(sep + 1));
+	return 0;
+}
 
 static int list_query(req *r, struct list_q *lq)
 {
 	int bad = 0;
+	memset(lq, 0, sizeof *lq);
 	lq->category = req_query(r, "category");
 	lq->tag = req_query(r, "tag");
 	lq->owner = req_query(r, "owner");
@@ -585,6 +608,10 @@ static int list_query(req *r, struct list_q *lq)
 	lq->q = req_query(r, "q");
 	lq->limit = req_query_long(r, "limit", 24, 1, 100, &bad);
 	lq->offset = req_query_long(r, "offset", 0, 0, 1000000, &bad);
+	const char *after = req_query(r, "after"), *before = req_query(r, "before");
+	if (after && *after && cursor_parse(r, after, &lq->after_us, &lq->after_id) < 0) bad = 1;
+	if (before && *before && cursor_parse(r, before, &lq->before_us, &lq->before_id) < 0) bad = 1;
+	if (lq->after_us && lq->before_us) bad = 1;
 	if (lq->category && !*lq->category) lq->category = NULL;
 	if (lq->tag && !*lq->tag) lq->tag = NULL;
 	if (lq->q && !*lq->q) lq->q = NULL;
@@ -604,13 +631,13 @@ static int list_query(req *r, struct list_q *lq)
 	return bad ? -1 : 0;
 }
 
-/* Videos the caller may see. Viewers see ready videos they may watch; managers also see their own in any state. */
-static json_object *list_run(req *r, const struct list_q *lq, long *total)
+/* The rows the caller may see ($1 uid, $2 role, $3..$7 filters). Viewers see ready videos they may watch;
+ * managers also see their own in any state. */
+static void list_where(buf *where)
 {
-	buf where = {0};
-	buf_puts(&where, " WHERE ");
-	video_access_sql(&where, 1, 2);
-	buf_puts(&where, " AND (v.status = 'ready' OR $2 = 'admin' OR v.owner_id = $1::bigint)"
+	buf_puts(where, " WHERE ");
+	video_access_sql(where, 1, 2);
+	buf_puts(where, " AND (v.status = 'ready' OR $2 = 'admin' OR v.owner_id = $1::bigint)"
 		 " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM video_categories vc JOIN categories c ON c.id = vc.category_id "
 		 "      WHERE vc.video_id = v.id AND c.slug = $3))"
 		 " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM video_tags vt JOIN tags t ON t.id = vt.tag_id "
@@ -618,24 +645,95 @@ static json_object *list_run(req *r, const struct list_q *lq, long *total)
 		 " AND ($5::bigint IS NULL OR v.owner_id = $5::bigint)"
 		 " AND ($6::text IS NULL OR v.status = $6)"
 		 " AND ($7::text IS NULL OR strpos(lower(v.title), lower($7)) > 0 OR strpos(lower(v.description), lower($7)) > 0)");
+}
+
+/* How many rows the filters give this viewer: cached in Redis under the catalog generation (sql/093_recommend.sql
+ * bumps it on every write that can change a list) for five minutes, the bound on a roster change (a new class
+ * enrolment) showing in the count. -1 on a database error. */
+static long catalog_count(req *r, const char *const *params)
+{
+	PGresult *res = DB_EXEC0("SELECT gen FROM catalog_gen");
+	const char *gen = res && PQntuples(res) ? arena_strndup(r->a, PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0))) : NULL;
+	PQclear(res);
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	buf k = {0};
+	for (int i = 0; i < 7; i++) buf_printf(&k, "%zu:%s|", params[i] ? strlen(params[i]) : 0, params[i] ? params[i] : "-");
+	SHA256((const unsigned char *)k.p, k.len, md);
+	buf_free(&k);
+	char key[96];
+	int n = snprintf(key, sizeof key, "catalog:count:%s:", gen ? gen : "0");
+	for (int i = 0; i < 12; i++) n += snprintf(key + n, sizeof key - (size_t)n, "%02x", md[i]);
+	long total = -1;
+	redisReply *rep = gen ? cache_cmd("GET %s", key) : NULL;
+	if (rep && rep->type == REDIS_REPLY_STRING) total = strtol(rep->str, NULL, 10);
+	if (rep) freeReplyObject(rep);
+	if (total >= 0) return total;
+	buf sql = {0};
+	buf_puts(&sql, "SELECT count(*) FROM videos v");
+	list_where(&sql);
+	res = db_exec(sql.p, 7, params);
+	buf_free(&sql);
+	if (!res) { log_error("video list count: %s", db_error()); return -1; }
+	total = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	if (gen && (rep = cache_cmd("SET %s %ld EX 300", key, total))) freeReplyObject(rep);
+	return total;
+}
+
+/* One page of the catalog, newest first, and the cursors around it (*prev, *next: NULL at either end). */
+static json_object *list_run(req *r, const struct list_q *lq, long *total, const char **prev, const char **next)
+{
+	const char *params[11] = {uid_text(r), role_text(r), lq->category, lq->tag, lq->owner, lq->status, lq->q};
+	*prev = *next = NULL;
+	*total = catalog_count(r, params);
+	if (*total < 0) return NULL;
+	int backwards = lq->before_us != NULL;
+	buf sql = {0};
+	buf_puts(&sql, "SELECT " VIDEO_COLS ", (extract(epoch FROM v.created_at) * 1000000)::bigint || '_' || v.id AS cursor"
+		 VIDEO_FROM);
+	list_where(&sql);
+	int np = 8;
 	char lim[24], off[24];
-	snprintf(lim, sizeof lim, "%ld", lq->limit);
-	snprintf(off, sizeof off, "%ld", lq->offset);
-	const char *params[9] = {uid_text(r), role_text(r), lq->category, lq->tag, lq->owner, lq->status, lq->q, lim, off};
-	char *sql = arena_printf(r->a, "SELECT " VIDEO_COLS ", count(*) OVER () AS total_count" VIDEO_FROM "%s "
-				 "ORDER BY v.created_at DESC, v.id DESC LIMIT $8::int OFFSET $9::int", where.p);
-	buf_free(&where);
-	PGresult *res = db_exec(sql, 9, params);
+	snprintf(lim, sizeof lim, "%ld", lq->limit + 1);   /* one more than a page: is there a next one? */
+	params[7] = lim;
+	if (lq->after_us || lq->before_us) {
+		params[8] = backwards ? lq->before_us : lq->after_us;
+		params[9] = backwards ? lq->before_id : lq->after_id;
+		buf_printf(&sql, " AND (v.created_at, v.id) %s ('epoch'::timestamptz + $9::bigint * interval '1 microsecond', $10::bigint)",
+			   backwards ? ">" : "<");
+		np = 10;
+	}
+	buf_printf(&sql, " ORDER BY v.created_at %s, v.id %s LIMIT $8::int", backwards ? "ASC" : "DESC", backwards ? "ASC" : "DESC");
+	if (lq->offset > 0 && np == 8) {
+		snprintf(off, sizeof off, "%ld", lq->offset);
+		params[8] = off;
+		buf_puts(&sql, " OFFSET $9::int");
+		np = 9;
+	}
+	PGresult *res = db_exec(sql.p, np, params);
+	buf_free(&sql);
 	if (!res) { log_error("video list: %s", db_error()); return NULL; }
+	int rows = PQntuples(res), more = rows > lq->limit;
+	if (more) rows = (int)lq->limit;
 	json_object *a = json_object_new_array();
-	*total = 0;
-	for (int i = 0; i < PQntuples(res); i++) {
+	for (int k = 0; k < rows; k++) {
+		int i = backwards ? rows - 1 - k : k;   /* a page read backwards is shown newest first too */
 		json_object *v = db_row_json(res, i);
-		*total = jlong(v, "total_count");
-		json_object_object_del(v, "total_count");
+		json_object_object_del(v, "cursor");
 		int manage = r->user && (!strcmp(r->user->role, "admin") || (jlong(v, "owner_id") == r->user->id && is_manager(r)));
 		video_decorate(r, v, manage);
 		json_object_array_add(a, v);
+	}
+	if (rows > 0) {
+		const char *first = PQgetvalue(res, backwards ? rows - 1 : 0, PQfnumber(res, "cursor"));
+		const char *last = PQgetvalue(res, backwards ? 0 : rows - 1, PQfnumber(res, "cursor"));
+		int older = backwards ? 1 : more, newer = backwards ? more : (lq->after_us != NULL || lq->offset > 0);
+		if (older) *next = arena_strndup(r->a, last, strlen(last));
+		if (newer) *prev = arena_strndup(r->a, first, strlen(first));
+	} else if (lq->after_us || lq->before_us) {
+		/* past either end (the rows around the cursor were deleted): offer the way back */
+		if (lq->after_us) *prev = arena_printf(r->a, "%s_%s", lq->after_us, lq->after_id);
+		else *next = arena_printf(r->a, "%s_%s", lq->before_us, lq->before_id);
 	}
 	PQclear(res);
 	return a;
@@ -646,13 +744,16 @@ void h_api_videos(req *r)
 	struct list_q lq;
 	if (list_query(r, &lq) < 0) { res_error(r, 400, "bad_query", tr(r, "error_bad_query"), NULL); return; }
 	long total = 0;
-	json_object *a = list_run(r, &lq, &total);
+	const char *prev, *next;
+	json_object *a = list_run(r, &lq, &total, &prev, &next);
 	if (!a) { res_error(r, 500, "db", "could not list videos", NULL); return; }
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "videos", a);
 	json_object_object_add(o, "total", json_object_new_int64(total));
 	json_object_object_add(o, "limit", json_object_new_int64(lq.limit));
 	json_object_object_add(o, "offset", json_object_new_int64(lq.offset));
+	json_object_object_add(o, "next_cursor", next ? json_object_new_string(next) : NULL);
+	json_object_object_add(o, "prev_cursor", prev ? json_object_new_string(prev) : NULL);
 	res_header(r, "X-Total-Count", arena_printf(r->a, "%ld", total));
 	res_json(r, 200, o);
 }
@@ -702,7 +803,8 @@ void h_videos_list(req *r)
 	struct list_q lq;
 	if (list_query(r, &lq) < 0) { res_error(r, 400, "bad_query", tr(r, "error_bad_query"), NULL); return; }
 	long total = 0;
-	json_object *a = list_run(r, &lq, &total);
+	const char *prev, *next;
+	json_object *a = list_run(r, &lq, &total, &prev, &next);
 	if (!a) { res_error(r, 500, "db", tr(r, "video_db_error"), NULL); return; }
 	json_object *ctx = json_object_new_object();
 	json_object_object_add(ctx, "title", json_object_new_string(tr(r, "video_list_title")));
@@ -737,11 +839,9 @@ void h_videos_list(req *r)
 	if (lq.owner) buf_printf(&base, "owner=%s&", url_encode(r->a, lq.owner));
 	if (lq.status) buf_printf(&base, "status=%s&", url_encode(r->a, lq.status));
 	if (lq.q) buf_printf(&base, "q=%s&", url_encode(r->a, lq.q));
-	if (lq.offset > 0)
-		json_object_object_add(ctx, "prev_url", json_object_new_string(arena_printf(r->a, "%soffset=%ld", base.p,
-			lq.offset > lq.limit ? lq.offset - lq.limit : 0)));
-	if (lq.offset + lq.limit < total)
-		json_object_object_add(ctx, "next_url", json_object_new_string(arena_printf(r->a, "%soffset=%ld", base.p, lq.offset + lq.limit)));
+	if (lq.limit != 24) buf_printf(&base, "limit=%ld&", lq.limit);
+	if (prev) json_object_object_add(ctx, "prev_url", json_object_new_string(arena_printf(r->a, "%sbefore=%s", base.p, prev)));
+	if (next) json_object_object_add(ctx, "next_url", json_object_new_string(arena_printf(r->a, "%safter=%s", base.p, next)));
 	buf_free(&base);
 	/* bulk actions (h_bulk.c) for those who manage videos; ?done=N reports the last one */
 	add_styles(ctx, is_manager(r) ? "/static/js/bulk.js" : NULL);

@@ -7,6 +7,7 @@
 #include <time.h>
 #include "config.h"
 #include "db.h"
+#include "h_recommend.h"
 #include "h_search.h"
 #include "h_videos.h"
 #include "learn.h"
@@ -139,6 +140,8 @@ void h_watch(req *r)
 			json_object_object_add(ctx, "sq_hits", hits);
 		}
 	}
+	/* "next up": related videos this viewer may watch (h_recommend.c) */
+	recommend_watch_context(r, ctx, pk);
 	json_object_object_add(ctx, "logged_in", json_object_new_boolean(r->user != NULL));
 	json_object_object_add(ctx, "ready", json_object_new_boolean(ready));
 	json_object_object_add(ctx, "video", v);

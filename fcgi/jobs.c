@@ -3,6 +3,7 @@
  * A worker that dies itself stops heartbeating: any other worker re-queues its jobs after the lease expires. */
 #include "jobs.h"
 #include "learn.h"
+#include "recommend.h"
 #include "search_index.h"
 #include "stats.h"
 #include <errno.h>
@@ -286,6 +287,8 @@ int jobs_worker_main(void)
 		learn_flush_tick(250);
 		/* videos whose search text changed (sql/080_search.sql); a full batch means more are queued */
 		if (search_index_tick(50) == 50) started = 1;
+		/* new views into the "watched together" co-view counts (sql/093_recommend.sql) */
+		if (recommend_tick(500) == 500) started = 1;
 		/* statistics rollups from what the flush marked dirty (stats_rollup.c) */
 		stats_tick(250);
 		int wait_ms = learn_flush_wait_ms();

@@ -86,6 +86,8 @@ void h_api_datasets(req *), h_api_dataset_create(req *), h_api_dataset(req *), h
 	h_api_dataset_versions(req *), h_api_dataset_version(req *), h_api_dataset_version_file(req *),
 	h_api_dataset_version_apply(req *), h_api_dataset_version_discard(req *), h_api_dataset_diff(req *),
 	h_api_dataset_quality_rows(req *), h_api_dataset_check(req *), h_api_dataset_retention(req *);
+/* find: recommendations (h_recommend.c) */
+void h_api_video_related(req *), h_api_me_recommendations(req *);
 
 const struct route routes[] = {
 	/* core */
@@ -346,5 +348,8 @@ const struct route routes[] = {
 	{"GET",    "/api/v1/datasets/:id/quality",         h_api_dataset_quality_rows, PERM_ADMIN, 0, NULL},
 	{"POST",   "/api/v1/datasets/:id/check",           h_api_dataset_check,   PERM_ADMIN,   0, NULL},
 	{"POST",   "/api/v1/datasets/:id/retention",       h_api_dataset_retention, PERM_ADMIN, 0, NULL},
+	/* find: recommendations (visibility is applied in their SQL; related also checks the video like /watch) */
+	{"GET",    "/api/v1/videos/:id/related",           h_api_video_related,   PERM_NONE,    0, NULL},
+	{"GET",    "/api/v1/me/recommendations",           h_api_me_recommendations, PERM_LOGIN, 0, NULL},
 };
 const int nroutes = sizeof routes / sizeof routes[0];
