@@ -116,7 +116,7 @@ out:
 
 /* environment name -> config key */
 static const struct { const char *env, *key; } env_map[] = {
-	{"DATABASE_URL", "database_url"}, {"REDIS_URL", "redis_url"}, {"RSTREAM_SECRET", "secret"},
+	{"DATABASE_URL", "database_url"}, {"DATABASE_READ_URL", "database_read_url"}, {"REDIS_URL", "redis_url"}, {"RSTREAM_SECRET", "secret"},
 	{"RSTREAM_LISTEN", "listen"}, {"RSTREAM_DATA_DIR", "data_dir"}, {"RSTREAM_ROOT", "root_dir"},
 	{"RSTREAM_PUBLIC_URL", "public_url"}, {"RSTREAM_TRUSTED_PROXIES", "trusted_proxies"},
 	{"RSTREAM_WORKERS", "workers"}, {"RSTREAM_MAX_REQUESTS", "max_requests"},

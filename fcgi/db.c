@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "arena.h"
+#include "db_replica.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -49,12 +50,41 @@ void db_close(void)
 {
 	if (conn) PQfinish(conn);
 	conn = NULL;
+	db_replica_close();
 }
 
 const char *db_error(void) { return last_error; }
 int db_outage(void) { return outage; }
 void db_outage_clear(void) { outage = 0; }
 const char *db_sqlstate(void) { return last_state; }
+
+PGconn *db_read_conn(void)
+{
+	PGconn *c = in_tx ? NULL : db_replica_pick();
+	return c ? c : db_conn();
+}
+
+/* the statements a replica can answer: a read (a WITH that writes is refused there and runs on the primary) */
+static int is_read(const char *sql)
+{
+	while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == '(') sql++;
+	return !strncasecmp(sql, "SELECT", 6) || !strncasecmp(sql, "WITH", 4);
+}
+
+/* inside a read scope (db_replica.h) a read goes to the replica; any failure there is retried on the primary */
+static PGresult *exec_replica(const char *sql, int n, const char *const *params)
+{
+	PGconn *c = in_tx || !is_read(sql) ? NULL : db_replica_pick();
+	if (!c) return NULL;
+	PGresult *res = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return res;
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	/* 25006: a write in disguise (read-only transaction); anything else: the replica's trouble */
+	if (!state || strcmp(state, "25006")) db_replica_failed();
+	PQclear(res);
+	return NULL;
+}
 
 static PGresult *exec_once(const char *sql, int n, const char *const *params)
 {
@@ -77,7 +107,9 @@ PGresult *db_exec(const char *sql, int n, const char *const *params)
 {
 	last_error[0] = 0;
 	last_state[0] = 0;
-	PGresult *res = exec_once(sql, n, params);
+	PGresult *res = exec_replica(sql, n, params);
+	if (res) return res;
+	res = exec_once(sql, n, params);
 	/* a dropped connection outside a transaction is safe to retry once */
 	if ((!res || PQresultStatus(res) == PGRES_FATAL_ERROR) && !in_tx && conn && PQstatus(conn) == CONNECTION_BAD) {
 		PQclear(res);
@@ -288,6 +320,7 @@ void db_after_fork(void)
 	if (conn) close(PQsocket(conn));
 	conn = NULL;
 	in_tx = 0;
+	db_replica_after_fork();
 	if (conn_url) db_connect(conn_url);
 }
 

@@ -5,6 +5,8 @@
 
 int db_connect(const char *url);          /* 0 ok, -1 (logged) */
 PGconn *db_conn(void);                    /* reconnects when the connection went bad; NULL if it can't */
+/* For a read (SELECT) that may be answered by the replica inside a read scope (db_replica.h), else db_conn(). */
+PGconn *db_read_conn(void);
 void db_close(void);
 /* Run SQL with text parameters ($1..$n). Returns the result (caller PQclear) or NULL on error;
  * the error text is kept for db_error(). A dropped connection is re-opened and the statement retried once

@@ -400,7 +400,7 @@ static long pstmt_seq;
 
 static PGresult *exec_prepared(const char *sql, int n, const char *const *params)
 {
-	PGconn *c = db_conn();
+	PGconn *c = db_read_conn();   /* the replica inside a read scope: these are page and count reads */
 	if (!c || PQtransactionStatus(c) != PQTRANS_IDLE) return db_exec(sql, n, params);
 	int pid = PQbackendPID(c);
 	if (pid != pstmt_pid) {

@@ -63,6 +63,12 @@ int job_roster_import(struct job *j)
 	json_object_object_add(d, "applied", json_object_new_boolean(res.applied));
 	if (rc < 0) {
 		snprintf(j->error, sizeof j->error, "%s", res.error);
+		/* stopped because another worker took the job over: the import row is that attempt's now */
+		if (job_lease_hold(j) == 0) {
+			json_object_put(d);
+			json_object_put(res.counts);
+			return -3;
+		}
 		int last = j->attempt >= j->max_attempts || !strcmp(res.error, "cancelled");
 		if (last)
 			DB_CMD("UPDATE roster_imports SET state = 'failed', error = $2, finished_at = now() WHERE id = $1::bigint",

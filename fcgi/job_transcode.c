@@ -349,7 +349,12 @@ out:
 int video_publish_dir(const char *tmpdir, const char *finaldir)
 {
 	if (rename(tmpdir, finaldir) == 0) return 0;
-	if (errno != EEXIST && errno != ENOTEMPTY) return -1;
+	int e = errno;
+	struct stat st;
+	/* NFS: a retransmitted RENAME the server already carried out answers ENOENT; the ladder is in place */
+	if (e == ENOENT && lstat(tmpdir, &st) < 0 && errno == ENOENT && lstat(finaldir, &st) == 0) return 0;
+	errno = e;
+	if (e != EEXIST && e != ENOTEMPTY) return -1;
 	/* a ladder is already published (re-transcode): swap both names atomically, then drop the old one */
 	if (renameat2(AT_FDCWD, tmpdir, AT_FDCWD, finaldir, RENAME_EXCHANGE) < 0) return -1;
 	video_rmtree(tmpdir);
@@ -449,8 +454,20 @@ int job_transcode(struct job *j)
 	}
 	copy_captions(pid, tmp);
 	job_progress(j, 99.5, "publishing");
-	if (video_publish_dir(tmp, fin) < 0) {
-		snprintf(j->error, sizeof j->error, "publish %s: %s", fin, strerror(errno));
+	json_object *stats = json_object_new_object();
+	json_object_object_add(stats, "renditions", json_object_new_int((int)json_object_array_length(t.renditions)));
+	json_object_object_add(stats, "duration_s", json_object_new_double(t.duration));
+	job_set_stats(j, stats);
+	json_object_put(stats);
+	/* the publish is fenced: with the job row locked and this attempt's lease checked, the rename, the video row
+	 * and the job's done state go together; an attempt whose lease expired (another host took the job over)
+	 * publishes nothing. The rename is atomic on a local disk and on NFS (one server-side RENAME). */
+	if (db_begin() < 0) { snprintf(j->error, sizeof j->error, "database: %s", db_error()); goto fail; }
+	int held = job_lease_hold(j);
+	if (held != 1) {
+		db_rollback();
+		if (held == 0) { snprintf(j->error, sizeof j->error, "lease lost before publishing"); rc = -3; video_rmtree(tmp); goto out; }
+		snprintf(j->error, sizeof j->error, "database: %s", db_error());
 		goto fail;
 	}
 	char dur[32];
@@ -460,26 +477,33 @@ int job_transcode(struct job *j)
 		      "poster = 'poster.jpg', storyboard = 'storyboard.vtt', error_tail = NULL, updated_at = now() "
 		      "WHERE id = $1::bigint RETURNING id", ids, rend, dur);
 	if (!res) {
-		/* published but not recorded: the retry republishes (atomic exchange) and records */
 		snprintf(j->error, sizeof j->error, "database: %s", db_error());
+		db_rollback();
 		goto fail;
 	}
 	int still_there = PQntuples(res) == 1;
 	PQclear(res);
 	res = NULL;
 	if (!still_there) {
-		/* the video was deleted while it was transcoding: take the ladder down again */
-		video_rmtree(fin);
+		/* the video was deleted while it was transcoding: nothing to publish */
+		db_rollback();
+		video_rmtree(tmp);
 		snprintf(j->error, sizeof j->error, "video %s was deleted during the transcode", pid);
-		rc = -2;
-		goto out;
+		return -2;
 	}
-	json_object *stats = json_object_new_object();
-	json_object_object_add(stats, "renditions", json_object_new_int((int)json_object_array_length(t.renditions)));
-	json_object_object_add(stats, "duration_s", json_object_new_double(t.duration));
-	job_set_stats(j, stats);
-	json_object_put(stats);
-	job_progress(j, 100, "ready");
+	if (video_publish_dir(tmp, fin) < 0) {
+		/* e.g. NFS refusing the rename (permissions, stale handle, full): the row stays as it was, retry */
+		snprintf(j->error, sizeof j->error, "publish %s: %s", fin, strerror(errno));
+		log_error("transcode of video %s: %s", pid, j->error);
+		db_rollback();
+		goto fail;
+	}
+	if (job_complete(j) != 1 || db_commit() < 0) {
+		/* published but not recorded: the retry republishes (atomic exchange) and records */
+		snprintf(j->error, sizeof j->error, "database: %s", db_error());
+		db_rollback();
+		goto fail;
+	}
 	rc = 0;
 	goto out;
 fail:
@@ -487,8 +511,16 @@ fail:
 	{
 		const char *tail = t.error_tail[0] ? t.error_tail : j->error;
 		const char *last = j->attempt >= j->max_attempts ? "1" : "0";
-		DB_CMD("UPDATE videos SET error_tail = $2, status = CASE WHEN $3 = '1' THEN 'failed' ELSE 'queued' END, "
-		       "updated_at = now() WHERE id = $1::bigint", ids, tail, last);
+		/* a failure is written only while this attempt holds the lease: a taken-over attempt (its ffmpeg stopped
+		 * as if cancelled) must not mark the video failed under the attempt that now runs it */
+		if (db_begin() == 0) {
+			int held = job_lease_hold(j);
+			if (held == 1)
+				DB_CMD("UPDATE videos SET error_tail = $2, status = CASE WHEN $3 = '1' THEN 'failed' ELSE 'queued' END, "
+				       "updated_at = now() WHERE id = $1::bigint", ids, tail, last);
+			if (db_commit() < 0) db_rollback();
+			if (held == 0) { rc = -3; goto out; }
+		}
 		log_warn("transcode of video %s failed (attempt %d/%d)", pid, j->attempt, j->max_attempts);
 	}
 out:

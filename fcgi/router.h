@@ -16,6 +16,7 @@ enum route_flags {
 	RF_SMALLJSON = 8,   /* a JSON body of a few fields (login): at most JSON_SMALL_VALUES values, not JSON_MAX_VALUES */
 	RF_TOKEN_AUTH = 16, /* hot path: the session token's signature and expiry are checked, the account is not loaded
 			     * (no PostgreSQL); the handler re-checks revocation where it stores (viewing heartbeats) */
+	RF_REPLICA = 32,    /* reads that tolerate a little lag: may be answered by the read replica (db_replica.h) */
 };
 
 typedef void (*handler_fn)(req *r);

@@ -19,7 +19,9 @@
 #include <unistd.h>
 #include "cache.h"
 #include "config.h"
+#include "auth.h"
 #include "db.h"
+#include "db_replica.h"
 #include "i18n.h"
 #include "log.h"
 #include "metrics.h"
@@ -228,6 +230,18 @@ static json_object *route_fields(req *r)
 	return o;
 }
 
+/* who a request is for read-your-writes on every host: the user, else a hash of the bearer credential (OneRoster
+ * clients); NULL for anonymous requests */
+static const char *ryw_identity(req *r)
+{
+	if (r->user) return arena_printf(r->a, "u%ld", r->user->id);
+	const char *auth = req_header(r, "Authorization");
+	if (!auth || !*auth) return NULL;
+	char h[65];
+	sha256_hex(auth, strlen(auth), h);
+	return arena_printf(r->a, "a%.32s", h);
+}
+
 static void handle(req *r, FCGX_Request *fx)
 {
 	char **env = fx->envp;
@@ -336,7 +350,10 @@ static void handle(req *r, FCGX_Request *fx)
 		res_error(r, 403, "csrf", tr(r, "error_csrf"), NULL);
 		return;
 	}
+	if (safe && (flags & RF_REPLICA)) db_replica_begin(ryw_identity(r));
 	r->route->fn(r);
+	db_replica_end();
+	if (!safe) db_replica_wrote(ryw_identity(r));
 	if (!r->status) res_error(r, 500, "no_response", "the handler produced no response", NULL);
 }
 

@@ -15,6 +15,7 @@ case $RSTREAM_BIN in /*) ;; *) RSTREAM_BIN=$ROOT/$RSTREAM_BIN ;; esac
 STACK_FSYNC=${STACK_FSYNC:-on}          # tests/run.sh sets off: a throw-away database needs no durability
 STACK_NO_APP=${STACK_NO_APP:-0}         # 1: PostgreSQL, Redis and nginx only (debugging the stack itself)
 STACK_TIMEOUT=${STACK_TIMEOUT:-60}      # seconds to wait for readiness / for a process to stop
+STACK_REPLICA=${STACK_REPLICA:-0}       # 1: WAL for a streaming replica (scripts/scale_stack.sh)
 
 RUN=$STACK_DIR/run
 LOG=$STACK_DIR/log
@@ -179,8 +180,9 @@ pg_start() {
 			>>"$PG_LOG" 2>&1 || fail_with_log "initdb failed" "$PG_LOG"
 		echo "include_if_exists = 'rstream-stack.conf'" >>"$PG_DATA/postgresql.conf"
 	fi
-	local durable=on
+	local durable=on wal_level=minimal senders=0
 	[ "$STACK_FSYNC" = off ] && durable=off
+	[ "$STACK_REPLICA" = 1 ] && wal_level=replica senders=4
 	# Rewritten on every start so a changed port or durability setting takes effect.
 	as_pg tee "$PG_DATA/rstream-stack.conf" >/dev/null <<EOF
 # written by scripts/stack.sh on every start; edit the script, not this file
@@ -195,8 +197,8 @@ effective_cache_size = 4GB
 fsync = $durable
 full_page_writes = $durable
 synchronous_commit = off
-wal_level = minimal
-max_wal_senders = 0
+wal_level = $wal_level
+max_wal_senders = $senders
 max_wal_size = 4GB
 checkpoint_timeout = 15min
 timezone = 'UTC'
