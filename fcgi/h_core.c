@@ -141,7 +141,6 @@ void h_login_post(req *r)
 	}
 	if (rc < 0) { login_page(r, 401, tr(r, "login_failed"), email); return; }
 	if (off) { login_page(r, 403, tr(r, "settings_password_signin_off"), email); return; }
-	if (!password_signin_allowed(id)) { login_page(r, 403, tr(r, "settings_password_signin_off"), email); return; }
 	if (mfa_gate(r, id, "password", req_form(r, "next"))) return;   /* TOTP step (h_mfa.c) */
 	struct token t;
 	char *jwt = session_issue(id, "session", &t);
@@ -205,7 +204,6 @@ void h_api_login(req *r)
 	}
 	if (rc < 0) { res_error(r, 401, "invalid_credentials", tr(r, "login_failed"), NULL); return; }
 	if (off) { res_error(r, 403, "password_signin_off", tr(r, "settings_password_signin_off"), NULL); return; }
-	if (!password_signin_allowed(id)) { res_error(r, 403, "password_signin_off", tr(r, "settings_password_signin_off"), NULL); return; }
 	if (mfa_api_gate(r, id)) return;   /* accounts with TOTP send "code" too (h_mfa.c) */
 	struct token t;
 	char *jwt = session_issue(id, "api", &t);

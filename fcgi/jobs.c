@@ -345,12 +345,9 @@ int jobs_worker_main(void)
 		}
 		if (t - last_beat > 5) { heartbeat(kids, nkids); last_beat = t; }
 		int started = 0;
-		while (nkids < concurrency && start_one(kids, &nkids) == 1) started = 1;
+		while (nkids < concurrency && start_one(kids, &nkids, transcodes) == 1) started = 1;
 		/* viewing heartbeats buffered in Redis; learn_flush_wait_ms() says when the next batch is due */
 		learn_flush_tick(250);
-		while (nkids < concurrency && start_one(kids, &nkids, transcodes) == 1) started = 1;
-		/* viewing heartbeats buffered in Redis; a full budget means more are waiting: no sleep */
-		if (learn_flush_tick(250) > 0) started = 1;
 		/* videos whose search text changed (sql/080_search.sql); a full batch means more are queued */
 		if (search_index_tick(50) == 50) started = 1;
 		/* new views into the "watched together" co-view counts (sql/093_recommend.sql) */

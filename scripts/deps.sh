@@ -6,8 +6,8 @@ PKGS=(build-essential pkg-config libfcgi-dev libpq-dev libhiredis-dev libjson-c-
       libssl-dev zlib1g-dev libcriterion-dev postgresql redis-server nginx ffmpeg chromium nodejs npm wrk
       python3 zip unzip curl procps openssl util-linux passwd fonts-ipafont-gothic
       libcurl4-openssl-dev libqrencode-dev python3-cryptography apache2 libarchive-dev clang libclang-rt-14-dev
-      systemd prometheus python3-aiosmtpd libicu-dev poppler-utils poppler-data)
-      systemd prometheus python3-aiosmtpd libicu-dev faketime e2fsprogs)
+      systemd prometheus python3-aiosmtpd libicu-dev poppler-utils poppler-data
+      faketime e2fsprogs)
 
 missing=()
 for p in "${PKGS[@]}"; do
