@@ -207,6 +207,8 @@ void h_api_dataset_create(req *r)
 void h_dataset_create(req *r)
 {
 	char id[24];
+	/* a body that is not a urlencoded form (e.g. JSON posted here) is refused, not read as an empty name */
+	if (!req_form_posted(r)) { res_error(r, 400, "no_form", tr(r, "settings_err_no_form"), NULL); return; }
 	const char *err = create(r, req_form(r, "name"), req_form(r, "description"), id, sizeof id);
 	if (err) { res_redirect(r, "/admin/datasets?error=name"); return; }
 	res_redirect(r, arena_printf(r->a, "/admin/datasets/%s", id));
@@ -444,7 +446,9 @@ static long enqueue_check(req *r, const char *id)
 void h_dataset_check(req *r)
 {
 	const char *id = id_str(r, "id");
-	if (!id) { not_found(r); return; }
+	json_object *d = id ? dataset_get(id) : NULL;
+	if (!d) { not_found(r); return; }
+	json_object_put(d);
 	if (enqueue_check(r, id) < 0) { res_unavailable(r); return; }
 	res_redirect(r, arena_printf(r->a, "/admin/datasets/%s?saved=check", id));
 }
