@@ -19,6 +19,15 @@
 #include "signin_code.h"
 #include "totp.h"
 
+/* The security stream gets every second-factor outcome too (log.c), beside the audit row. */
+static void mfa_logged(req *r, long uid, const char *event)
+{
+	json_object *f = json_object_new_object();
+	json_object_object_add(f, "user_id", json_object_new_int64(uid));
+	if (!strcmp(event, "mfa_succeeded")) json_object_object_add(f, "level", json_object_new_string("info"));
+	log_security(r, event, f);
+}
+
 #define PENDING_TTL 600   /* ten minutes to open the app (or enrol) after the password */
 
 static void add_str(json_object *o, const char *k, const char *v) { json_object_object_add(o, k, json_object_new_string(v ? v : "")); }
@@ -161,6 +170,7 @@ void h_login_mfa_post(req *r)
 	if (rc > 0) {
 		/* wrong, replayed or malformed: one answer for all, counted like a wrong password */
 		login_throttle_failed(p.ident, r->client_ip);
+		mfa_logged(r, p.uid, "mfa_failed");
 		audit_record(r, actor(r, p.uid), "mfa.failure", "/login/mfa", NULL, 401, 0);
 		verify_page(r, 401, tr(r, "mfa_code_wrong"));
 		return;
@@ -170,6 +180,7 @@ void h_login_mfa_post(req *r)
 	json_object *d = json_object_new_object();
 	add_str(d, "factor", recovery ? "recovery_code" : "totp");
 	add_str(d, "first_factor", p.method);
+	mfa_logged(r, p.uid, "mfa_succeeded");
 	audit_record(r, actor(r, p.uid), "mfa.success", "/login/mfa", d, 200, 1);
 	json_object_put(d);
 	signin_complete(r, p.uid, p.method, p.next);
@@ -359,6 +370,7 @@ int mfa_api_gate(req *r, long uid)
 	if (rc < 0) { res_unavailable(r); return 1; }
 	if (rc > 0) {
 		login_throttle_failed(ident, r->client_ip);
+		mfa_logged(r, uid, "mfa_failed");
 		audit_record(r, actor(r, uid), "mfa.failure", "/api/v1/auth/login", NULL, 401, 0);
 		res_error(r, 401, "invalid_credentials", tr(r, "login_failed"), NULL);
 		return 1;
@@ -366,6 +378,7 @@ int mfa_api_gate(req *r, long uid)
 	login_throttle_succeeded(ident, r->client_ip);
 	json_object *d = json_object_new_object();
 	add_str(d, "factor", recovery ? "recovery_code" : "totp");
+	mfa_logged(r, uid, "mfa_succeeded");
 	audit_record(r, actor(r, uid), "mfa.success", "/api/v1/auth/login", d, 200, 1);
 	json_object_put(d);
 	return 0;
