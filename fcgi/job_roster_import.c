@@ -20,6 +20,9 @@ static int on_progress(void *ud, double pct, const char *phase, json_object *sta
 	return job_cancelled(j) ? -1 : 0;
 }
 
+/* the commit is fenced: a cancel or a takeover that came in while the import ran wins over its COMMIT */
+static int may_commit(void *ud, PGconn *conn) { return job_commit_fence(ud, conn); }
+
 int job_roster_import(struct job *j)
 {
 	json_object *v;
@@ -41,6 +44,7 @@ int job_roster_import(struct job *j)
 	struct roster_import_opts o = {
 		.path = path, .filename = filename, .dry_run = PQgetvalue(r, 0, 2)[0] == 't', .import_id = id, .jp = 1,
 		.single_delta = json_object_object_get_ex(j->payload, "delta", &v) && json_object_get_boolean(v), .progress = on_progress, .ud = j,
+		.may_commit = may_commit,
 	};
 	PQclear(r);
 	o.jp = config_get_int("roster_japan_profile", 1) != 0;

@@ -81,6 +81,23 @@ int job_lease_hold(struct job *j)
 	return held;
 }
 
+int job_commit_fence(struct job *j, PGconn *conn)
+{
+	struct fence f;
+	fence_of(j->id, j->attempt, &f);
+	const char *p[3] = {f.id, f.attempt, worker_id};
+	PGresult *r = PQexecParams(conn, "SELECT cancel_requested FROM jobs WHERE " FENCE_SQL " FOR UPDATE", 3, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_error("job %ld commit fence: %s", j->id, PQerrorMessage(conn));
+		PQclear(r);
+		return -1;
+	}
+	int ok = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 'f';
+	if (PQntuples(r) != 1) log_warn("job %ld attempt %d: lease lost before commit", j->id, j->attempt);
+	PQclear(r);
+	return ok;
+}
+
 static double last_progress_write;
 static char *pending_stats;
 

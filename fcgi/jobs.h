@@ -3,6 +3,7 @@
 #ifndef RS_JOBS_H
 #define RS_JOBS_H
 #include <json-c/json.h>
+#include <libpq-fe.h>
 
 struct job {
 	long id;
@@ -26,6 +27,9 @@ void job_progress(struct job *j, double pct, const char *message);
 /* Extra counters shown on the job page (e.g. {"rows":1200,"rows_per_s":5000}). Borrowed. */
 void job_set_stats(struct job *j, json_object *stats);
 int job_cancelled(struct job *j);   /* the user asked to cancel, or this attempt's lease was taken over */
+/* On the connection holding a job's own transaction, just before its COMMIT: 1 = still this attempt's and not
+ * cancelled (the job row stays locked, so no takeover or cancel slips in before the commit), 0 = roll back, -1 = error. */
+int job_commit_fence(struct job *j, PGconn *conn);
 /* Lock the job row (FOR UPDATE: the lease reaper and any other claimant wait) and check this attempt still holds
  * the lease. Inside db_begin() a publish step that follows is fenced: 1 held, 0 lost (write nothing), -1 error. */
 int job_lease_hold(struct job *j);

@@ -251,7 +251,12 @@ int job_notify_mail(struct job *j)
 			"(SELECT payload::text FROM notifications WHERE id = o.notification_id), o.attempts, "
 			"(SELECT kind FROM notifications WHERE id = o.notification_id), o.mail_kind, o.sealed");
 		if (!r) { snprintf(j->error, sizeof j->error, "database: %.900s", db_error()); return -1; }
-		if (!PQntuples(r)) { PQclear(r); break; }
+		if (!PQntuples(r)) {
+			PQclear(r);
+			if (notify_wait_next_due("SELECT extract(epoch FROM min(next_at) - now()) FROM mail_outbox WHERE state = 'queued'", until))
+				continue;
+			break;
+		}
 		char id[24], err[600] = "";
 		snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
 		long uid = strtol(PQgetvalue(r, 0, 1), NULL, 10);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <openssl/hmac.h>
 #include <openssl/evp.h>
 #include "auth.h"
@@ -231,6 +232,18 @@ void notify_kick(const char *kind)
 	buf_free(&q);
 	if (r && PQntuples(r)) DB_CMD("SELECT pg_notify('rstream_jobs', $1)", kind);
 	PQclear(r);
+}
+
+/* A delivery job that found nothing due stays for a retry due within a few seconds: the worker's kick runs
+ * every 5 s, which would round short backoffs (seconds apart) up to that tick and flatten their doubling. */
+int notify_wait_next_due(const char *next_due_sql, time_t until)
+{
+	PGresult *r = DB_EXEC0(next_due_sql);
+	double secs = r && PQntuples(r) && !PQgetisnull(r, 0, 0) ? strtod(PQgetvalue(r, 0, 0), NULL) : -1;
+	PQclear(r);
+	if (secs < 0 || secs > 5 || time(NULL) + (time_t)secs >= until) return 0;
+	usleep((useconds_t)(secs * 1e6) + 20000);
+	return 1;
 }
 
 /* The scheduled part runs in the worker's own loop, so it must never hold it up: each statement gets a short

@@ -2,6 +2,7 @@
  * webhooks. Requests and jobs only enqueue one notify_fanout job per event; nothing here blocks a request. */
 #ifndef RS_NOTIFY_H
 #define RS_NOTIFY_H
+#include <time.h>
 #include <json-c/json.h>
 #include "http.h"
 
@@ -40,6 +41,7 @@ void notify_layout(req *r, json_object *ctx);
 void notify_schedule_tick(void);
 /* Start a delivery job of kind ("notify_mail" | "notify_webhook") when rows are due and none is active. */
 void notify_kick(const char *kind);
+int notify_wait_next_due(const char *next_due_sql, time_t until);
 /* Read a notify setting: the environment variable env when set, else config key, else def. */
 const char *notify_conf(const char *key, const char *env, const char *def);
 long notify_conf_int(const char *key, const char *env, long def);

@@ -1311,6 +1311,8 @@ int roster_import_run(const struct roster_import_opts *o, struct roster_import_r
 				fail(im, "quality check", "the dataset check could not run");
 			res->held = h == 1;
 		}
+		if (!im->fatal && im->rr.errors == 0 && !o->dry_run && !res->held && o->may_commit && o->may_commit(o->ud, im->conn) != 1)
+			fail(im, "cancelled", NULL);
 		if (!im->fatal && im->rr.errors == 0 && !o->dry_run && !res->held) {
 			if (icmd(im, "COMMIT", 0, NULL) < 0)
 				fail(im, "commit", im->dberr);

@@ -27,6 +27,8 @@ struct roster_import_opts {
 	 * the roster as it will be. 0 = commit, 1 = hold (roll back: nothing applied, res->held), -1 = fatal. */
 	int (*before_commit)(void *ud, PGconn *conn, long rows);
 	void *commit_ud;
+	/* optional (jobs): called on the import's connection right before COMMIT; anything but 1 rolls back */
+	int (*may_commit)(void *ud, PGconn *conn);
 };
 
 struct roster_import_result {

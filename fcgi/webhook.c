@@ -222,7 +222,13 @@ int job_notify_webhook(struct job *j)
 			"  ORDER BY d2.next_at, d2.id FOR UPDATE OF d2 SKIP LOCKED LIMIT 1) "
 			"RETURNING d.id, d.webhook_id, w.url, w.secret_sealed, d.kind, d.event_key, d.payload::text");
 		if (!r) { snprintf(j->error, sizeof j->error, "database: %.900s", db_error()); return -1; }
-		if (!PQntuples(r)) { PQclear(r); break; }
+		if (!PQntuples(r)) {
+			PQclear(r);
+			if (notify_wait_next_due("SELECT extract(epoch FROM min(d.next_at) - now()) FROM webhook_deliveries d "
+						 "JOIN webhooks w ON w.id = d.webhook_id AND w.enabled WHERE d.state = 'queued'", until))
+				continue;
+			break;
+		}
 		char id[24], hook[24], err[600] = "", resolve[400], codes[16] = "";
 		snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
 		snprintf(hook, sizeof hook, "%s", PQgetvalue(r, 0, 1));

@@ -30,7 +30,7 @@ stack start
 base="http://127.0.0.1:$HTTP_PORT"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$base$BPATH")
 [ "$code" = 200 ] || { echo "bench: $BPATH answered $code" >&2; exit 1; }
-backlog=$( (grep -o "backlog [0-9]*" "$STACK_DIR/log/fcgi.log" || true) | tail -n 1 | cut -d" " -f2)
+backlog=$( (cat "$STACK_DIR/log/error.log" "$STACK_DIR/log/fcgi.log" 2>/dev/null | grep -o "backlog [0-9]*" || true) | tail -n 1 | cut -d" " -f2)
 echo "somaxconn $(cat /proc/sys/net/core/somaxconn), FastCGI backlog ${backlog:-?}, workers ${RSTREAM_WORKERS:-$(nproc)}, ulimit -n $(ulimit -n)"
 echo
 echo "| connections | requests/s | 2xx | 503 (deliberate) | other non-2xx | socket errors (connect/read/write/timeout) |"

@@ -37,11 +37,11 @@ static void wait_row(const char *what, const char *sql, long id, int timeout_s)
 	free(v);
 }
 
-/* poll the stack's worker log for a line holding needle */
+/* poll the stack's error stream (log/error.log, where the worker's own messages go) for a line holding needle */
 static void wait_log(const char *needle, int timeout_s)
 {
 	char path[512], line[4096];
-	snprintf(path, sizeof path, "%s/log/worker.log", stack_dir());
+	snprintf(path, sizeof path, "%s/log/error.log", stack_dir());
 	time_t start = time(NULL);
 	for (;;) {
 		FILE *f = fopen(path, "r");
@@ -49,7 +49,7 @@ static void wait_log(const char *needle, int timeout_s)
 		while (f && !found && fgets(line, sizeof line, f)) found = strstr(line, needle) != NULL;
 		if (f) fclose(f);
 		if (found) return;
-		cr_assert_lt(time(NULL) - start, timeout_s, "worker log never said: %s", needle);
+		cr_assert_lt(time(NULL) - start, timeout_s, "log/error.log never said: %s", needle);
 		usleep(100000);
 	}
 }
