@@ -171,7 +171,8 @@ wrk -t$THREADS -d$DURATION on loopback; rstream fcgi with $WORKERS workers (buil
 Every API request verified the client token, scope, IP allowlist and rate limit and wrote one audit row
 ($audit_rows audit rows written during the run). Filtered and delta pages come from the roster cache after their
 first request (docs/oneroster-api.md §5; a delta request re-reads the write counter each time); the "different since"
-row misses the cache on every request and measures the database path (key query, prepared wide query, JSON).
+row misses the page cache on every request: its key query (window, order, total) runs in PostgreSQL every time,
+its records come from the record cache once a first request has read them (prepared wide query, JSON mapping).
 Target (SPEC §4): ≥ 25 % of the hello-world ceiling, p99 < 50 ms at 256 connections.
 Load average before the run: $LOAD_BEFORE.
 
