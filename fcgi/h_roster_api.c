@@ -540,6 +540,11 @@ static int rows_page(req *r, const struct ra_entity *e, const struct roster_quer
 			redisReply *rep = cache_cmd_argv(nset, set, NULL);
 			if (rep) freeReplyObject(rep);
 			rep = cache_cmd("EXPIRE %s %d NX", hash, cache_seconds());
+			/* a Redis before 7 knows no NX: then each write extends the hash's life, but it never lives forever */
+			if (rep && rep->type == REDIS_REPLY_ERROR) {
+				freeReplyObject(rep);
+				rep = cache_cmd("EXPIRE %s %d", hash, cache_seconds());
+			}
 			if (rep) freeReplyObject(rep);
 		}
 	}
