@@ -464,6 +464,103 @@ static PGresult *page_by_keys(req *r, const struct ra_entity *e, const struct ro
 	return exec_prepared(wide, 1, arr);
 }
 
+/* ---- row cache ----
+ * A delta window or an offset page is rarely asked twice (every client polls with its own since), but its records
+ * are: each poll after an import reads the same changed records. So such pages keep each record's JSON text in a
+ * Redis hash per roster generation, field selection and href base (the generation of the page cache, so a record
+ * is never older than a cached page would be). The key query still runs for every page (it decides which records
+ * and the total); the wide query and the JSON mapping run only for records not cached yet. The hash expires
+ * roster_api_cache_seconds after it was made, however often it is read or extended. */
+static int rows_page(req *r, const struct ra_entity *e, const struct roster_query *q, const char *where_sql,
+		     const char *order, int np, const char *const *params, const char *gen, const char *base,
+		     long *total, buf *body, int *nrows)
+{
+	const char *key_sql = arena_printf(r->a, "SELECT t.sourced_id%s FROM %s t WHERE %s ORDER BY %s LIMIT $%d "
+					   "OFFSET $%d", total ? ", count(*) OVER ()" : "", e->table, where_sql, order,
+					   np - 1, np);
+	PGresult *keys = db_exec(key_sql, np, params);
+	if (!keys || PQresultStatus(keys) != PGRES_TUPLES_OK) {
+		if (keys) PQclear(keys);
+		return -1;
+	}
+	int n = PQntuples(keys);
+	if (n && total) *total = strtol(PQgetvalue(keys, 0, 1), NULL, 10);
+	const char **ids = arena_alloc(r->a, sizeof *ids * (size_t)(n + 2));
+	const char **json = arena_alloc(r->a, sizeof *json * (size_t)(n + 1));
+	for (int i = 0; i < n; i++) {
+		ids[i + 2] = arena_strdup(r->a, PQgetvalue(keys, i, 0));
+		json[i] = NULL;
+	}
+	PQclear(keys);
+	/* k.n, the last column, says which requested record a row is (one deleted meanwhile is simply missing) */
+	const char *wide = arena_printf(r->a, "SELECT %s, k.n FROM unnest($1::text[]) WITH ORDINALITY k(id, n) JOIN %s t "
+				       "ON t.sourced_id = k.id ORDER BY k.n", ra_select_sql(r->a, e, q), e->table);
+	char hex[65];
+	const char *hk = arena_printf(r->a, "%s\n%s\n%s", gen, base, wide);
+	sha256_hex(hk, strlen(hk), hex);
+	const char *hash = arena_printf(r->a, "rapi:rows:%s", hex);
+	if (n) {
+		ids[0] = "HMGET";
+		ids[1] = hash;
+		redisReply *rep = cache_cmd_argv(n + 2, ids, NULL);
+		if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == (size_t)n)
+			for (int i = 0; i < n; i++)
+				if (rep->element[i]->type == REDIS_REPLY_STRING)
+					json[i] = arena_strndup(r->a, rep->element[i]->str, rep->element[i]->len);
+		if (rep) freeReplyObject(rep);
+	}
+	int nmiss = 0;
+	const char **miss = arena_alloc(r->a, sizeof *miss * (size_t)(n + 1));
+	int *miss_at = arena_alloc(r->a, sizeof *miss_at * (size_t)(n + 1));
+	for (int i = 0; i < n; i++)
+		if (!json[i]) { miss[nmiss] = ids[i + 2]; miss_at[nmiss++] = i; }
+	if (nmiss) {
+		const char *arr[1] = {db_text_array(r->a, miss, nmiss)};
+		PGresult *res = exec_prepared(wide, 1, arr);
+		if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+			if (res) PQclear(res);
+			return -1;
+		}
+		int nf = PQnfields(res), nset = 2;
+		const char **set = arena_alloc(r->a, sizeof *set * (size_t)(2 * nmiss + 2));
+		for (int j = 0; j < PQntuples(res); j++) {
+			long k = strtol(PQgetvalue(res, j, nf - 1), NULL, 10) - 1;
+			if (k < 0 || k >= nmiss) continue;
+			json_object *o = ra_row_json(e, q, row_values(r, res, j), base);
+			json[miss_at[k]] = arena_strdup(r->a, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+											      JSON_C_TO_STRING_NOSLASHESCAPE));
+			json_object_put(o);
+			set[nset++] = miss[k];
+			set[nset++] = json[miss_at[k]];
+		}
+		PQclear(res);
+		if (nset > 2) {
+			set[0] = "HSET";
+			set[1] = hash;
+			redisReply *rep = cache_cmd_argv(nset, set, NULL);
+			if (rep) freeReplyObject(rep);
+			rep = cache_cmd("EXPIRE %s %d NX", hash, cache_seconds());
+			/* a Redis before 7 knows no NX: then each write extends the hash's life, but it never lives forever */
+			if (rep && rep->type == REDIS_REPLY_ERROR) {
+				freeReplyObject(rep);
+				rep = cache_cmd("EXPIRE %s %d", hash, cache_seconds());
+			}
+			if (rep) freeReplyObject(rep);
+		}
+	}
+	/* the page as json-c would print it: {"coll":[row,row]} */
+	buf_printf(body, "{\"%s\":[", e->coll);
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		if (!json[i]) continue;
+		if (k++) buf_append(body, ",", 1);
+		buf_puts(body, json[i]);
+	}
+	buf_puts(body, "]}");
+	*nrows = k;
+	return 0;
+}
+
 static void read_audit(struct call *c, long count)
 {
 	req *r = c->r;
@@ -541,10 +638,16 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 	const char *base = href_base(r);
 	const char *gen = !single && cache_seconds() > 0 ? roster_generation(delta) : NULL;
 	const char *page_key = gen ? cache_key(r, "page", sql, params, np, gen, base) : NULL;
+	/* a prepared statement may run with a generic plan: fine for equality filters and a first page (the plan
+	 * follows the index), a disaster for a range such as a delta window (planned for a third of the table) */
+	int prep = q.offset == 0 && eq_only(&q);
+	/* windows and offset pages are built from the row cache; their pages are kept in the worker only (the rows
+	 * are in Redis already, and copying a whole page there again cost more than rebuilding it from the rows) */
+	int by_rows = !single && !prep && gen;
 	if (page_key) {
 		size_t len;
 		char *v = local_fetch(r, page_key, &len);
-		if (!v && (v = cache_fetch(r, page_key, &len))) local_store(page_key, v, len);
+		if (!v && !by_rows && (v = cache_fetch(r, page_key, &len))) local_store(page_key, v, len);
 		long total, nrows;
 		int used;
 		if (v && sscanf(v, "%ld %ld%n", &total, &nrows, &used) == 2 && v[used] == '\n') {
@@ -562,36 +665,56 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 			return;
 		}
 	}
-	/* a prepared statement may run with a generic plan: fine for equality filters and a first page (the plan
-	 * follows the index), a disaster for a range such as a delta window (planned for a third of the table) */
-	int prep = q.offset == 0 && eq_only(&q);
 	long window_total = -1;
-	PGresult *res = prep ? exec_prepared(sql, np, params)
-		: single ? db_exec(sql, np, params)
-		: page_by_keys(r, e, &q, where_sql, order, np, params, delta ? &window_total : NULL);
-	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_error("roster api query failed: %s", db_error());
-		if (res) PQclear(res);
-		imsx_error(c, 500, "internal_server_error", "query failed", NULL);
-		return;
-	}
-	int nrows = PQntuples(res);
-	if (single) {
-		if (nrows == 0) {
-			PQclear(res);
-			imsx_error(c, 404, "unknownobject", arena_printf(r->a, "unknown %s: %s", e->single, ids[0]), "sourcedId");
+	int nrows = 0;
+	const char *body = NULL;
+	size_t blen = 0;
+	json_object *o = NULL;
+	if (by_rows) {
+		buf rb = {0};
+		if (rows_page(r, e, &q, where_sql, order, np, params, gen, base, delta ? &window_total : NULL, &rb,
+			      &nrows) < 0) {
+			buf_free(&rb);
+			log_error("roster api query failed: %s", db_error());
+			imsx_error(c, 500, "internal_server_error", "query failed", NULL);
 			return;
 		}
-		json_object *o = json_object_new_object();
-		json_object_object_add(o, e->single, ra_row_json(e, &q, row_values(r, res, 0), base));
+		body = arena_strndup(r->a, rb.p, rb.len);
+		blen = rb.len;
+		buf_free(&rb);
+	} else {
+		PGresult *res = prep ? exec_prepared(sql, np, params)
+			: single ? db_exec(sql, np, params)
+			: page_by_keys(r, e, &q, where_sql, order, np, params, delta ? &window_total : NULL);
+		if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+			log_error("roster api query failed: %s", db_error());
+			if (res) PQclear(res);
+			imsx_error(c, 500, "internal_server_error", "query failed", NULL);
+			return;
+		}
+		nrows = PQntuples(res);
+		if (single) {
+			if (nrows == 0) {
+				PQclear(res);
+				imsx_error(c, 404, "unknownobject", arena_printf(r->a, "unknown %s: %s", e->single, ids[0]),
+					   "sourcedId");
+				return;
+			}
+			o = json_object_new_object();
+			json_object_object_add(o, e->single, ra_row_json(e, &q, row_values(r, res, 0), base));
+			PQclear(res);
+			res_json(r, 200, o);
+			read_audit(c, 1);
+			return;
+		}
+		json_object *arr = json_object_new_array_ext(nrows ? nrows : 1);
+		for (int i = 0; i < nrows; i++) json_object_array_add(arr, ra_row_json(e, &q, row_values(r, res, i), base));
 		PQclear(res);
-		res_json(r, 200, o);
-		read_audit(c, 1);
-		return;
+		o = json_object_new_object();
+		json_object_object_add(o, e->coll, arr);
+		body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		blen = strlen(body);
 	}
-	json_object *arr = json_object_new_array_ext(nrows ? nrows : 1);
-	for (int i = 0; i < nrows; i++) json_object_array_add(arr, ra_row_json(e, &q, row_values(r, res, i), base));
-	PQclear(res);
 
 	/* X-Total-Count: a page that starts at 0 and is not full already knows the total; so does a delta page */
 	long total = window_total >= 0 ? window_total : nrows;
@@ -610,20 +733,16 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 			if (cr) PQclear(cr);
 		}
 	}
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, e->coll, arr);
-	const char *body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t blen = strlen(body);
 	if (page_key) {
 		buf cv = {0};
 		buf_printf(&cv, "%ld %d\n", total, nrows);
 		buf_append(&cv, body, blen);
-		cache_store(page_key, cv.p, cv.len);
+		if (!by_rows) cache_store(page_key, cv.p, cv.len);
 		local_store(page_key, cv.p, cv.len);
 		buf_free(&cv);
 	}
 	send_page(c, &q, body, blen, total, nrows);
-	json_object_put(o);
+	if (o) json_object_put(o);
 }
 
 /* Authenticate; on failure answer and return -1. */

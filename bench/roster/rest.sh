@@ -108,7 +108,7 @@ targets=(
 	"hello-world FastCGI (ceiling)|/__bench/hello|0"
 	"users page: filter primaryOrg (one school), limit 100|$API/users?limit=100&filter=$(enc "primaryOrg.sourcedId='bench-s0042'")|1"
 	"users page: delta dateLastModified> (2,000 changed), limit 100|$API/users?limit=100&filter=$(enc "dateLastModified>'$since'")|1"
-	"users page: delta as above, a different since on every request (no cache hit)|$API/users?limit=100&filter=$(enc "dateLastModified>'$since'")|1|$STACK_DIR/bench/delta_since.lua"
+	"users page: delta as above, a different since on every request (no page cache hit)|$API/users?limit=100&filter=$(enc "dateLastModified>'$since'")|1|$STACK_DIR/bench/delta_since.lua"
 	"users page: filter familyName AND grade, offset 1000|$API/users?limit=100&offset=1000&filter=$(enc "familyName='田中' AND grades='P3'")|1"
 )
 
@@ -170,8 +170,9 @@ section="Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($cpu); $USERS roster
 wrk -t$THREADS -d$DURATION on loopback; rstream fcgi with $WORKERS workers (build: $(basename "$(dirname "$RSTREAM_BIN")")).
 Every API request verified the client token, scope, IP allowlist and rate limit and wrote one audit row
 ($audit_rows audit rows written during the run). Filtered and delta pages come from the roster cache after their
-first request (docs/oneroster-api.md §5; a delta request re-reads the write counter each time); the "different since"
-row misses the cache on every request and measures the database path (key query, prepared wide query, JSON).
+first request (docs/oneroster-api.md §5; a delta request re-reads the write counter each time); the 'different since'
+row misses the page cache on every request: its key query (window, order, total) runs in PostgreSQL every time,
+its records come from the record cache once a first request has read them (prepared wide query, JSON mapping).
 Target (SPEC §4): ≥ 25 % of the hello-world ceiling, p99 < 50 ms at 256 connections.
 Load average before the run: $LOAD_BEFORE.
 

@@ -544,6 +544,56 @@ Test(roster_api, a_delta_poll_sees_a_write_made_after_the_same_poll_was_cached)
 	free(since);
 }
 
+/* The name of org id in a page body, or NULL. */
+static const char *org_name_in(json_object *o, const char *id)
+{
+	json_object *a = jget(o, "orgs");
+	for (size_t k = 0; k < json_object_array_length(a); k++)
+		if (!strcmp(jstr(json_object_array_get_idx(a, k), "sourcedId"), id))
+			return jstr(json_object_array_get_idx(a, k), "name");
+	return NULL;
+}
+
+/* Window pages (a delta, a ~ filter) are built from records cached per generation: the page is the same bytes as
+ * the one-statement page of the same records, and a record changed by a write shows its new values at once. */
+Test(roster_api, a_window_page_from_cached_records_matches_and_turns_over_after_a_write)
+{
+	char id[48], body[512], opath[96], filter[96];
+	snprintf(id, sizeof id, "ra-rc-%d-x", (int)getpid());   /* "-x": no other run's id contains this one */
+	snprintf(opath, sizeof opath, API "/orgs/%s", id);
+	const char *names[2] = {"RA 記録 前", "RA 記録 後"};
+	char *since = t_db_value("SELECT to_char(now() AT TIME ZONE 'UTC' - interval '1 second', "
+				 "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')", 0, NULL);
+	snprintf(filter, sizeof filter, "dateLastModified>'%s'", since);
+	char *delta = with_filter(API "/orgs", filter, "&limit=1000");
+	snprintf(filter, sizeof filter, "sourcedId='%s'", id);
+	char *eq = with_filter(API "/orgs", filter, NULL);
+	snprintf(filter, sizeof filter, "sourcedId~'%s'", id);
+	char *contains = with_filter(API "/orgs", filter, NULL);
+	for (int w = 0; w < 2; w++) {
+		struct http_res r;
+		snprintf(body, sizeof body, "{\"org\":{\"sourcedId\":\"%s\",\"name\":\"%s\",\"type\":\"school\","
+			 "\"parent\":{\"sourcedId\":\"ra-d1\"}}}", id, names[w]);
+		admin_send("PUT", opath, "application/json", body, &r);
+		cr_assert(r.status == 200 || r.status == 201, "HTTP %d %s", r.status, r.body);
+		http_free(&r);
+		for (int i = 0; i < 2; i++) {   /* the second read takes the record from the cache */
+			json_object *o = get_ok(delta, 200, NULL);
+			const char *n = org_name_in(o, id);
+			cr_assert(n && !strcmp(n, names[w]), "delta shows %s, want %s", n ? n : "(none)", names[w]);
+			json_object_put(o);
+			struct http_res a, b;
+			json_object_put(get_ok(eq, 200, &a));
+			json_object_put(get_ok(contains, 200, &b));
+			cr_assert_str_eq(b.body, a.body, "window page and one-statement page differ");
+			cr_assert_not_null(strstr(a.body, names[w]));
+			http_free(&a);
+			http_free(&b);
+		}
+	}
+	free(delta); free(eq); free(contains); free(since);
+}
+
 Test(roster_api, an_admin_puts_and_deletes_an_org)
 {
 	struct http_res r;

@@ -95,6 +95,40 @@ Test(video_catalog, categories_from_the_admin_page_and_tags_filter_the_catalog)
 	free(a); free(b); free(h); free(cookie);
 }
 
+/* the tag links of the HTML catalog and the watch page are percent-encoded: a tag with & # ? % and a space
+ * round-trips (the link, followed, filters by exactly that tag) */
+Test(video_catalog, tag_links_round_trip_characters_that_mean_something_in_a_url)
+{
+	char *h = vh_admin();
+	char *id = ready(h, "tag-link.mp4", "Tag links");
+	char tag[64], json[256];
+	snprintf(tag, sizeof tag, "a&b #c?d%%e f %ld", (long)getpid());
+	snprintf(json, sizeof json, "{\"tags\":[\"%s\"],\"visibility\":\"public\"}", tag);
+	struct http_res r;
+	cr_assert_eq(put_json(h, id, json, &r), 0);
+	cr_assert_eq(r.status, 200, "%d %.300s", r.status, r.body);
+	http_free(&r);
+	char *html;
+	cr_assert(asprintf(&html, "Authorization: Bearer %s\r\nAccept: text/html\r\n", t_admin_token()) > 0);
+	char want[160], watch[96];
+	snprintf(want, sizeof want, "href=\"/videos?tag=a%%26b%%20%%23c%%3Fd%%25e%%20f%%20%ld\"", (long)getpid());
+	snprintf(watch, sizeof watch, "/watch/%s", id);
+	const char *pages[] = {"/videos?limit=100", watch};
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(http_do("GET", pages[i], html, NULL, 0, &r), 0);
+		cr_assert_eq(r.status, 200, "%s: %d", pages[i], r.status);
+		cr_assert_not_null(strstr(r.body, want), "%s has no encoded tag link %s", pages[i], want);
+		http_free(&r);
+	}
+	/* following the link filters by the whole tag, not by "a" */
+	char link[160];
+	snprintf(link, sizeof link, "%.*s", (int)strlen(want) - 7, want + 6);   /* inside href="…" */
+	cr_assert_eq(count_in(html, link, id), 1, "%s does not find the video", link);
+	snprintf(link, sizeof link, "/videos?tag=a");
+	cr_assert_eq(count_in(html, link, id), 0);
+	free(html); free(id); free(h);
+}
+
 Test(video_catalog, creators_manage_only_their_own_videos)
 {
 	char *h = vh_admin();
