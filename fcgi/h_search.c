@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "catalog_cache.h"
 #include "db.h"
 #include "h_search.h"
 #include "h_videos.h"
@@ -133,6 +134,18 @@ static json_object *search_run(req *r, struct sparams *p, long *total)
 {
 	*total = 0;
 	if (!p->sq.tsquery) return json_object_new_array();
+	/* the same search by a viewer of the same scope in the same catalog generation: the stored rows */
+	const char *parts[] = {p->sq.tsquery, p->category, p->tag, p->owner, p->from, p->to, p->sort,
+		arena_printf(r->a, "%ld/%ld/%ld/%ld", p->dmin, p->dmax, p->limit, p->offset), time_zone_of(r)};
+	const char *key = catalog_cache_key(r, "search", parts, (int)(sizeof parts / sizeof parts[0]));
+	json_object *hit = catalog_cache_get(key), *items, *tv;
+	if (hit && json_object_object_get_ex(hit, "items", &items) && json_object_object_get_ex(hit, "total", &tv)) {
+		*total = json_object_get_int64(tv);
+		items = json_object_get(items);
+		json_object_put(hit);
+		goto localise;
+	}
+	json_object_put(hit);
 	buf sql = {0};
 	buf_puts(&sql, "SELECT v.id AS pk, v.public_id AS id, v.title, v.description, v.duration, v.poster, v.status, "
 		 TS_UTC("v.created_at") " AS created_at, COALESCE(u.name, '') AS owner_name, COALESCE(v.owner_id, 0) AS owner_id, "
@@ -160,7 +173,7 @@ static json_object *search_run(req *r, struct sparams *p, long *total)
 	PGresult *res = db_exec(sql.p, 13, params);
 	buf_free(&sql);
 	if (!res) { log_error("search: %s", db_error()); return NULL; }
-	json_object *items = json_object_new_array();
+	items = json_object_new_array();
 	buf ids = {0};
 	buf_puts(&ids, "{");
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -195,6 +208,14 @@ static json_object *search_run(req *r, struct sparams *p, long *total)
 		json_object_object_del(v, "is_ready");
 		json_object_object_del(v, "can_manage");
 	}
+	if (key) {
+		json_object *c = json_object_new_object();
+		json_object_object_add(c, "items", json_object_get(items));
+		json_object_object_add(c, "total", json_object_new_int64(*total));
+		catalog_cache_put(key, c);
+		json_object_put(c);
+	}
+localise:
 	time_localize(r, items, req_wants_json(r) ? TIME_ISO : TIME_DATE, (const char *const[]){"created_at", NULL});
 	return items;
 }
@@ -311,8 +332,12 @@ void h_api_search_suggest(req *r)
 	const char *q = req_query(r, "q"), *err = NULL;
 	search_query sq;
 	if (search_query_parse(r->a, q ? q : "", &sq, &err) < 0) { res_error(r, 400, "bad_query", tr(r, err), NULL); return; }
-	json_object *out = json_object_new_array();
-	if (sq.prefix_tsquery) {
+	const char *key = sq.prefix_tsquery ? catalog_cache_key(r, "suggest", (const char *const[]){q, sq.prefix_tsquery}, 2) : NULL;
+	json_object *out = catalog_cache_get(key);
+	if (out && !json_object_is_type(out, json_type_array)) { json_object_put(out); out = NULL; }
+	int cached = out != NULL;
+	if (!out) out = json_object_new_array();
+	if (sq.prefix_tsquery && !cached) {
 		buf sql = {0};
 		buf_puts(&sql, "(SELECT t.name AS text, 'tag' AS kind FROM tags t WHERE starts_with(lower(t.name), lower($3)) "
 			 "ORDER BY t.name LIMIT 3) UNION ALL (SELECT v.title, 'title' FROM search_docs d JOIN videos v ON v.id = d.video_id "
@@ -332,6 +357,7 @@ void h_api_search_suggest(req *r)
 			json_object_array_add(out, s);
 		}
 		PQclear(res);
+		catalog_cache_put(key, out);
 	}
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "suggestions", out);

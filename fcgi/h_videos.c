@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "cache.h"
+#include "catalog_cache.h"
 #include "config.h"
 #include "db.h"
 #include "jobs.h"
@@ -685,6 +686,20 @@ static json_object *list_run(req *r, const struct list_q *lq, long *total, const
 {
 	const char *params[11] = {uid_text(r), role_text(r), lq->category, lq->tag, lq->owner, lq->status, lq->q};
 	*prev = *next = NULL;
+	/* the page as this scope saw it in this catalog generation (catalog_cache.h) */
+	const char *parts[] = {lq->category, lq->tag, lq->owner, lq->status, lq->q, lq->after_us, lq->after_id,
+		lq->before_us, lq->before_id, arena_printf(r->a, "%ld/%ld", lq->limit, lq->offset)};
+	const char *key = catalog_cache_key(r, "list", parts, (int)(sizeof parts / sizeof parts[0]));
+	json_object *hit = catalog_cache_get(key), *a, *tv, *cv;
+	if (hit && json_object_object_get_ex(hit, "videos", &a) && json_object_object_get_ex(hit, "total", &tv)) {
+		*total = json_object_get_int64(tv);
+		if (json_object_object_get_ex(hit, "prev", &cv) && cv) *prev = arena_strdup(r->a, json_object_get_string(cv));
+		if (json_object_object_get_ex(hit, "next", &cv) && cv) *next = arena_strdup(r->a, json_object_get_string(cv));
+		a = json_object_get(a);
+		json_object_put(hit);
+		return a;
+	}
+	json_object_put(hit);
 	*total = catalog_count(r, params);
 	if (*total < 0) return NULL;
 	int backwards = lq->before_us != NULL;
@@ -715,7 +730,7 @@ static json_object *list_run(req *r, const struct list_q *lq, long *total, const
 	if (!res) { log_error("video list: %s", db_error()); return NULL; }
 	int rows = PQntuples(res), more = rows > lq->limit;
 	if (more) rows = (int)lq->limit;
-	json_object *a = json_object_new_array();
+	a = json_object_new_array();
 	for (int k = 0; k < rows; k++) {
 		int i = backwards ? rows - 1 - k : k;   /* a page read backwards is shown newest first too */
 		json_object *v = db_row_json(res, i);
@@ -736,6 +751,15 @@ static json_object *list_run(req *r, const struct list_q *lq, long *total, const
 		else *next = arena_printf(r->a, "%s_%s", lq->before_us, lq->before_id);
 	}
 	PQclear(res);
+	if (key) {
+		json_object *c = json_object_new_object();
+		json_object_object_add(c, "videos", json_object_get(a));
+		json_object_object_add(c, "total", json_object_new_int64(*total));
+		json_object_object_add(c, "prev", *prev ? json_object_new_string(*prev) : NULL);
+		json_object_object_add(c, "next", *next ? json_object_new_string(*next) : NULL);
+		catalog_cache_put(key, c);
+		json_object_put(c);
+	}
 	return a;
 }
 
@@ -810,7 +834,22 @@ void h_videos_list(req *r)
 	json_object_object_add(ctx, "title", json_object_new_string(tr(r, "video_list_title")));
 	json_object_object_add(ctx, "videos", a);
 	json_object_object_add(ctx, "total", json_object_new_int64(total));
-	json_object *cats = categories_all(r), *tags = tags_all();
+	/* the filter lists change with the catalog generation only */
+	const char *fkey = catalog_cache_key(r, "facets", NULL, 0);
+	json_object *facets = catalog_cache_get(fkey), *cats = NULL, *tags = NULL;
+	if (facets && json_object_object_get_ex(facets, "categories", &cats) && json_object_object_get_ex(facets, "tags", &tags)) {
+		cats = json_object_get(cats);
+		tags = json_object_get(tags);
+	} else {
+		cats = categories_all(r);
+		tags = tags_all();
+		json_object *c = json_object_new_object();
+		json_object_object_add(c, "categories", json_object_get(cats));
+		json_object_object_add(c, "tags", json_object_get(tags));
+		catalog_cache_put(fkey, c);
+		json_object_put(c);
+	}
+	json_object_put(facets);
 	mark_selected(cats, "slug", lq.category);
 	mark_selected(tags, "name", lq.tag);
 	json_object_object_add(ctx, "categories", cats);

@@ -366,7 +366,7 @@ int jobs_worker_main(void)
 		/* viewing heartbeats buffered in Redis; learn_flush_wait_ms() says when the next batch is due */
 		learn_flush_tick(250);
 		/* videos whose search text changed (sql/080_search.sql); a full batch means more are queued */
-		if (search_index_tick(50) == 50) started = 1;
+		if (search_index_tick(500) == 500) started = 1;
 		/* new views into the "watched together" co-view counts (sql/093_recommend.sql) */
 		if (recommend_tick(500) == 500) started = 1;
 		/* statistics rollups from what the flush marked dirty (stats_rollup.c) */

@@ -1,6 +1,6 @@
 /* The search index's writer. Triggers (sql/080_search.sql) queue every video whose text changed on search_dirty;
- * the worker drains it here, and the video handlers call search_reindex_video right after their own writes so
- * an editor sees the change at once. Cues are stored per caption so a hit can say when it is said. */
+ * the worker drains it here in batches (a few statements per batch, whatever its size), and the video handlers
+ * call search_reindex_video right after their own writes so an editor sees the change at once. Cues are stored per caption so a hit can say when it is said. */
 #include "search_index.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 
 #define DOC_MAX_BYTES (900 * 1024)   /* a tsvector may not pass 1 MB; the literal is larger than the value */
 #define CUES_MAX 20000
+#define FLUSH_BYTES (8 * 1024 * 1024) /* rows gathered for one INSERT … unnest before it is sent */
 
 /* One element of a PostgreSQL array literal: double-quoted, with " and \ escaped. */
 static void array_elem(buf *b, const char *s)
@@ -26,92 +27,184 @@ static void array_elem(buf *b, const char *s)
 	buf_puts(b, "\"");
 }
 
-static int store_cues(arena *a, const char *pk, const char *lang, const char *vtt, size_t n)
+/* Array literals of many rows, sent as one INSERT … SELECT FROM unnest(…): the cost of a batch is a few
+ * statements, not a few per video (the per-video writer indexed about 20 videos/s). */
+typedef struct rows { buf col[7]; int ncol, n; } rows;
+
+static void rows_init(rows *w, int ncol)
 {
-	search_cue *cues = arena_alloc(a, CUES_MAX * sizeof *cues);
+	memset(w, 0, sizeof *w);
+	w->ncol = ncol;
+	for (int i = 0; i < ncol; i++) buf_puts(&w->col[i], "{");
+}
+
+static size_t rows_bytes(const rows *w)
+{
+	size_t n = 0;
+	for (int i = 0; i < w->ncol; i++) n += w->col[i].len;
+	return n;
+}
+
+/* Send the rows (closing the literals), then start again empty. 0 ok / -1. */
+static int rows_flush(rows *w, const char *sql)
+{
+	int rc = 0;
+	if (w->n > 0) {
+		const char *params[7];
+		for (int i = 0; i < w->ncol; i++) { buf_puts(&w->col[i], "}"); params[i] = w->col[i].p; }
+		rc = db_cmd(sql, w->ncol, params) < 0 ? -1 : 0;
+	}
+	int ncol = w->ncol;
+	for (int i = 0; i < ncol; i++) buf_free(&w->col[i]);
+	rows_init(w, ncol);
+	return rc;
+}
+
+static void rows_free(rows *w)
+{
+	for (int i = 0; i < w->ncol; i++) buf_free(&w->col[i]);
+}
+
+#define CUES_INSERT "INSERT INTO caption_cues (video_id, lang, seq, start_ms, end_ms, body, tsv) " \
+	"SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::text[], $7::tsvector[]) " \
+	"ON CONFLICT DO NOTHING"
+#define DOCS_UPSERT "INSERT INTO search_docs (video_id, tsv, views) " \
+	"SELECT * FROM unnest($1::bigint[], $2::tsvector[], $3::bigint[]) " \
+	"ON CONFLICT (video_id) DO UPDATE SET tsv = EXCLUDED.tsv, views = EXCLUDED.views, updated_at = now()"
+
+/* The cues of one caption (WebVTT) as rows of caption_cues, each with its own tsvector. cues: CUES_MAX slots. */
+static void cue_rows_add(rows *w, arena *a, search_cue *cues, const char *pk, const char *lang, const char *vtt, size_t n)
+{
 	int nc = search_vtt_cues(a, vtt, n, cues, CUES_MAX);
-	buf seq = {0}, st = {0}, en = {0}, body = {0}, tsv = {0};
-	buf_puts(&seq, "{"); buf_puts(&st, "{"); buf_puts(&en, "{"); buf_puts(&body, "{"); buf_puts(&tsv, "{");
 	for (int i = 0; i < nc; i++) {
-		buf_printf(&seq, "%s%d", i ? "," : "", i);
-		buf_printf(&st, "%s%ld", i ? "," : "", cues[i].start_ms);
-		buf_printf(&en, "%s%ld", i ? "," : "", cues[i].end_ms);
-		array_elem(&body, cues[i].text);
+		char num[24];
+		array_elem(&w->col[0], pk);
+		array_elem(&w->col[1], lang);
+		snprintf(num, sizeof num, "%d", i);
+		array_elem(&w->col[2], num);
+		snprintf(num, sizeof num, "%ld", cues[i].start_ms);
+		array_elem(&w->col[3], num);
+		snprintf(num, sizeof num, "%ld", cues[i].end_ms);
+		array_elem(&w->col[4], num);
+		array_elem(&w->col[5], cues[i].text);
 		search_doc d;
 		search_doc_init(&d, 64 * 1024);
 		search_doc_add(&d, a, cues[i].text, 'D');
-		array_elem(&tsv, search_doc_tsvector(&d));
+		array_elem(&w->col[6], search_doc_tsvector(&d));
 		search_doc_free(&d);
+		w->n++;
 	}
-	buf_puts(&seq, "}"); buf_puts(&st, "}"); buf_puts(&en, "}"); buf_puts(&body, "}"); buf_puts(&tsv, "}");
+}
+
+static int store_cues(arena *a, const char *pk, const char *lang, const char *vtt, size_t n)
+{
+	search_cue *cues = malloc(CUES_MAX * sizeof *cues);
+	if (!cues) return -1;
+	rows w;
+	rows_init(&w, 7);
+	cue_rows_add(&w, a, cues, pk, lang, vtt, n);
+	free(cues);
 	int rc = -1;
 	if (db_begin() < 0) goto out;
 	if (DB_CMD("DELETE FROM caption_cues WHERE video_id = $1::bigint AND lang = $2", pk, lang) < 0 ||
-	    DB_CMD("INSERT INTO caption_cues (video_id, lang, seq, start_ms, end_ms, body, tsv) "
-		   "SELECT $1::bigint, $2, * FROM unnest($3::int[], $4::bigint[], $5::bigint[], $6::text[], $7::tsvector[])",
-		   pk, lang, seq.p, st.p, en.p, body.p, tsv.p) < 0 ||
-	    db_commit() < 0) {
+	    rows_flush(&w, CUES_INSERT) < 0 || db_commit() < 0) {
 		db_rollback();
 		goto out;
 	}
 	rc = 0;
 out:
 	if (rc < 0) log_error("search: storing cues of video %s (%s): %s", pk, lang, db_error());
-	buf_free(&seq); buf_free(&st); buf_free(&en); buf_free(&body); buf_free(&tsv);
+	rows_free(&w);
 	return rc;
 }
 
-/* Captions stored before search existed have no cues yet: read their files once. */
-static void backfill_cues(arena *a, const char *pk, const char *pid)
+/* Captions stored before search existed (or generated in bulk) have no cues yet: read their files once, for the
+ * whole batch, into as few INSERTs as their size allows. */
+static int backfill_cues(arena *a, const char *ids)
 {
-	PGresult *res = DB_EXEC("SELECT c.lang, c.path FROM captions c WHERE c.video_id = $1::bigint AND NOT EXISTS "
-				"(SELECT 1 FROM caption_cues q WHERE q.video_id = c.video_id AND q.lang = c.lang)", pk);
-	for (int i = 0; res && i < PQntuples(res); i++) {
+	PGresult *res = DB_EXEC("SELECT c.video_id, v.public_id, c.lang, c.path FROM captions c JOIN videos v ON v.id = c.video_id "
+				"WHERE c.video_id = ANY ($1::bigint[]) AND NOT EXISTS "
+				"(SELECT 1 FROM caption_cues q WHERE q.video_id = c.video_id AND q.lang = c.lang)", ids);
+	if (!res) { log_error("search: reading captions: %s", db_error()); return -1; }
+	int rc = 0;
+	char *data = NULL;
+	search_cue *cues = NULL;
+	rows w;
+	rows_init(&w, 7);
+	if (PQntuples(res) && (!(data = malloc(VIDEO_CAPTION_MAX + 1)) || !(cues = malloc(CUES_MAX * sizeof *cues)))) { rc = -1; goto out; }
+	for (int i = 0; i < PQntuples(res); i++) {
 		char dir[4096], path[4400];
-		if (video_caption_dir(dir, sizeof dir, pid) < 0) continue;
-		snprintf(path, sizeof path, "%s/%s", dir, PQgetvalue(res, i, 1));
+		if (video_caption_dir(dir, sizeof dir, PQgetvalue(res, i, 1)) < 0) continue;
+		snprintf(path, sizeof path, "%s/%s", dir, PQgetvalue(res, i, 3));
 		FILE *f = fopen(path, "rb");
 		if (!f) continue;
-		char *data = arena_alloc(a, VIDEO_CAPTION_MAX + 1);
 		size_t n = fread(data, 1, VIDEO_CAPTION_MAX, f);
 		fclose(f);
-		if (video_utf8_valid(data, n)) store_cues(a, pk, PQgetvalue(res, i, 0), data, n);
+		data[n] = 0;
+		if (!video_utf8_valid(data, n)) continue;
+		cue_rows_add(&w, a, cues, PQgetvalue(res, i, 0), PQgetvalue(res, i, 2), data, n);
+		if (rows_bytes(&w) > FLUSH_BYTES && rows_flush(&w, CUES_INSERT) < 0) { rc = -1; goto out; }
 	}
+	if (rows_flush(&w, CUES_INSERT) < 0) rc = -1;
+out:
+	if (rc < 0) log_error("search: storing cues: %s", db_error());
+	rows_free(&w);
+	free(data);
+	free(cues);
 	PQclear(res);
+	return rc;
+}
+
+int search_reindex_batch(arena *a, const char *ids)
+{
+	if (backfill_cues(a, ids) < 0) return -1;
+	/* the videos and all their cues, both ordered by id, are walked side by side */
+	PGresult *vres = DB_EXEC("SELECT v.id, v.title, v.description, "
+				 "(SELECT string_agg(t.name, ' ') FROM video_tags vt JOIN tags t ON t.id = vt.tag_id WHERE vt.video_id = v.id), "
+				 "(SELECT string_agg(c.name_ja || ' ' || c.name_en, ' ') FROM video_categories vc "
+				 " JOIN categories c ON c.id = vc.category_id WHERE vc.video_id = v.id), "
+				 "(SELECT string_agg(co.title, ' ') FROM course_videos cv JOIN courses co ON co.id = cv.course_id "
+				 " WHERE cv.video_id = v.id), "
+				 "(SELECT count(*) FROM view_progress p WHERE p.video_id = v.id) "
+				 "FROM videos v WHERE v.id = ANY ($1::bigint[]) ORDER BY v.id", ids);
+	PGresult *cres = vres ? DB_EXEC("SELECT video_id, body FROM caption_cues WHERE video_id = ANY ($1::bigint[]) "
+					"ORDER BY video_id, lang, seq", ids) : NULL;
+	int rc = -1, j = 0, nc = cres ? PQntuples(cres) : 0;
+	rows w;
+	rows_init(&w, 3);
+	if (!cres) goto out;
+	for (int i = 0; i < PQntuples(vres); i++) {
+		long long id = strtoll(PQgetvalue(vres, i, 0), NULL, 10);
+		search_doc d;
+		search_doc_init(&d, DOC_MAX_BYTES);
+		search_doc_add(&d, a, PQgetvalue(vres, i, 1), 'A');
+		for (int f = 3; f <= 5; f++) search_doc_add(&d, a, PQgetvalue(vres, i, f), 'B');
+		search_doc_add(&d, a, PQgetvalue(vres, i, 2), 'C');
+		while (j < nc && strtoll(PQgetvalue(cres, j, 0), NULL, 10) < id) j++;
+		for (; j < nc && strtoll(PQgetvalue(cres, j, 0), NULL, 10) == id; j++) search_doc_add(&d, a, PQgetvalue(cres, j, 1), 'D');
+		array_elem(&w.col[0], PQgetvalue(vres, i, 0));
+		array_elem(&w.col[1], search_doc_tsvector(&d));
+		array_elem(&w.col[2], PQgetvalue(vres, i, 6));
+		w.n++;
+		search_doc_free(&d);
+		if (rows_bytes(&w) > FLUSH_BYTES && rows_flush(&w, DOCS_UPSERT) < 0) goto out;
+	}
+	if (rows_flush(&w, DOCS_UPSERT) < 0) goto out;
+	/* a video deleted since it was queued loses its document (the foreign key cascade usually did that already) */
+	if (DB_CMD("DELETE FROM search_docs d WHERE d.video_id = ANY ($1::bigint[]) "
+		   "AND NOT EXISTS (SELECT 1 FROM videos v WHERE v.id = d.video_id)", ids) < 0) goto out;
+	rc = 0;
+out:
+	if (rc < 0) log_error("search: indexing videos: %s", db_error());
+	rows_free(&w);
+	PQclear(vres);
+	PQclear(cres);
+	return rc;
 }
 
 int search_reindex_video(arena *a, const char *pk)
 {
-	PGresult *res = DB_EXEC("SELECT v.public_id, v.title, v.description, "
-				"(SELECT string_agg(t.name, ' ') FROM video_tags vt JOIN tags t ON t.id = vt.tag_id WHERE vt.video_id = v.id), "
-				"(SELECT string_agg(c.name_ja || ' ' || c.name_en, ' ') FROM video_categories vc "
-				" JOIN categories c ON c.id = vc.category_id WHERE vc.video_id = v.id), "
-				"(SELECT string_agg(co.title, ' ') FROM course_videos cv JOIN courses co ON co.id = cv.course_id "
-				" WHERE cv.video_id = v.id), "
-				"(SELECT count(*) FROM view_progress p WHERE p.video_id = v.id) "
-				"FROM videos v WHERE v.id = $1::bigint", pk);
-	if (!res) { log_error("search: reading video %s: %s", pk, db_error()); return -1; }
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		return DB_CMD("DELETE FROM search_docs WHERE video_id = $1::bigint", pk) < 0 ? -1 : 0;
-	}
-	char *pid = arena_strdup(a, PQgetvalue(res, 0, 0)), *views = arena_strdup(a, PQgetvalue(res, 0, 6));
-	search_doc d;
-	search_doc_init(&d, DOC_MAX_BYTES);
-	search_doc_add(&d, a, PQgetvalue(res, 0, 1), 'A');
-	for (int f = 3; f <= 5; f++) search_doc_add(&d, a, PQgetvalue(res, 0, f), 'B');
-	search_doc_add(&d, a, PQgetvalue(res, 0, 2), 'C');
-	PQclear(res);
-	backfill_cues(a, pk, pid);
-	res = DB_EXEC("SELECT body FROM caption_cues WHERE video_id = $1::bigint ORDER BY lang, seq", pk);
-	for (int i = 0; res && i < PQntuples(res); i++) search_doc_add(&d, a, PQgetvalue(res, i, 0), 'D');
-	PQclear(res);
-	int rc = DB_CMD("INSERT INTO search_docs (video_id, tsv, views) VALUES ($1::bigint, $2::tsvector, $3::bigint) "
-			"ON CONFLICT (video_id) DO UPDATE SET tsv = EXCLUDED.tsv, views = EXCLUDED.views, updated_at = now()",
-			pk, search_doc_tsvector(&d), views);
-	search_doc_free(&d);
-	if (rc < 0) log_error("search: indexing video %s: %s", pk, db_error());
-	return rc;
+	return search_reindex_batch(a, arena_printf(a, "{%s}", pk));
 }
 
 int search_store_cues(arena *a, const char *pk, const char *lang, const char *vtt, size_t n)
@@ -154,12 +247,14 @@ int search_index_tick(int max)
 		return 0;
 	}
 	int n = PQntuples(res);
-	for (int i = 0; i < n; i++) {
-		const char *pk = PQgetvalue(res, i, 0);
-		if (search_reindex_video(a, pk) < 0)   /* try again on a later pass */
-			DB_CMD("INSERT INTO search_dirty (video_id) VALUES ($1::bigint) ON CONFLICT DO NOTHING", pk);
-		arena_reset(a);
-	}
+	buf ids = {0};
+	buf_puts(&ids, "{");
+	for (int i = 0; i < n; i++) buf_printf(&ids, "%s%s", i ? "," : "", PQgetvalue(res, i, 0));
+	buf_puts(&ids, "}");
+	if (n > 0 && search_reindex_batch(a, ids.p) < 0)   /* try again on a later pass */
+		DB_CMD("INSERT INTO search_dirty (video_id) SELECT unnest($1::bigint[]) ON CONFLICT DO NOTHING", ids.p);
+	buf_free(&ids);
+	arena_reset(a);
 	PQclear(res);
 	was_full = n == max;
 	return n;

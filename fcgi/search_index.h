@@ -8,6 +8,8 @@
 /* Recompute the search document of videos.id = pk (captions whose cues were never stored are read from their
  * files first). A video that no longer exists loses its document. 0 ok, -1 database error (logged). */
 int search_reindex_video(arena *a, const char *pk);
+/* The same for a set of videos ids = "{1,2,…}" in a handful of statements (the worker's batches). 0 / -1. */
+int search_reindex_batch(arena *a, const char *ids);
 /* Replace the cues of one caption (WebVTT text as stored) and re-index the video. 0 / -1. */
 int search_store_cues(arena *a, const char *pk, const char *lang, const char *vtt, size_t n);
 /* Forget the cues of a removed caption and re-index the video. 0 / -1. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/sha.h>
 #include "db.h"
 #include "log.h"
 
@@ -52,6 +53,37 @@ void video_access_sql(buf *out, int uid_param, int role_param)
 			   "JOIN users cu ON cu.sourced_id = e.user_sourced_id WHERE cu.id = $%d::bigint AND av.video_id = v.id))",
 			   role_param, uid_param);
 	buf_puts(out, ")");
+}
+
+const char *video_access_scope(req *r)
+{
+	if (!r->user) return "g";
+	if (!strcmp(r->user->role, "admin")) return "a";   /* admins see every video */
+	const char *uid = arena_printf(r->a, "%ld", r->user->id);
+	/* what video_access_sql reads besides the video: the organisation, the classes the viewer is actively
+	 * enrolled in (class visibility) and the videos assigned to active classes they are in (the grant) */
+	PGresult *res = have_roster()
+		? DB_EXEC("SELECT COALESCE(u.org_sourced_id, ''), "
+			  "(SELECT string_agg(e.class_sourced_id, ',' ORDER BY e.class_sourced_id) FROM roster_enrollments e "
+			  " WHERE e.user_sourced_id = u.sourced_id AND e.status = 'active'), "
+			  "(SELECT string_agg(DISTINCT av.video_id::text, ',') FROM assignment_videos av "
+			  " JOIN assignment_classes ac ON ac.assignment_id = av.assignment_id "
+			  " JOIN roster_classes rc ON rc.sourced_id = ac.class_sourced_id AND rc.status = 'active' "
+			  " JOIN roster_enrollments e ON e.class_sourced_id = ac.class_sourced_id AND e.status = 'active' "
+			  " WHERE e.user_sourced_id = u.sourced_id) "
+			  "FROM users u WHERE u.id = $1::bigint", uid)
+		: DB_EXEC("SELECT COALESCE(u.org_sourced_id, ''), '', '' FROM users u WHERE u.id = $1::bigint", uid);
+	if (!res) { log_error("video_access_scope: %s", db_error()); return NULL; }
+	buf k = {0};
+	buf_printf(&k, "%s|%s|", uid, r->user->role);
+	for (int i = 0; PQntuples(res) && i < 3; i++) buf_printf(&k, "%s|", PQgetvalue(res, 0, i));
+	PQclear(res);
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	SHA256((const unsigned char *)k.p, k.len, md);
+	buf_free(&k);
+	char hex[2 * 12 + 1];
+	for (int i = 0; i < 12; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return arena_printf(r->a, "u%s-%s", uid, hex);
 }
 
 void video_access_sql_rule(buf *out, int uid_param, int role_param)

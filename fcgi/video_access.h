@@ -14,6 +14,10 @@ int video_may_manage(req *r, long owner_id);
 /* SQL condition over alias v selecting videos the viewer may watch; $uid_param is the viewer's id as text
  * ("0" for guests) and $role_param the role. Written into out. */
 void video_access_sql(buf *out, int uid_param, int role_param);
+/* A short name for what this viewer may watch: viewers with the same scope see the same videos under
+ * video_access_sql; a change of role, organisation, active class enrolments or assignment grants changes it
+ * (the list cache, catalog_cache.c, keys on it). "g" for guests; NULL on a database error. */
+const char *video_access_scope(req *r);
 /* The visibility rule alone, without the assignment grant: for tables shaped like videos (courses). */
 void video_access_sql_rule(buf *out, int uid_param, int role_param);
 #endif
