@@ -45,11 +45,11 @@ static const char *jstr(json_object *o, const char *k)
 	json_object *v;
 	return o && json_object_object_get_ex(o, k, &v) && v ? json_object_get_string(v) : NULL;
 }
-/* the same, "" when absent: for building catalog keys (printf's %s must not get NULL; gcc -O2 refuses it) */
-static const char *jstr0(json_object *o, const char *k)
+
+/* the catalog label of a code value: prefix + the code ("datasets_kind_" + "roster_import") */
+static const char *code_label(req *r, const char *prefix, const char *code)
 {
-	const char *s = jstr(o, k);
-	return s ? s : "";
+	return tr(r, arena_printf(r->a, "%s%s", prefix, code ? code : ""));
 }
 
 /* a text field of a request body: only a JSON string counts */
@@ -84,7 +84,7 @@ static json_object *version_get(const char *ds, const char *n)
 
 static void label_dataset(req *r, json_object *d)
 {
-	add_str(d, "kind_label", tr(r, arena_printf(r->a, "datasets_kind_%s", jstr0(d, "kind"))));
+	add_str(d, "kind_label", code_label(r, "datasets_kind_", jstr(d, "kind")));
 	json_object *v;
 	json_object_object_add(d, "has_current", json_object_new_boolean(json_object_object_get_ex(d, "current_number", &v) && v));
 }
@@ -93,7 +93,7 @@ static void label_version(req *r, json_object *v)
 {
 	const char *st = jstr(v, "status"), *q = jstr(v, "quality"), *is = jstr(v, "import_state");
 	add_str(v, "status_label", tr(r, arena_printf(r->a, "datasets_status_%s", st ? st : "draft")));
-	add_str(v, "source_label", tr(r, arena_printf(r->a, "datasets_kind_%s", jstr0(v, "source"))));
+	add_str(v, "source_label", code_label(r, "datasets_kind_", jstr(v, "source")));
 	if (q) add_str(v, "quality_label", tr(r, arena_printf(r->a, "quality_result_%s", q)));
 	json_object_object_add(v, "held", json_object_new_boolean(is && !strcmp(is, "held") && st && !strcmp(st, "draft")));
 }
@@ -505,15 +505,15 @@ static json_object *latest_check(req *r, long version_id)
 	PQclear(res);
 	for (size_t i = 0; r && i < json_object_array_length(m); i++) {
 		json_object *x = json_object_array_get_idx(m, i);
-		add_str(x, "label", tr(r, arena_printf(r->a, "quality_metric_%s", jstr0(x, "metric"))));
-		add_str(x, "result_label", tr(r, arena_printf(r->a, "quality_result_%s", jstr0(x, "result"))));
+		add_str(x, "label", code_label(r, "quality_metric_", jstr(x, "metric")));
+		add_str(x, "result_label", code_label(r, "quality_result_", jstr(x, "result")));
 		json_object *o;
 		json_object_object_add(x, "has_rows", json_object_new_boolean(json_object_object_get_ex(x, "offending", &o) &&
 									  json_object_get_int64(o) > 0));
 	}
 	if (r) {
-		add_str(c, "result_label", tr(r, arena_printf(r->a, "quality_result_%s", jstr0(c, "result"))));
-		add_str(c, "trigger_label", tr(r, arena_printf(r->a, "quality_trigger_%s", jstr0(c, "trigger"))));
+		add_str(c, "result_label", code_label(r, "quality_result_", jstr(c, "result")));
+		add_str(c, "trigger_label", code_label(r, "quality_trigger_", jstr(c, "trigger")));
 	}
 	json_object_object_add(c, "metrics", m);
 	return c;
@@ -814,7 +814,7 @@ void h_dataset_diff(req *r)
 		else {
 			for (size_t i = 0; i < json_object_array_length(e); i++) {
 				json_object *x = json_object_array_get_idx(e, i);
-				add_str(x, "label", tr(r, arena_printf(r->a, "datasets_entity_%s", jstr0(x, "entity"))));
+				add_str(x, "label", code_label(r, "datasets_entity_", jstr(x, "entity")));
 			}
 			json_object_object_add(ctx, "has_entities", json_object_new_boolean(json_object_array_length(e) > 0));
 			json_object_object_add(ctx, "entities", e);
@@ -944,7 +944,7 @@ void h_dataset_quality(req *r)
 		for (size_t i = 0; rows && i < json_object_array_length(rows); i++) {
 			json_object *x = json_object_array_get_idx(rows, i);
 			/* roster entities have a name; the error rate's rows name a file (users.csv), shown as it is */
-			const char *k = arena_printf(r->a, "datasets_entity_%s", jstr0(x, "entity")), *l = tr(r, k);
+			const char *k = arena_printf(r->a, "datasets_entity_%s", jstr(x, "entity") ? jstr(x, "entity") : ""), *l = tr(r, k);
 			add_str(x, "entity_label", strcmp(l, k) ? l : jstr(x, "entity"));
 		}
 		json_object_object_add(ctx, "rows", rows ? rows : json_object_new_array());

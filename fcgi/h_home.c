@@ -124,6 +124,7 @@ static json_object *home_sections(req *r)
 		if (!b) { json_object_put(a); json_object_put(o); return NULL; }
 		json_object_object_add(o, "classes", a);
 		json_object_object_add(o, "videos", b);
+		learn_teacher_home_context(r, o);   /* the assignments this teacher gave, with progress */
 	}
 	return o;
 }
@@ -144,7 +145,7 @@ void h_home(req *r)
 	json_object *st = json_object_new_array();
 	json_object_array_add(st, json_object_new_string("/static/css/video.css"));
 	json_object_array_add(st, json_object_new_string("/static/css/home.css"));
-	if (is_pupil(r)) json_object_array_add(st, json_object_new_string("/static/css/learn.css"));
+	json_object_array_add(st, json_object_new_string("/static/css/learn.css"));
 	json_object_object_add(ctx, "styles", st);
 	res_html(r, 200, is_pupil(r) ? "home/pupil" : "home/teacher", ctx);
 	json_object_put(ctx);

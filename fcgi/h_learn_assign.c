@@ -252,16 +252,18 @@ void learn_home_context(req *r, json_object *ctx)
 	if (a) json_object_object_add(ctx, "my_assignments", a);
 }
 
-/* Assignments the creator made (admins: all), with how many students finished. */
-static json_object *assignments_list(req *r)
+/* Assignments the creator made (admins: all), newest first, with how many students finished. */
+static json_object *assignments_list(req *r, int limit)
 {
+	char lim[16];
+	snprintf(lim, sizeof lim, "%d", limit);
 	PGresult *res = DB_EXEC("SELECT " ASSIGN_COLS("$3") ", "
 				"(SELECT count(*) FROM assignment_students s WHERE s.assignment_id = a.id)::int AS students, "
 				"(SELECT count(*) FROM assignment_students s WHERE s.assignment_id = a.id AND NOT EXISTS ("
 				"  SELECT 1 FROM assignment_videos av LEFT JOIN view_progress p ON p.video_id = av.video_id "
 				"  AND p.user_id = s.user_id WHERE av.assignment_id = a.id AND p.completed_at IS NULL))::int AS finished "
-				ASSIGN_FROM "WHERE $2 = 'admin' OR a.created_by = $1::bigint ORDER BY a.id DESC LIMIT 500",
-				learn_uid(r), learn_role(r), learn_tz());
+				ASSIGN_FROM "WHERE $2 = 'admin' OR a.created_by = $1::bigint ORDER BY a.id DESC LIMIT $4::int",
+				learn_uid(r), learn_role(r), learn_tz(), lim);
 	if (!res) { log_error("assignments: %s", db_error()); return NULL; }
 	json_object *a = db_rows_json(res);
 	PQclear(res);
@@ -269,10 +271,25 @@ static json_object *assignments_list(req *r)
 	return a;
 }
 
+/* Context for the teacher home ({{> learn/given_assignments_list}}): the latest assignments this teacher gave,
+ * each with the share of its students who finished, as "given_assignments". */
+void learn_teacher_home_context(req *r, json_object *ctx)
+{
+	json_object *a = r->user ? assignments_list(r, 5) : NULL;
+	if (!a) return;
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		json_object *x = json_object_array_get_idx(a, i), *v;
+		int students = json_object_object_get_ex(x, "students", &v) ? json_object_get_int(v) : 0;
+		int finished = json_object_object_get_ex(x, "finished", &v) ? json_object_get_int(v) : 0;
+		json_object_object_add(x, "percent", json_object_new_int(students ? finished * 100 / students : 0));
+	}
+	json_object_object_add(ctx, "given_assignments", a);
+}
+
 /* GET /api/v1/assignments */
 void h_api_assignments(req *r)
 {
-	json_object *a = assignments_list(r);
+	json_object *a = assignments_list(r, 500);
 	if (!a) { learn_fail(r, 500, "db"); return; }
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "assignments", a);
@@ -495,7 +512,7 @@ void h_assignment_csv(req *r)
 /* GET /assignments: the creator's assignments and the form to make one */
 void h_assignments_page(req *r)
 {
-	json_object *a = assignments_list(r);
+	json_object *a = assignments_list(r, 500);
 	if (!a) { learn_fail(r, 500, "db"); return; }
 	json_object *ctx = json_object_new_object();
 	json_object_object_add(ctx, "assignments", a);

@@ -262,6 +262,10 @@ void h_mfa_enrol_post(req *r)
 	if (pending && throttled(r, &p, enrol_again)) return;
 	char codes[MFA_RECOVERY_CODES][10];
 	int rc = mfa_enrol_confirm(uid, req_form(r, "code"), codes);
+	if (rc == 2) {   /* no enrolment started (or it was finished in another tab): the form starts one */
+		res_redirect(r, mfa_state(uid) == MFA_ON ? (pending ? "/login/mfa" : "/account/mfa") : pending ? "/login/mfa/enrol" : "/account/mfa/enrol");
+		return;
+	}
 	if (rc < 0) {
 		if (mfa_state(uid) == MFA_ON) { res_redirect(r, pending ? "/login/mfa" : "/account/mfa"); return; }
 		res_unavailable(r);

@@ -24,6 +24,7 @@ int learn_flush_tick(int budget_ms);
 int learn_flush_wait_ms(void);
 /* For a home page that includes {{> learn/my_assignments_list}}: adds "my_assignments" to ctx. */
 void learn_home_context(req *r, json_object *ctx);
+void learn_teacher_home_context(req *r, json_object *ctx);   /* "given_assignments" */
 /* Demo data (rstream seed): a course, a class with a teacher and students, an assignment, some viewing. */
 int learn_seed_demo(void);
 

@@ -56,7 +56,7 @@ static int load_secret(long uid, int want_confirmed, unsigned char key[TOTP_SECR
 	ids(uid, id);
 	PGresult *res = DB_EXEC("SELECT secret_sealed, last_step FROM mfa_totp WHERE user_id = $1::bigint "
 				"AND (confirmed_at IS NOT NULL) = $2::boolean", id, want_confirmed ? "true" : "false");
-	if (!res || PQntuples(res) != 1) { PQclear(res); return -1; }
+	if (!res || PQntuples(res) != 1) { int none = res != NULL; PQclear(res); return none ? -2 : -1; }
 	int n = totp_open(cfg.secret, uid, PQgetvalue(res, 0, 0), key, TOTP_SECRET_LEN);
 	*last_step = strtol(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);
@@ -92,7 +92,8 @@ int mfa_enrol_confirm(long uid, const char *code, char codes[MFA_RECOVERY_CODES]
 {
 	unsigned char key[TOTP_SECRET_LEN];
 	long last;
-	if (load_secret(uid, 0, key, &last) < 0) return -1;
+	int ls = load_secret(uid, 0, key, &last);
+	if (ls < 0) return ls == -2 ? 2 : -1;
 	long step = totp_match(key, sizeof key, code, time(NULL), last);
 	OPENSSL_cleanse(key, sizeof key);
 	if (step < 0) return 1;

@@ -12,7 +12,7 @@ int mfa_required(long uid);
 /* The secret being enrolled as base32 (started now when none is pending). 0 ok, -1 error or already enrolled. */
 int mfa_enrol_secret(long uid, char b32[64]);
 /* Confirm the pending secret with a code from the app. 0 ok: MFA is on and codes holds ten new recovery codes
- * ("XXXX-XXXX", shown once, stored hashed); 1 wrong code; -1 error. */
+ * ("XXXX-XXXX", shown once, stored hashed); 1 wrong code; 2 no enrolment pending; -1 error. */
 int mfa_enrol_confirm(long uid, const char *code, char codes[MFA_RECOVERY_CODES][10]);
 /* Check a code at sign-in: a TOTP code (its step must be later than the last one accepted) or an unused recovery
  * code (used up by this). 0 ok (*recovery says which), 1 wrong or replayed, -1 error. */

@@ -71,11 +71,25 @@ int stats_tick(int budget_ms)
 		}
 		gap = (mono_ms() - t0) * REFRESH_GAP;
 	}
-	if (!last_kpi || t0 - last_kpi >= 1000.0 * config_get_int("stats_kpi_interval", 15)) {
+	int kpi_now = !last_kpi || t0 - last_kpi >= 1000.0 * config_get_int("stats_kpi_interval", 15);
+	if (kpi_now) {
 		last_kpi = t0;
 		if (DB_CMD("SELECT stats_kpi_refresh($1)", learn_tz()) < 0) log_error("stats: KPI refresh: %s", db_error());
 	}
-	if (!last_storage || t0 - last_storage >= 1000.0 * config_get_int("stats_storage_interval", 600)) {
+	/* the disk walk runs every stats_storage_interval, and sooner when videos were added, published or deleted
+	 * (a cheap signature checked with the KPIs), so a fresh upload does not read "0 B" for ten minutes */
+	static char storage_sig[96];
+	int videos_changed = 0;
+	if (kpi_now) {
+		PGresult *res = DB_EXEC0("SELECT count(*) || ':' || count(*) FILTER (WHERE status = 'ready') || ':' || "
+					 "COALESCE(sum(source_size), 0) FROM videos");
+		if (res && PQntuples(res) && strcmp(storage_sig, PQgetvalue(res, 0, 0))) {
+			videos_changed = storage_sig[0] != 0;
+			snprintf(storage_sig, sizeof storage_sig, "%s", PQgetvalue(res, 0, 0));
+		}
+		PQclear(res);
+	}
+	if (!last_storage || videos_changed || t0 - last_storage >= 1000.0 * config_get_int("stats_storage_interval", 600)) {
 		last_storage = t0;
 		storage_refresh();
 	}
