@@ -4,6 +4,8 @@
 #   bench_wrk PATH [HEADER]  wrk with the common settings; prints its output
 #   bench_rps OUTPUT         Requests/sec of a wrk output
 #   bench_write_section NAME TITLE TEXT   replace the section NAME of docs/benchmarks.md (unless BENCH_NO_DOCS=1)
+#   tree_cpu PID...          CPU seconds used so far by processes and their direct children
+#   pgpid                    the stack's postmaster;  bench_stop_worker  stop the stack's job worker (and its supervisor)
 export STACK_DIR=${BENCH_STACK_DIR:-$ROOT/var/bench}
 export HTTP_PORT=${BENCH_HTTP_PORT:-19080}
 export PG_PORT=${BENCH_PG_PORT:-19433}
@@ -54,6 +56,32 @@ bench_wrk() {
 bench_rps() { awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$1"; }
 bench_p99() { awk '$1 == "99%" {print $2}' <<<"$1"; }
 bench_non2xx() { awk '/Non-2xx/ {print $NF}' <<<"$1"; }
+
+# CPU seconds used so far by a process tree (root pid, plus its children): on a shared machine the CPU a request
+# costs is steadier than the rate, and says what 2 dedicated cores would carry
+tree_cpu() {   # tree_cpu PID... → seconds (utime + stime of each pid and its direct children)
+	local pids=() p
+	for p in "$@"; do [ -n "$p" ] && pids+=("$p") && pids+=($(ps -o pid= --ppid "$p" 2>/dev/null)); done
+	local ticks=0 f
+	for p in "${pids[@]}"; do
+		f=/proc/$p/stat
+		[ -r "$f" ] || continue
+		# roots count their reaped children too (cutime, cstime): recycled FastCGI workers are not lost
+		if [[ " $* " == *" $p "* ]]; then ticks=$((ticks + $(awk '{print $14 + $15 + $16 + $17}' "$f")))
+		else ticks=$((ticks + $(awk '{print $14 + $15}' "$f"))); fi
+	done
+	awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", t / hz }'
+}
+pgpid() { head -n 1 "$STACK_DIR/pg/postmaster.pid"; }
+
+# the stack's supervisor would start the worker again at once: it goes first
+bench_stop_worker() {
+	[ -s "$STACK_DIR/run/worker.supervisor.pid" ] && kill -TERM "$(cat "$STACK_DIR/run/worker.supervisor.pid")" 2>/dev/null && sleep 0.5
+	local w
+	w=$(cat "$STACK_DIR/run/worker.pid" 2>/dev/null) || return 0
+	kill -TERM "$w" 2>/dev/null || true
+	while kill -0 "$w" 2>/dev/null; do sleep 0.1; done
+}
 
 bench_write_section() {
 	local name=$1 title=$2 text=$3

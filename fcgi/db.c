@@ -134,6 +134,62 @@ PGresult *db_exec(const char *sql, int n, const char *const *params)
 	return res;
 }
 
+/* Prepared statements, per connection (db.h). Planning a short lookup costs PostgreSQL several times what running
+ * it does (the stats pages' video lookup: 0.38 ms planning, 0.08 ms execution): a statement asked for on every
+ * request is parsed and planned once per connection. Up to DB_PREPARED statements, the least recently used
+ * deallocated first; all forgotten when the connection is a new backend. */
+#define DB_PREPARED 32
+static struct { char *sql; char name[24]; unsigned long used; } prepared[DB_PREPARED];
+static int prepared_pid;
+static unsigned long prepared_tick, prepared_seq;
+
+static void prepared_forget(int i)
+{
+	free(prepared[i].sql);
+	prepared[i].sql = NULL;
+}
+
+PGresult *db_exec_prepared(const char *sql, int n, const char *const *params)
+{
+	/* in a transaction a failure would abort it before the plain retry below; a read scope reads the replica */
+	PGconn *c = in_tx ? NULL : db_conn();
+	if (!c || PQtransactionStatus(c) != PQTRANS_IDLE || (is_read(sql) && db_replica_pick())) return db_exec(sql, n, params);
+	if (PQbackendPID(c) != prepared_pid) {
+		for (int i = 0; i < DB_PREPARED; i++) prepared_forget(i);
+		prepared_pid = PQbackendPID(c);
+	}
+	int slot = -1, lru = 0;
+	for (int i = 0; i < DB_PREPARED && slot < 0; i++) {
+		if (prepared[i].sql && !strcmp(prepared[i].sql, sql)) slot = i;
+		else if (!prepared[i].sql || (prepared[lru].sql && prepared[i].used < prepared[lru].used)) lru = i;
+	}
+	if (slot < 0) {
+		slot = lru;
+		char dealloc[48];
+		if (prepared[slot].sql) {
+			snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", prepared[slot].name);
+			PQclear(PQexec(c, dealloc));
+			prepared_forget(slot);
+		}
+		snprintf(prepared[slot].name, sizeof prepared[slot].name, "rs_db_%lu", ++prepared_seq);
+		PGresult *res = PQprepare(c, prepared[slot].name, sql, n, NULL);
+		int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+		if (!ok || !(prepared[slot].sql = strdup(sql))) return db_exec(sql, n, params);
+	}
+	prepared[slot].used = ++prepared_tick;
+	last_error[0] = 0;
+	last_state[0] = 0;
+	PGresult *res = PQexecPrepared(c, prepared[slot].name, n, params, NULL, NULL, 0);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return res;
+	/* it did not run: forget the statement (the session may have been reset) and take the plain path, which
+	 * reconnects, retries and reports the error as every other statement's */
+	PQclear(res);
+	prepared_forget(slot);
+	return db_exec(sql, n, params);
+}
+
 int db_cmd(const char *sql, int n, const char *const *params)
 {
 	PGresult *res = db_exec(sql, n, params);

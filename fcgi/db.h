@@ -15,6 +15,12 @@ PGresult *db_exec(const char *sql, int n, const char *const *params);
 #define DB_EXEC(sql, ...) db_exec((sql), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \
 				  (const char *const[]){__VA_ARGS__})
 #define DB_EXEC0(sql) db_exec((sql), 0, NULL)
+/* The same, as a statement prepared once per connection (kept by SQL text, at most 32, least recently used
+ * deallocated): for statements run on every request, whose planning costs more than their execution. Outside a
+ * transaction only (else, and in a replica read scope, it is db_exec). */
+PGresult *db_exec_prepared(const char *sql, int n, const char *const *params);
+#define DB_PREP(sql, ...) db_exec_prepared((sql), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \
+				       (const char *const[]){__VA_ARGS__})
 /* Run a command, discard the result; 0 ok / -1. */
 int db_cmd(const char *sql, int n, const char *const *params);
 #define DB_CMD(sql, ...) db_cmd((sql), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \

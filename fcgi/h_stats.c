@@ -10,12 +10,14 @@
 #include "config.h"
 #include "dataset.h"
 #include "db.h"
+#include "i18n.h"
 #include "learn.h"
 #include "log.h"
 #include "roster_csv.h"
 #include "router.h"
 #include "stats.h"
 #include "stats_http.h"
+#include "template.h"
 
 #define STATS_DEFAULT_DAYS 30
 #define CLASS_MAX_VIDEOS 60
@@ -37,6 +39,36 @@ static void stats_page(req *r, const char *name, json_object *ctx, const char *t
 	if (title_key && !json_object_object_get_ex(ctx, "title", NULL))
 		json_object_object_add(ctx, "title", json_object_new_string(tr(r, title_key)));
 	res_html(r, 200, arena_printf(r->a, "stats/%s", name), ctx);
+}
+
+/* The video and KPI pages' bodies come from the per-process cache (stats_cache.c) when their key was rendered
+ * before: the key carries every input of the body, the rollups' generation among them. 1 when the page was sent. */
+static int send_cached(req *r, const char *key, const char *title)
+{
+	size_t n;
+	const char *body = stats_cache_get(key, &n);
+	if (!body) return 0;
+	json_object *ctx = json_object_new_object();
+	json_object_object_add(ctx, "body", json_object_new_string_len(body, (int)n));
+	json_object_object_add(ctx, "title", json_object_new_string(title));
+	stats_page(r, "cached", ctx, NULL);
+	json_object_put(ctx);
+	return 1;
+}
+
+/* Render templates/stats/<name>.html with ctx (borrowed) as res_html would, keep it under key, send it. */
+static void render_cached(req *r, const char *key, const char *name, json_object *ctx, const char *title)
+{
+	buf b = {0};
+	json_object_object_add(ctx, "t", json_object_get(i18n_catalog(r->lang)));
+	if (tmpl_render_name(arena_printf(r->a, "stats/%s", name), ctx, &b) < 0) {
+		buf_free(&b);
+		stats_page(r, name, ctx, NULL);   /* res_html reports the template error */
+		return;
+	}
+	stats_cache_put(key, b.p ? b.p : "", b.len);
+	buf_free(&b);
+	if (!send_cached(r, key, title)) stats_page(r, name, ctx, NULL);   /* not kept (too big, no memory) */
 }
 
 static void add_str(json_object *o, const char *k, const char *v) { json_object_object_add(o, k, json_object_new_string(v ? v : "")); }
@@ -135,15 +167,19 @@ static int csv_stream(req *r, const char *filename, const char *const *head, int
 
 /* ---- per video ---- */
 
-struct video_ctx { char id[24], pid[17], today[11]; const char *title; double duration; };
+/* gen: when the worker last refreshed the video's rollups (stats_video_totals.updated_at in µs, 0 never): every
+ * refresh or rebuild that touches any of its rollup rows sets it */
+struct video_ctx { char id[24], pid[17], today[11], gen[24]; const char *title; double duration; long viewers, completed; };
 
 /* The video by public id, which the caller owns (admins: any). 0 ok; -1 with 404/403 sent. */
 static int video_access(req *r, struct video_ctx *v)
 {
 	const char *pid = req_param(r, "id");
 	if (!pid || strlen(pid) != 16 || strspn(pid, "0123456789abcdef") != 16) { fail(r, 404, "video_not_found"); return -1; }
-	PGresult *res = DB_EXEC("SELECT id, title, COALESCE(duration, 0), COALESCE(owner_id, 0), "
-				"to_char(now() AT TIME ZONE $2, 'YYYY-MM-DD') FROM videos WHERE public_id = $1", pid, learn_tz());
+	PGresult *res = DB_PREP("SELECT v.id, v.title, COALESCE(v.duration, 0), COALESCE(v.owner_id, 0), "
+				"to_char(now() AT TIME ZONE $2, 'YYYY-MM-DD'), COALESCE(t.viewers, 0), COALESCE(t.completions, 0), "
+				"COALESCE((extract(epoch FROM t.updated_at) * 1000000)::bigint, 0) "
+				"FROM videos v LEFT JOIN stats_video_totals t ON t.video_id = v.id WHERE v.public_id = $1", pid, learn_tz());
 	if (!res) { log_error("stats video: %s", db_error()); fail(r, 500, "db"); return -1; }
 	if (!PQntuples(res)) { PQclear(res); fail(r, 404, "video_not_found"); return -1; }
 	snprintf(v->id, sizeof v->id, "%s", val(res, 0, 0));
@@ -151,6 +187,9 @@ static int video_access(req *r, struct video_ctx *v)
 	snprintf(v->today, sizeof v->today, "%s", val(res, 0, 4));
 	v->title = arena_strdup(r->a, val(res, 0, 1));
 	v->duration = strtod(val(res, 0, 2), NULL);
+	v->viewers = lval(res, 0, 5);
+	v->completed = lval(res, 0, 6);
+	snprintf(v->gen, sizeof v->gen, "%s", val(res, 0, 7));
 	long owner = lval(res, 0, 3);
 	PQclear(res);
 	if (!is_admin(r) && owner != r->user->id) { fail(r, 403, "video_forbidden"); return -1; }
@@ -170,7 +209,7 @@ static int video_access(req *r, struct video_ctx *v)
 /* The video's numbers for a range: sums, daily rows, all-time viewers and completion, retention. */
 static json_object *video_stats(const struct video_ctx *v, const struct stats_range *rg)
 {
-	PGresult *res = DB_EXEC(VIDEO_DAILY_SQL, v->id, rg->from, rg->to);
+	PGresult *res = DB_PREP(VIDEO_DAILY_SQL, v->id, rg->from, rg->to);
 	if (!res) { log_error("stats video daily: %s", db_error()); return NULL; }
 	json_object *o = json_object_new_object(), *daily = json_object_new_array();
 	long views = 0, completions = 0;
@@ -190,11 +229,8 @@ static json_object *video_stats(const struct video_ctx *v, const struct stats_ra
 	PQclear(res);
 	char dur[32];
 	snprintf(dur, sizeof dur, "%.3f", v->duration);
-	res = DB_EXEC("SELECT COALESCE(viewers, 0), COALESCE(completions, 0) FROM (SELECT 1) one "
-		      "LEFT JOIN stats_video_totals t ON t.video_id = $1::bigint", v->id);
-	long viewers = res && PQntuples(res) ? lval(res, 0, 0) : 0, completed = res && PQntuples(res) ? lval(res, 0, 1) : 0;
-	PQclear(res);
-	res = DB_EXEC(VIDEO_RETENTION_SQL, v->id, dur);
+	long viewers = v->viewers, completed = v->completed;   /* all-time, read with the video (video_access) */
+	res = DB_PREP(VIDEO_RETENTION_SQL, v->id, dur);
 	if (!res) { log_error("stats video retention: %s", db_error()); json_object_put(daily); json_object_put(o); return NULL; }
 	json_object *ret = json_object_new_array();
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -283,6 +319,10 @@ void h_stats_video_page(req *r)
 	struct video_ctx v;
 	struct stats_range rg;
 	if (video_access(r, &v) < 0 || read_range(r, v.today, &rg) < 0) return;
+	const char *title = arena_printf(r->a, "%s: %s", tr(r, "stats_video_title"), v.title);
+	const char *key = arena_printf(r->a, "video %s %s %s %s %s %.3f %s", v.id, v.gen, rg.from, rg.to, r->lang,
+				       v.duration, v.title);
+	if (send_cached(r, key, title)) return;
 	json_object *o = video_stats(&v, &rg);
 	if (!o) { fail(r, 500, "db"); return; }
 	json_object *daily = json_object_object_get(o, "daily"), *ret = json_object_object_get(o, "retention");
@@ -307,9 +347,8 @@ void h_stats_video_page(req *r)
 	add_str(o, "avg_watch_label", t);
 	add_str(o, "rate_label", arena_printf(r->a, "%.1f", 100 * jnum(o, "completion_rate")));
 	add_range(r, o, &rg);
-	add_str(o, "title", arena_printf(r->a, "%s: %s", tr(r, "stats_video_title"), v.title));
 	add_str(o, "base", arena_printf(r->a, "/stats/videos/%s", v.pid));
-	stats_page(r, "video", o, NULL);
+	render_cached(r, key, "video", o, title);
 	json_object_put(o);
 }
 
@@ -554,15 +593,28 @@ void h_stats_class_csv(req *r)
 
 static const char *today_text(req *r)
 {
-	PGresult *res = DB_EXEC("SELECT to_char(now() AT TIME ZONE $1, 'YYYY-MM-DD')", learn_tz());
+	PGresult *res = DB_PREP("SELECT to_char(now() AT TIME ZONE $1, 'YYYY-MM-DD')", learn_tz());
 	const char *t = res && PQntuples(res) ? arena_strdup(r->a, val(res, 0, 0)) : NULL;
+	PQclear(res);
+	return t;
+}
+
+/* Today, and the KPI rollups' generation: when the worker last wrote a KPI row or snapshot (µs); one round trip */
+static const char *kpi_state(req *r, const char **gen)
+{
+	PGresult *res = DB_PREP("SELECT to_char(now() AT TIME ZONE $1, 'YYYY-MM-DD'), "
+				"COALESCE((SELECT (extract(epoch FROM max(computed_at)) * 1000000)::bigint FROM stats_kpi_daily), 0) "
+				"|| '.' || COALESCE((SELECT (extract(epoch FROM max(computed_at)) * 1000000)::bigint FROM stats_kpi_snapshot), 0)",
+				learn_tz());
+	const char *t = res && PQntuples(res) ? arena_strdup(r->a, val(res, 0, 0)) : NULL;
+	*gen = t ? arena_strdup(r->a, val(res, 0, 1)) : NULL;
 	PQclear(res);
 	return t;
 }
 
 static json_object *kpis(const struct stats_range *rg)
 {
-	PGresult *res = DB_EXEC(KPI_DAILY_SQL, rg->from, rg->to);
+	PGresult *res = DB_PREP(KPI_DAILY_SQL, rg->from, rg->to);
 	if (!res) { log_error("stats kpis: %s", db_error()); return NULL; }
 	json_object *o = json_object_new_object(), *daily = json_object_new_array();
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -581,8 +633,9 @@ static json_object *kpis(const struct stats_range *rg)
 	add_str(ro, "to", rg->to);
 	json_object_object_add(o, "range", ro);
 	/* the newest row is "now" (refreshed by the worker every stats_kpi_interval seconds) */
-	res = DB_EXEC0("SELECT dau, wau, mau, uploads, round(transcode_minutes::numeric, 1), "
-		       "to_char(computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM stats_kpi_daily ORDER BY day DESC LIMIT 1");
+	res = db_exec_prepared("SELECT dau, wau, mau, uploads, round(transcode_minutes::numeric, 1), "
+			       "to_char(computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM stats_kpi_daily ORDER BY day DESC LIMIT 1",
+			       0, NULL);
 	json_object *now = json_object_new_object();
 	if (res && PQntuples(res)) {
 		add_int(now, "dau", lval(res, 0, 0));
@@ -595,7 +648,7 @@ static json_object *kpis(const struct stats_range *rg)
 	PQclear(res);
 	json_object_object_add(o, "current", now);
 	json_object_object_add(o, "daily", daily);
-	res = DB_EXEC0("SELECT key, data::text FROM stats_kpi_snapshot WHERE key IN ('storage', 'clients', 'imports')");
+	res = db_exec_prepared("SELECT key, data::text FROM stats_kpi_snapshot WHERE key IN ('storage', 'clients', 'imports')", 0, NULL);
 	for (int i = 0; res && i < PQntuples(res); i++) {
 		json_object *d = json_tokener_parse(val(res, i, 1));
 		if (d) json_object_object_add(o, val(res, i, 0), d);
@@ -628,10 +681,12 @@ static void human_bytes(char *out, size_t n, double b)
 /* GET /admin/stats */
 void h_stats_kpis_page(req *r)
 {
-	const char *today = today_text(r);
+	const char *gen, *today = kpi_state(r, &gen);
 	struct stats_range rg;
 	if (!today) { fail(r, 500, "db"); return; }
 	if (read_range(r, today, &rg) < 0) return;
+	const char *title = tr(r, "stats_kpis_title"), *key = arena_printf(r->a, "kpis %s %s %s %s", gen, rg.from, rg.to, r->lang);
+	if (send_cached(r, key, title)) return;
 	json_object *o = kpis(&rg);
 	if (!o) { fail(r, 500, "db"); return; }
 	json_object *daily = json_object_object_get(o, "daily");
@@ -653,9 +708,8 @@ void h_stats_kpis_page(req *r)
 		add_str(st, "hls_label", b);
 	}
 	add_range(r, o, &rg);
-	add_str(o, "title", tr(r, "stats_kpis_title"));
 	add_str(o, "base", "/admin/stats");
-	stats_page(r, "kpis", o, NULL);
+	render_cached(r, key, "kpis", o, title);
 	json_object_put(o);
 }
 

@@ -351,7 +351,8 @@ void notify_layout(req *r, json_object *ctx)
 	char uid[24];
 	snprintf(uid, sizeof uid, "%ld", r->user->id);
 	/* bounded: the bell says 99+ beyond that, so the count never walks a long list */
-	PGresult *res = DB_EXEC("SELECT count(*) FROM (SELECT 1 FROM notifications WHERE user_id = $1::bigint "
+	/* prepared: it runs on every page, and planning it cost more than running it */
+	PGresult *res = DB_PREP("SELECT count(*) FROM (SELECT 1 FROM notifications WHERE user_id = $1::bigint "
 				"AND inapp AND read_at IS NULL LIMIT 100) x", uid);
 	if (!res) return;
 	int n = atoi(PQgetvalue(res, 0, 0));

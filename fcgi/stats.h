@@ -16,4 +16,12 @@ int stats_tick(int budget_ms);
 struct stats_range { char from[11], to[11]; int days; };
 int stats_range_parse(const char *from, const char *to, const char *today, int def_days, struct stats_range *out,
 		      const char **code);
+
+/* Rendered page bodies, per process (stats_cache.c): key = every input of the body (ids, the rollups' generation,
+ * range, language); a changed input is a new key, so nothing is invalidated in place. get: NULL on a miss, else
+ * the body, valid until the next put. Bodies over STATS_CACHE_MAX_BODY are not kept. Pure, unit-tested. */
+#define STATS_CACHE_SLOTS 32
+#define STATS_CACHE_MAX_BODY (256 * 1024)
+const char *stats_cache_get(const char *key, size_t *len);
+void stats_cache_put(const char *key, const char *body, size_t len);
 #endif

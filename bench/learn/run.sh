@@ -80,22 +80,6 @@ wrk_run() {   # wrk_run LUA_FILE_ARGS...: prints wrk's output
 	wrk -t"$THREADS" -c"$CONNS" -d"$1" --latency --timeout 5s -s bench/learn/heartbeat.lua "$BASE/api/v1/views/heartbeat" -- "$THREADS" "$2" "$WORK/tokens.txt" 2>&1 || true
 }
 
-# CPU seconds used so far by a process tree (root pid from a pid file, plus its children): on a shared machine
-# the CPU each beat costs is steadier than the rate, and says what 2 dedicated cores would carry
-tree_cpu() {   # tree_cpu PID... → seconds (utime + stime of each pid and its direct children)
-	local pids=() p
-	for p in "$@"; do [ -n "$p" ] && pids+=("$p") && pids+=($(ps -o pid= --ppid "$p" 2>/dev/null)); done
-	local ticks=0 f
-	for p in "${pids[@]}"; do
-		f=/proc/$p/stat
-		[ -r "$f" ] || continue
-		# roots count their reaped children too (cutime, cstime): recycled FastCGI workers are not lost
-		if [[ " $* " == *" $p "* ]]; then ticks=$((ticks + $(awk '{print $14 + $15 + $16 + $17}' "$f")))
-		else ticks=$((ticks + $(awk '{print $14 + $15}' "$f"))); fi
-	done
-	awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", t / hz }'
-}
-pgpid() { head -n 1 "$STACK_DIR/pg/postmaster.pid"; }
 cpu_snapshot() {   # nginx fcgi redis worker postgres
 	echo "$(tree_cpu "$(cat "$STACK_DIR/run/nginx.pid")") $(tree_cpu "$(cat "$STACK_DIR/run/fcgi.pid")") \
 $(tree_cpu "$(cat "$STACK_DIR/run/redis.pid")") $(tree_cpu "$(cat "$STACK_DIR/run/worker.pid")") $(tree_cpu "$(pgpid)")"
@@ -129,11 +113,7 @@ check="ok"
 [ "$rows" -ge "$acc" ] && [ "$rows" -le "$gen" ] && [ "$bad" = 0 ] && [ "$total" = $((rows * 11000)) ] || check="FAILED"
 
 # pass 2: the worker stopped while wrk fills the stream; then it alone drains it (the flush rate)
-# the stack's supervisor would start it again at once: it goes first
-[ -s "$STACK_DIR/run/worker.supervisor.pid" ] && kill -TERM "$(cat "$STACK_DIR/run/worker.supervisor.pid")" 2>/dev/null && sleep 0.5
-stack_worker_pid=$(cat "$STACK_DIR/run/worker.pid")
-kill -TERM "$stack_worker_pid" 2>/dev/null || true
-while kill -0 "$stack_worker_pid" 2>/dev/null; do sleep 0.1; done
+bench_stop_worker
 psql -c "TRUNCATE view_sessions, view_progress, watch_positions" >/dev/null
 make_sessions $((secs * 25000 + 20000)) "$WORK/sessions2.txt"
 out2=$(wrk_run "$DURATION" "$WORK/sessions2.txt")

@@ -210,6 +210,55 @@ Test(stats_rollups, csv_exports_start_with_a_bom_and_hold_the_drawn_data)
 	free(today);
 }
 
+/* every rollup row of the video as one text: daily rows, totals, retention */
+static char *rollup_text(const char *pid)
+{
+	return lh_sql("SELECT (SELECT string_agg(concat_ws(',', d.day, d.views, d.viewers, d.watch_ms, d.completions), ';' ORDER BY d.day) "
+		      "FROM stats_video_daily d WHERE d.video_id = v.id) || '|' || "
+		      "(SELECT concat_ws(',', t.viewers, t.completions) FROM stats_video_totals t WHERE t.video_id = v.id) || '|' || "
+		      "(SELECT string_agg(r.viewers::text, ',' ORDER BY r.bucket) FROM stats_video_retention r WHERE r.video_id = v.id) "
+		      "FROM videos v WHERE v.public_id = '%s'", pid);
+}
+
+/* the views tile of the video stats page, fetched n times (each FastCGI process keeps its own rendered bodies) */
+static void page_views_are(struct fixture *f, const char *hdr, int views, int n)
+{
+	char path[128], want[64];
+	snprintf(path, sizeof path, "/stats/videos/%s", f->pid);
+	snprintf(want, sizeof want, "data-testid=\"views\">%d<", views);
+	for (int i = 0; i < n; i++) {
+		struct http_res r = get(path, hdr);
+		cr_assert_eq(r.status, 200, "%.300s", r.body);
+		cr_assert(strstr(r.body, want), "request %d: the page shows %d views", i, views);
+		http_free(&r);
+	}
+}
+
+Test(stats_rollups, rebuild_equals_the_workers_refresh_and_the_page_follows_new_views)
+{
+	struct fixture f;
+	setup(&f);
+	json_object_put(settled_video_stats(&f));
+	char hdr[4096];
+	snprintf(hdr, sizeof hdr, "%.*s", (int)(strstr(f.th, "Accept:") - f.th), f.th);
+	page_views_are(&f, hdr, 3, 8);
+	/* the set-based rebuild (bulk loads, repairs) writes exactly the rows the worker's refresh wrote */
+	char *by_refresh = rollup_text(f.pid);
+	free(lh_sql("SELECT stats_rebuild(ARRAY[id], 'Asia/Tokyo') FROM videos WHERE public_id = '%s'", f.pid));
+	char *by_rebuild = rollup_text(f.pid);
+	cr_assert_not_null(by_refresh);
+	cr_assert_str_eq(by_rebuild, by_refresh);
+	/* a new view: once the worker refreshed the rollups, no process serves the body it rendered before */
+	char *d = lh_session(f.s2h, f.pid);
+	cr_assert_eq(lh_beat(f.s2h, d, f.pid, 30, "[[0,30]]"), 204);
+	cr_assert_eq(lh_wait_watched(f.s2, f.pid, 40000, 30), 40000);
+	json_object *o = settled_video_stats(&f);
+	cr_assert_eq(atoi(lh_get(o, "views")), 4);
+	json_object_put(o);
+	page_views_are(&f, hdr, 4, 8);
+	free(by_refresh); free(by_rebuild); free(d);
+}
+
 Test(stats_rollups, people_who_may_not_see_the_stats_get_403)
 {
 	struct fixture f;
