@@ -58,12 +58,6 @@ int db_outage(void) { return outage; }
 void db_outage_clear(void) { outage = 0; }
 const char *db_sqlstate(void) { return last_state; }
 
-PGconn *db_read_conn(void)
-{
-	PGconn *c = in_tx ? NULL : db_replica_pick();
-	return c ? c : db_conn();
-}
-
 /* the statements a replica can answer: a read (a WITH that writes is refused there and runs on the primary) */
 static int is_read(const char *sql)
 {
@@ -135,58 +129,64 @@ PGresult *db_exec(const char *sql, int n, const char *const *params)
 }
 
 /* Prepared statements, per connection (db.h). Planning a short lookup costs PostgreSQL several times what running
- * it does (the stats pages' video lookup: 0.38 ms planning, 0.08 ms execution): a statement asked for on every
- * request is parsed and planned once per connection. Up to DB_PREPARED statements, the least recently used
- * deallocated first; all forgotten when the connection is a new backend. */
-#define DB_PREPARED 32
-static struct { char *sql; char name[24]; unsigned long used; } prepared[DB_PREPARED];
-static int prepared_pid;
+ * it does (the stats pages' video lookup: 0.38 ms planning, 0.08 ms execution; a roster page query about as much
+ * as running it): a statement asked for on every request is parsed and planned once per connection. Two caches,
+ * the primary's and the replica's (a read inside a read scope runs there), each of up to DB_PREPARED statements,
+ * the least recently used deallocated first; a cache is forgotten when its connection is a new backend. */
+#define DB_PREPARED 64
+struct stmt_cache {
+	struct { char *sql; char name[24]; unsigned long used; } e[DB_PREPARED];
+	int pid;
+};
+static struct stmt_cache primary_stmts, replica_stmts;
 static unsigned long prepared_tick, prepared_seq;
 
-static void prepared_forget(int i)
+static void prepared_forget(struct stmt_cache *pc, int i)
 {
-	free(prepared[i].sql);
-	prepared[i].sql = NULL;
+	free(pc->e[i].sql);
+	pc->e[i].sql = NULL;
 }
 
 PGresult *db_exec_prepared(const char *sql, int n, const char *const *params)
 {
-	/* in a transaction a failure would abort it before the plain retry below; a read scope reads the replica */
-	PGconn *c = in_tx ? NULL : db_conn();
-	if (!c || PQtransactionStatus(c) != PQTRANS_IDLE || (is_read(sql) && db_replica_pick())) return db_exec(sql, n, params);
-	if (PQbackendPID(c) != prepared_pid) {
-		for (int i = 0; i < DB_PREPARED; i++) prepared_forget(i);
-		prepared_pid = PQbackendPID(c);
+	/* in a transaction a failure would abort it before the plain retry below */
+	if (in_tx) return db_exec(sql, n, params);
+	PGconn *replica = is_read(sql) ? db_replica_pick() : NULL, *c = replica ? replica : db_conn();
+	struct stmt_cache *pc = replica ? &replica_stmts : &primary_stmts;
+	if (!c || PQtransactionStatus(c) != PQTRANS_IDLE) return db_exec(sql, n, params);
+	if (PQbackendPID(c) != pc->pid) {
+		for (int i = 0; i < DB_PREPARED; i++) prepared_forget(pc, i);
+		pc->pid = PQbackendPID(c);
 	}
 	int slot = -1, lru = 0;
 	for (int i = 0; i < DB_PREPARED && slot < 0; i++) {
-		if (prepared[i].sql && !strcmp(prepared[i].sql, sql)) slot = i;
-		else if (!prepared[i].sql || (prepared[lru].sql && prepared[i].used < prepared[lru].used)) lru = i;
+		if (pc->e[i].sql && !strcmp(pc->e[i].sql, sql)) slot = i;
+		else if (!pc->e[i].sql || (pc->e[lru].sql && pc->e[i].used < pc->e[lru].used)) lru = i;
 	}
 	if (slot < 0) {
 		slot = lru;
 		char dealloc[48];
-		if (prepared[slot].sql) {
-			snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", prepared[slot].name);
+		if (pc->e[slot].sql) {
+			snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", pc->e[slot].name);
 			PQclear(PQexec(c, dealloc));
-			prepared_forget(slot);
+			prepared_forget(pc, slot);
 		}
-		snprintf(prepared[slot].name, sizeof prepared[slot].name, "rs_db_%lu", ++prepared_seq);
-		PGresult *res = PQprepare(c, prepared[slot].name, sql, n, NULL);
+		snprintf(pc->e[slot].name, sizeof pc->e[slot].name, "rs_db_%lu", ++prepared_seq);
+		PGresult *res = PQprepare(c, pc->e[slot].name, sql, n, NULL);
 		int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
 		PQclear(res);
-		if (!ok || !(prepared[slot].sql = strdup(sql))) return db_exec(sql, n, params);
+		if (!ok || !(pc->e[slot].sql = strdup(sql))) return db_exec(sql, n, params);
 	}
-	prepared[slot].used = ++prepared_tick;
+	pc->e[slot].used = ++prepared_tick;
 	last_error[0] = 0;
 	last_state[0] = 0;
-	PGresult *res = PQexecPrepared(c, prepared[slot].name, n, params, NULL, NULL, 0);
+	PGresult *res = PQexecPrepared(c, pc->e[slot].name, n, params, NULL, NULL, 0);
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return res;
 	/* it did not run: forget the statement (the session may have been reset) and take the plain path, which
-	 * reconnects, retries and reports the error as every other statement's */
+	 * reconnects, retries (a replica failure on the primary) and reports the error as every other statement's */
 	PQclear(res);
-	prepared_forget(slot);
+	prepared_forget(pc, slot);
 	return db_exec(sql, n, params);
 }
 

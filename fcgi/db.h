@@ -5,8 +5,6 @@
 
 int db_connect(const char *url);          /* 0 ok, -1 (logged) */
 PGconn *db_conn(void);                    /* reconnects when the connection went bad; NULL if it can't */
-/* For a read (SELECT) that may be answered by the replica inside a read scope (db_replica.h), else db_conn(). */
-PGconn *db_read_conn(void);
 void db_close(void);
 /* Run SQL with text parameters ($1..$n). Returns the result (caller PQclear) or NULL on error;
  * the error text is kept for db_error(). A dropped connection is re-opened and the statement retried once
@@ -15,9 +13,9 @@ PGresult *db_exec(const char *sql, int n, const char *const *params);
 #define DB_EXEC(sql, ...) db_exec((sql), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \
 				  (const char *const[]){__VA_ARGS__})
 #define DB_EXEC0(sql) db_exec((sql), 0, NULL)
-/* The same, as a statement prepared once per connection (kept by SQL text, at most 32, least recently used
- * deallocated): for statements run on every request, whose planning costs more than their execution. Outside a
- * transaction only (else, and in a replica read scope, it is db_exec). */
+/* The same, as a statement prepared once per connection (kept by SQL text, at most 64 per connection, least
+ * recently used deallocated): for statements run on every request, whose planning costs about as much as their
+ * execution or more. A read in a replica read scope is prepared on the replica. Inside a transaction it is db_exec. */
 PGresult *db_exec_prepared(const char *sql, int n, const char *const *params);
 #define DB_PREP(sql, ...) db_exec_prepared((sql), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \
 				       (const char *const[]){__VA_ARGS__})

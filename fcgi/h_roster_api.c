@@ -383,63 +383,6 @@ static void local_store(const char *key, const char *val, size_t len)
 	local_pages[slot].at = now_mono();
 }
 
-static const char *dealloc_sql(const char *name)
-{
-	static char q[64];
-	snprintf(q, sizeof q, "DEALLOCATE %s", name);
-	return q;
-}
-
-/* Prepared statements per database session for the page and count queries: their text comes from the whitelist
- * tables only (values are always parameters), so the set is small; planning a page query costs about as much
- * as running it. The least recently used of PSTMTS statements is deallocated when a new one is needed. */
-#define PSTMTS 48
-static struct { char *sql; char name[24]; double used; } pstmts[PSTMTS];
-static int pstmt_pid;
-static long pstmt_seq;
-
-static PGresult *exec_prepared(const char *sql, int n, const char *const *params)
-{
-	PGconn *c = db_read_conn();   /* the replica inside a read scope: these are page and count reads */
-	if (!c || PQtransactionStatus(c) != PQTRANS_IDLE) return db_exec(sql, n, params);
-	int pid = PQbackendPID(c);
-	if (pid != pstmt_pid) {
-		for (int i = 0; i < PSTMTS; i++) { free(pstmts[i].sql); pstmts[i].sql = NULL; }
-		pstmt_pid = pid;
-	}
-	int slot = -1, lru = 0;
-	for (int i = 0; i < PSTMTS && slot < 0; i++) {
-		if (pstmts[i].sql && !strcmp(pstmts[i].sql, sql)) slot = i;
-		else if (!pstmts[i].sql || (pstmts[lru].sql && pstmts[i].used < pstmts[lru].used)) lru = i;
-	}
-	if (slot < 0) {
-		slot = lru;
-		PGresult *res;
-		if (pstmts[slot].sql) {
-			res = PQexec(c, dealloc_sql(pstmts[slot].name));
-			PQclear(res);
-			free(pstmts[slot].sql);
-			pstmts[slot].sql = NULL;
-		}
-		snprintf(pstmts[slot].name, sizeof pstmts[slot].name, "rs_ra_%ld", ++pstmt_seq);
-		res = PQprepare(c, pstmts[slot].name, sql, n, NULL);
-		int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
-		PQclear(res);
-		if (!ok) return db_exec(sql, n, params);
-		pstmts[slot].sql = strdup(sql);
-	}
-	pstmts[slot].used = now_mono();
-	PGresult *res = PQexecPrepared(c, pstmts[slot].name, n, params, NULL, NULL, 0);
-	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		/* forget the statement (the session may have been reset) and answer through the plain path */
-		if (res) PQclear(res);
-		free(pstmts[slot].sql);
-		pstmts[slot].sql = NULL;
-		return db_exec(sql, n, params);
-	}
-	return res;
-}
-
 /* A page in two statements, for filters that must be planned with their values (a delta window, lists, an
  * offset): the key query is quick to plan; the wide SELECT (roles, profiles, children subqueries) is prepared once
  * per field selection and looks up the page's sourcedIds in order. Planning the whole statement on every request
@@ -461,7 +404,7 @@ static PGresult *page_by_keys(req *r, const struct ra_entity *e, const struct ro
 	PQclear(keys);
 	const char *wide = arena_printf(r->a, "SELECT %s FROM unnest($1::text[]) WITH ORDINALITY k(id, n) JOIN %s t "
 				       "ON t.sourced_id = k.id ORDER BY k.n", ra_select_sql(r->a, e, q), e->table);
-	return exec_prepared(wide, 1, arr);
+	return db_exec_prepared(wide, 1, arr);
 }
 
 /* ---- row cache ----
@@ -516,7 +459,7 @@ static int rows_page(req *r, const struct ra_entity *e, const struct roster_quer
 		if (!json[i]) { miss[nmiss] = ids[i + 2]; miss_at[nmiss++] = i; }
 	if (nmiss) {
 		const char *arr[1] = {db_text_array(r->a, miss, nmiss)};
-		PGresult *res = exec_prepared(wide, 1, arr);
+		PGresult *res = db_exec_prepared(wide, 1, arr);
 		if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
 			if (res) PQclear(res);
 			return -1;
@@ -683,7 +626,7 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 		blen = rb.len;
 		buf_free(&rb);
 	} else {
-		PGresult *res = prep ? exec_prepared(sql, np, params)
+		PGresult *res = prep ? db_exec_prepared(sql, np, params)
 			: single ? db_exec(sql, np, params)
 			: page_by_keys(r, e, &q, where_sql, order, np, params, delta ? &window_total : NULL);
 		if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -725,7 +668,7 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 		char *v = count_key ? cache_fetch(r, count_key, &len) : NULL;
 		if (v) total = strtol(v, NULL, 10);
 		else {
-			PGresult *cr = eq_only(&q) ? exec_prepared(csql, np - 2, params) : db_exec(csql, np - 2, params);
+			PGresult *cr = eq_only(&q) ? db_exec_prepared(csql, np - 2, params) : db_exec(csql, np - 2, params);
 			if (cr && PQresultStatus(cr) == PGRES_TUPLES_OK) {
 				total = strtol(PQgetvalue(cr, 0, 0), NULL, 10);
 				if (count_key) cache_store(count_key, PQgetvalue(cr, 0, 0), strlen(PQgetvalue(cr, 0, 0)));
