@@ -1,4 +1,4 @@
-/* A small curl "browser" for the protect tests (cookie jar, no redirects followed) and TOTP codes computed here
+/* The protect tests' browser steps (on the sign-in tests' mini browser) and TOTP codes computed here
  * from the secret the enrolment page shows, as an authenticator app would. */
 #ifndef RS_PROTECT_HELPERS_H
 #define RS_PROTECT_HELPERS_H
@@ -9,22 +9,10 @@
 #include <time.h>
 #include <curl/curl.h>
 #include "harness.h"
+#include "signin_helpers.h"
 #include "totp.h"
 
-struct page { long status; char *body; char location[2048]; };
-struct acc { char *p; size_t n; };
-
-static size_t pb_on_body(char *d, size_t sz, size_t nm, void *ud)
-{
-	struct acc *a = ud;
-	size_t n = sz * nm;
-	a->p = realloc(a->p, a->n + n + 1);
-	memcpy(a->p + a->n, d, n);
-	a->n += n;
-	a->p[a->n] = 0;
-	return n;
-}
-
+/* the page fetch and the CSRF meta are the sign-in tests' mini browser (signin_helpers.h), on this test's handle */
 static CURL *pb_new(void)
 {
 	CURL *c = curl_easy_init();
@@ -37,27 +25,8 @@ static CURL *pb_new(void)
 /* GET (form NULL) or urlencoded POST of a path on the stack; the caller frees p->body */
 static void pb_go(CURL *c, const char *path, const char *form, struct page *p)
 {
-	char full[4096];
-	snprintf(full, sizeof full, "%s%s", t_env("RSTREAM_TEST_URL"), path);
-	struct acc a = {calloc(1, 1), 0};
-	curl_easy_setopt(c, CURLOPT_URL, full);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, pb_on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
-	if (form) curl_easy_setopt(c, CURLOPT_POSTFIELDS, form);
-	else curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	cr_assert_eq(curl_easy_perform(c), CURLE_OK, "request to %s", full);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &p->status);
-	char *loc = NULL;
-	curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc);
-	snprintf(p->location, sizeof p->location, "%s", loc ? loc : "");
-	p->body = a.p;
-}
-
-static void pb_csrf(const char *html, char out[65])
-{
-	const char *m = strstr(html, "name=\"csrf-token\" content=\"");
-	cr_assert_not_null(m, "no csrf meta");
-	snprintf(out, 65, "%.64s", m + strlen("name=\"csrf-token\" content=\""));
+	struct browser b = {c};
+	b_go(&b, path, form, NULL, p);
 }
 
 /* POST a form to path after reading the CSRF token from csrf_page; fields "k=v&…" (already encoded) */
@@ -66,7 +35,7 @@ static void pb_post(CURL *c, const char *csrf_page, const char *path, const char
 	struct page g;
 	char csrf[65], form[2048];
 	pb_go(c, csrf_page, NULL, &g);
-	pb_csrf(g.body, csrf);
+	csrf_of(g.body, csrf);
 	free(g.body);
 	snprintf(form, sizeof form, "_csrf=%s&%s", csrf, fields);
 	pb_go(c, path, form, p);

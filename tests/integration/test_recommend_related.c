@@ -5,17 +5,11 @@
  * Every test makes its own owner, videos and viewers, so other tests' data do not matter. */
 #include "video_helpers.h"
 
-static long uniq(void)
-{
-	static long n;
-	return (long)time(NULL) * 1000 + (long)getpid() % 1000 * 7 + ++n;
-}
-
 /* a fresh user of role; its id, bearer header in *h */
 static long user(const char *role, char **h)
 {
 	char email[128];
-	snprintf(email, sizeof email, "rec.%s%ld@test.example", role, uniq());
+	snprintf(email, sizeof email, "rec.%s%ld@test.example", role, vh_uniq());
 	long id = t_make_user(email, role, "recommend-password-1");
 	char *tok = t_login(email, "recommend-password-1");
 	cr_assert_not_null(tok);
@@ -28,7 +22,7 @@ static long user(const char *role, char **h)
 static char *video(long owner, const char *title, const char *vis, char pk[24])
 {
 	char pid[17], own[24];
-	snprintf(pid, sizeof pid, "%016lx", (unsigned long)uniq() * 2654435761UL);
+	snprintf(pid, sizeof pid, "%016lx", (unsigned long)vh_uniq() * 2654435761UL);
 	snprintf(own, sizeof own, "%ld", owner);
 	const char *p[] = {pid, title, own, vis};
 	char *k = t_db_value("INSERT INTO videos (public_id, title, owner_id, status, visibility, duration) "

@@ -5,12 +5,6 @@
  * its own pupil, class and video, so other tests' data do not matter. */
 #include "video_helpers.h"
 
-static long uniq(void)
-{
-	static long n;
-	return (long)time(NULL) * 1000 + (long)getpid() % 1000 * 7 + ++n;
-}
-
 static void sql(const char *q, int n, const char *const *p)
 {
 	PGresult *res = PQexecParams(t_db(), q, n, NULL, p, NULL, NULL, 0);
@@ -53,7 +47,7 @@ static void expect(const char *h, const char *word, const char *pid, const char 
 
 Test(search_cache, a_pupil_never_sees_from_the_cache_what_they_may_no_longer_watch, .timeout = 120)
 {
-	long u = uniq();
+	long u = vh_uniq();
 	char email[96], sid[64], cls[64], word[64], title[128], pid[17], uid[24];
 	snprintf(email, sizeof email, "cache.pupil%ld@test.example", u);
 	snprintf(sid, sizeof sid, "cache-pupil-%ld", u);

@@ -3,29 +3,11 @@
  * total follows writes, and malformed cursors are refused. Each test filters on its own fresh owner. */
 #include "video_helpers.h"
 
-static long uniq(void)
-{
-	static long n;
-	return (long)time(NULL) * 1000 + (long)getpid() % 1000 * 7 + ++n;
-}
-
-static long creator(char **h)
-{
-	char email[128];
-	snprintf(email, sizeof email, "pages.c%ld@test.example", uniq());
-	long id = t_make_user(email, "creator", "creator-password-1");
-	char *tok = t_login(email, "creator-password-1");
-	cr_assert_not_null(tok);
-	*h = vh_bearer(tok);
-	free(tok);
-	return id;
-}
-
 /* a ready video of owner, created `age` seconds ago (distinct times, and some equal ones to test the id tiebreak) */
 static char *video(long owner, int age)
 {
 	char pid[17], own[24], ag[16];
-	snprintf(pid, sizeof pid, "%016lx", (unsigned long)uniq() * 2654435761UL);
+	snprintf(pid, sizeof pid, "%016lx", (unsigned long)vh_uniq() * 2654435761UL);
 	snprintf(own, sizeof own, "%ld", owner);
 	snprintf(ag, sizeof ag, "%d", age);
 	const char *p[] = {pid, own, ag};
@@ -57,7 +39,7 @@ static const char *cursor(json_object *o, const char *k)
 Test(search_catalog_pages, cursors_give_every_row_once_while_rows_are_inserted)
 {
 	char *h;
-	long me = creator(&h);
+	long me = vh_creator("pages.c", &h);
 	enum { N = 8 };
 	char *ids[N];
 	/* two videos share each second: the id decides between them */
@@ -93,7 +75,7 @@ Test(search_catalog_pages, cursors_give_every_row_once_while_rows_are_inserted)
 Test(search_catalog_pages, before_walks_back_and_the_total_follows_writes)
 {
 	char *h;
-	long me = creator(&h);
+	long me = vh_creator("pages.c", &h);
 	char *ids[5];
 	for (int i = 0; i < 5; i++) ids[i] = video(me, 50 + i);
 	char path[256];

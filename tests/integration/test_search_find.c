@@ -4,30 +4,11 @@
  * search reads text only) and each test filters on its own fresh owner, so other tests' data do not matter. */
 #include "video_helpers.h"
 
-static long uniq(void)
-{
-	static long n;
-	return (long)time(NULL) * 1000 + (long)getpid() % 1000 * 7 + ++n;
-}
-
-/* a fresh creator; returns its id, bearer header in *h */
-static long creator(char **h)
-{
-	char email[128];
-	snprintf(email, sizeof email, "search.c%ld@test.example", uniq());
-	long id = t_make_user(email, "creator", "creator-password-1");
-	char *tok = t_login(email, "creator-password-1");
-	cr_assert_not_null(tok);
-	*h = vh_bearer(tok);
-	free(tok);
-	return id;
-}
-
 /* a ready video row of owner with this visibility; returns its public id (malloc'd) */
 static char *video(long owner, const char *title, const char *desc, const char *vis, int seconds)
 {
 	char pid[17], own[24], sec[16];
-	snprintf(pid, sizeof pid, "%016lx", (unsigned long)uniq() * 2654435761UL);
+	snprintf(pid, sizeof pid, "%016lx", (unsigned long)vh_uniq() * 2654435761UL);
 	snprintf(own, sizeof own, "%ld", owner);
 	snprintf(sec, sizeof sec, "%d", seconds);
 	const char *p[] = {pid, title, desc, own, vis, sec};
@@ -113,7 +94,7 @@ static long total(json_object *o)
 Test(search_find, two_character_query_finds_the_caption_hit_with_its_time)
 {
 	char *h;
-	long me = creator(&h);
+	long me = vh_creator("search.c", &h);
 	char *v = video(me, "Lesson video", "Numbers", "public", 300);
 	char *other = video(me, "Another lesson", "No match here", "public", 300);
 	caption(h, v, "ja", "WEBVTT\n\n00:00:05.000 --> 00:00:08.000\nはじめに\n\n"
@@ -174,7 +155,7 @@ Test(search_find, two_character_query_finds_the_caption_hit_with_its_time)
 Test(search_find, mixed_queries_and_their_parts_and_widths)
 {
 	char *h;
-	long me = creator(&h);
+	long me = vh_creator("search.c", &h);
 	char *a = video(me, "HTML入門", "はじめてのウェブ", "public", 120);
 	char *b = video(me, "HTML応用", "", "public", 120);
 	char *c = video(me, "CSS入門", "", "public", 120);
@@ -223,15 +204,15 @@ Test(search_find, mixed_queries_and_their_parts_and_widths)
 Test(search_find, a_viewer_never_sees_what_they_may_not_watch)
 {
 	char *h;
-	long me = creator(&h);
-	long word = uniq();
+	long me = vh_creator("search.c", &h);
+	long word = vh_uniq();
 	char title[128];
 	snprintf(title, sizeof title, "secret%ld 算数", word);
 	char *priv = video(me, title, "", "private", 60);
 	snprintf(title, sizeof title, "secret%ld 算数 open", word);
 	char *pub = video(me, title, "", "public", 60);
 	char email[128], q[64];
-	snprintf(email, sizeof email, "search.v%ld@test.example", uniq());
+	snprintf(email, sizeof email, "search.v%ld@test.example", vh_uniq());
 	t_make_user(email, "viewer", "viewer-password-1");
 	char *tok = t_login(email, "viewer-password-1");
 	char *vh = vh_bearer(tok);

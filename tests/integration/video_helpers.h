@@ -97,6 +97,26 @@ __attribute__((unused)) static char *vh_bearer(const char *token)
 	return h;
 }
 
+/* a number no other test process or call uses: for unique e-mails, titles and public ids */
+__attribute__((unused)) static long vh_uniq(void)
+{
+	static long n;
+	return (long)time(NULL) * 1000 + (long)getpid() % 1000 * 7 + ++n;
+}
+
+/* a fresh creator "<prefix><n>@test.example"; returns its id, its bearer header in *h */
+__attribute__((unused)) static long vh_creator(const char *prefix, char **h)
+{
+	char email[128];
+	snprintf(email, sizeof email, "%s%ld@test.example", prefix, vh_uniq());
+	long id = t_make_user(email, "creator", "creator-password-1");
+	char *tok = t_login(email, "creator-password-1");
+	cr_assert_not_null(tok);
+	*h = vh_bearer(tok);
+	free(tok);
+	return id;
+}
+
 __attribute__((unused)) static char *vh_admin(void)
 {
 	const char *t = t_admin_token();
