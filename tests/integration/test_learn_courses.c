@@ -142,6 +142,16 @@ Test(learn_courses, assignment_reaches_the_class_and_the_teacher_table_fills_in)
 	cr_assert_not_null(sec, "the home page has the assignments section");
 	cr_assert(strstr(sec, "国語") && strstr(sec, "overdue"), "the assignment is listed there, marked overdue");
 	http_free(&hr);
+	/* and on the teacher's home, among the assignments they gave: overdue, nobody finished yet */
+	cr_assert_eq(http_do("GET", "/", w.th, NULL, 0, &hr), 0);
+	cr_assert_eq(hr.status, 200);
+	sec = strstr(hr.body, "data-testid=\"given-assignments\"");
+	cr_assert_not_null(sec, "the teacher home has the given-assignments section");
+	char *end = strstr(sec, "</section>");
+	cr_assert_not_null(end);
+	*end = 0;
+	cr_assert(strstr(sec, "国語") && strstr(sec, "overdue") && strstr(sec, " 0/"), "listed, overdue, none finished: %s", sec);
+	http_free(&hr);
 	/* assigned: the class-only video is watchable now, for the class's student only */
 	json_object_put(lh_json("GET", path, w.oh, NULL, 403));
 	char *s2 = lh_session(w.sh, w.v2), *s1 = lh_session(w.sh, w.v1);

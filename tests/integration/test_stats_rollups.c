@@ -333,6 +333,32 @@ Test(stats_rollups, reversed_or_absurd_ranges_are_400)
 	free(adm); free(tn);
 }
 
+/* The storage figures follow the videos at the next KPI refresh (15 s), not only at the disk walk every
+ * stats_storage_interval (10 min): a fresh upload must not read "0 B" for minutes. */
+Test(stats_rollups, storage_follows_a_changed_video_at_the_next_kpi_refresh)
+{
+	char *adm, *tok = t_admin_token();
+	cr_assert(asprintf(&adm, "Authorization: Bearer %s\r\nAccept: application/json\r\n", tok) > 0);
+	long owner;
+	char src[64];
+	snprintf(src, sizeof src, "stor-%s", lh_tag());
+	free(lh_user("creator", src, &owner));
+	char *pid = lh_video(owner, "public", 60, "storage");
+	free(lh_sql("UPDATE videos SET source_size = 7654321 WHERE public_id = '%s' RETURNING id", pid));
+	char *want = lh_sql("SELECT COALESCE(sum(source_size), 0) FROM videos");
+	json_object *o = NULL;
+	for (int i = 0; i < 600; i++) {
+		if (o) json_object_put(o);
+		o = lh_json("GET", "/api/v1/stats/kpis", adm, NULL, 200);
+		const char *b = lh_get(o, "storage.source_bytes");
+		if (b && !strcmp(b, want)) break;
+		usleep(100000);
+	}
+	cr_assert_str_eq(lh_get(o, "storage.source_bytes"), want, "the source bytes count the changed video");
+	json_object_put(o);
+	free(want); free(pid); free(adm);
+}
+
 Test(stats_rollups, admin_kpis_count_todays_active_people)
 {
 	struct fixture f;
