@@ -6,6 +6,7 @@
 #include <fcgiapp.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,11 +46,14 @@ static void on_master_signal(int sig)
 	else stopping = 1;
 }
 
+/* A worker takes SIGTERM only while it waits in ppoll() for a connection (see wait_for_connection): never while it
+ * serves one. libfcgi's own way, FCGX_ShutdownPending(), also fails the reads of a request just accepted, and a
+ * signal in its accept path (the 2 s wait for a Unix-socket peer's first bytes) drops the connection: nginx would
+ * answer 502 for a request that arrived in the instant of a restart. */
 static void on_worker_term(int sig)
 {
 	(void)sig;
 	stopping = 1;
-	FCGX_ShutdownPending();   /* makes a blocked accept return */
 }
 
 /* The socket's accept queue is where requests wait while every worker is busy: an overflow makes nginx's
@@ -109,6 +113,20 @@ static int open_listen(void)
 	}
 	/* host:port → libfcgi wants ":port" or "host:port" */
 	return FCGX_OpenSocket(l, listen_backlog());
+}
+
+/* Waits until the socket has a connection, with SIGTERM/SIGINT let in for exactly that wait (ppoll sets the mask
+ * atomically, so a signal sent while the previous request was served is taken here, not lost). 1: try accepting;
+ * 0: stop. The socket is non-blocking, so a worker that loses the race for the connection gets EAGAIN, not a
+ * blocked accept() that no signal could end. */
+static int wait_for_connection(const sigset_t *open)
+{
+	struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+	while (!stopping) {
+		if (ppoll(&p, 1, NULL, open) > 0) return 1;
+		if (errno != EINTR) { log_error("worker: waiting for connections: %s", strerror(errno)); return 0; }
+	}
+	return 0;
 }
 
 static void sanitize_id(const char *in, char *out, size_t n)
@@ -373,6 +391,13 @@ static void worker_loop(void)
 	sa.sa_handler = on_worker_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigset_t term, open;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+	sigprocmask(SIG_BLOCK, &term, &open);   /* from here on they arrive only inside wait_for_connection */
+	sigdelset(&open, SIGTERM);
+	sigdelset(&open, SIGINT);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);   /* no orphan workers if the master is killed */
@@ -386,8 +411,10 @@ static void worker_loop(void)
 	FCGX_InitRequest(&fx, listen_fd, 0);
 	arena *a = arena_new(64 * 1024);
 	int served = 0;
-	while (!stopping && served < cfg.max_requests) {
-		if (FCGX_Accept_r(&fx) < 0) break;
+	while (served < cfg.max_requests && wait_for_connection(&open)) {
+		int rc = FCGX_Accept_r(&fx);
+		if (rc == -EAGAIN || rc == -EWOULDBLOCK) continue;   /* another worker took it */
+		if (rc < 0) { log_error("worker: accept: %s", strerror(-rc)); break; }
 		struct timeval t0, t1;
 		gettimeofday(&t0, NULL);
 		req r = {.a = a, .fcgx = &fx};
@@ -456,6 +483,7 @@ int server_main(void)
 	listen_addr = strdup(cfg.listen);
 	listen_fd = open_listen();
 	if (listen_fd < 0) { log_error("cannot listen on %s: %s", cfg.listen, strerror(errno)); return 1; }
+	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);   /* see wait_for_connection */
 	if (metrics_init() < 0 || session_cache_init() < 0 || settings_shared_init() < 0) { log_error("cannot map shared memory"); return 1; }
 	struct sigaction sa = {0};
 	sa.sa_handler = on_master_signal;

@@ -234,6 +234,9 @@ int video_run_capture(char *const argv[], buf *out, buf *err, size_t max, int ti
 	if (pid < 0) goto out;
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		sigset_t none;   /* a FastCGI worker blocks SIGTERM while it serves; the tool must not inherit that */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		int devnull = open("/dev/null", O_RDONLY);
 		if (devnull >= 0) dup2(devnull, 0);
 		dup2(po[1], 1);
