@@ -198,7 +198,7 @@ int config_load(const char *path, char *err, int errlen)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	if (want_int("workers", cores > 0 ? cores : 2, 1, 256, &n, err, errlen)) return -1;
 	cfg.workers = (int)n;
-	if (want_int("max_requests", 10000, 1, 100000000, &n, err, errlen)) return -1;
+	if (want_int("max_requests", 100000, 1, 100000000, &n, err, errlen)) return -1;
 	cfg.max_requests = (int)n;
 	if (want_int("body_limit", 1 << 20, 1024, 1L << 30, &n, err, errlen)) return -1;
 	cfg.body_limit = n;

@@ -16,6 +16,10 @@ int log_open(const char *dir, char *err, size_t errlen);
  * A file that cannot be opened keeps its old descriptor; returns -1 then. */
 int log_reopen(void);
 const char *log_dir(void);   /* NULL when logging to stderr */
+/* Buffer the access stream (a FastCGI worker): lines are written at most a second late, at log_flush, or when
+ * the buffer fills. log_flush before going idle and before exit. */
+void log_buffer_access(int on);
+void log_flush(void);
 
 void log_msg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_info(...) log_msg("info", __VA_ARGS__)
