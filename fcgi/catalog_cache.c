@@ -14,7 +14,7 @@ const char *catalog_cache_key(req *r, const char *kind, const char *const *parts
 	if (r->user && (!strcmp(r->user->role, "admin") || !strcmp(r->user->role, "creator"))) return NULL;
 	const char *scope = video_access_scope(r);
 	if (!scope) return NULL;
-	PGresult *res = DB_EXEC0("SELECT gen FROM catalog_gen");
+	PGresult *res = db_exec_prepared("SELECT gen FROM catalog_gen", 0, NULL);   /* on every list request */
 	const char *gen = res && PQntuples(res) ? arena_strdup(r->a, PQgetvalue(res, 0, 0)) : NULL;
 	PQclear(res);
 	if (!gen) return NULL;

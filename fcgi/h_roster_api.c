@@ -282,7 +282,7 @@ static const char *roster_generation(int fresh)
 	double now = now_mono();
 	int stale = now - gen_at >= 1.0 || !gen_db[0];
 	if (stale) {
-		PGresult *res = DB_EXEC0("SELECT concat_ws('/', (SELECT max(date_last_modified) FROM roster_orgs), "
+		PGresult *res = db_exec_prepared("SELECT concat_ws('/', (SELECT max(date_last_modified) FROM roster_orgs), "
 					 "(SELECT max(date_last_modified) FROM roster_academic_sessions), "
 					 "(SELECT max(date_last_modified) FROM roster_courses), "
 					 "(SELECT max(date_last_modified) FROM roster_classes), "
@@ -296,7 +296,7 @@ static const char *roster_generation(int fresh)
 					 "(SELECT sum(n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_user_tables "
 					 " WHERE relname IN ('roster_orgs', 'roster_academic_sessions', 'roster_courses', "
 					 "'roster_classes', 'roster_users', 'roster_roles', 'roster_user_profiles', "
-					 "'roster_enrollments', 'roster_demographics')))");
+					 "'roster_enrollments', 'roster_demographics')))", 0, NULL);   /* planning it cost more than running it */
 		if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
 			if (res) PQclear(res);
 			return NULL;

@@ -275,7 +275,7 @@ void h_search_page(req *r)
 		if (!p.sq.tsquery && status == 200) json_object_object_add(ctx, "hint", json_object_new_string(tr(r, "search_hint_empty")));
 	}
 	/* filters keep their values */
-	PGresult *res = DB_EXEC0("SELECT slug, name_ja, name_en FROM categories ORDER BY slug");
+	PGresult *res = db_exec_prepared("SELECT slug, name_ja, name_en FROM categories ORDER BY slug", 0, NULL);
 	json_object *cats = json_object_new_array();
 	for (int i = 0; res && i < PQntuples(res); i++) {
 		json_object *c = json_object_new_object();

@@ -653,7 +653,7 @@ static void list_where(buf *where)
  * enrolment) showing in the count. -1 on a database error. */
 static long catalog_count(req *r, const char *const *params)
 {
-	PGresult *res = DB_EXEC0("SELECT gen FROM catalog_gen");
+	PGresult *res = db_exec_prepared("SELECT gen FROM catalog_gen", 0, NULL);
 	const char *gen = res && PQntuples(res) ? arena_strndup(r->a, PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0))) : NULL;
 	PQclear(res);
 	unsigned char md[SHA256_DIGEST_LENGTH];
@@ -784,7 +784,7 @@ void h_api_videos(req *r)
 
 static json_object *categories_all(req *r)
 {
-	PGresult *res = DB_EXEC0("SELECT id, slug, name_ja, name_en FROM categories ORDER BY slug");
+	PGresult *res = db_exec_prepared("SELECT id, slug, name_ja, name_en FROM categories ORDER BY slug", 0, NULL);
 	json_object *a = res ? db_rows_json(res) : json_object_new_array();
 	PQclear(res);
 	for (size_t i = 0; i < json_object_array_length(a); i++) {

@@ -143,7 +143,7 @@ int oauth_client_load(const char *client_id, struct oauth_client *c)
 {
 	memset(c, 0, sizeof *c);
 	if (!client_id || !*client_id || strlen(client_id) >= sizeof c->client_id) return 0;
-	PGresult *res = DB_EXEC("SELECT id, client_id, name, array_to_string(scopes, ' '), "
+	PGresult *res = DB_PREP("SELECT id, client_id, name, array_to_string(scopes, ' '), "   /* every API request */
 				"array_to_string(ip_allowlist, ','), rate_limit_per_min, revoked_at IS NOT NULL, secret_hash "
 				"FROM api_clients WHERE client_id = $1", client_id);
 	if (!res) return -1;
