@@ -537,6 +537,30 @@ static int eq_only(const struct roster_query *q)
 	return 1;
 }
 
+/* A delta poll names its own instant (dateLastModified > 'since'), and every client polls with another one, so its
+ * page was never in the cache. The rows changed after an instant are the rows changed at or after the first change
+ * that follows it, so the instant is moved to that change (one probe of the (date_last_modified, sourced_id)
+ * index): polls that see the same changes share one window, one page and one cache entry. It stays exact: a delta
+ * request reads the generation afresh, and a write after the probe changes the generation and so the key.
+ * No change after the instant: the window is empty, spelled 'infinity'. -1: the database failed. */
+static int canonical_since(req *r, const struct ra_entity *e, struct roster_query *q)
+{
+	for (int i = 0; i < q->npred; i++) {
+		struct rf_pred *p = &q->pred[i];
+		if (p->field->type != RF_DATETIME || strcmp(p->field->column, "t.date_last_modified") ||
+		    (p->op != RF_GT && p->op != RF_GE))
+			continue;
+		const char *sql = arena_printf(r->a, "SELECT min(date_last_modified) FROM %s WHERE date_last_modified %s "
+					       "$1::timestamptz", e->table, p->op == RF_GT ? ">" : ">=");
+		PGresult *res = DB_PREP(sql, p->value);
+		if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) { if (res) PQclear(res); return -1; }
+		p->value = PQgetisnull(res, 0, 0) ? "infinity" : arena_strdup(r->a, PQgetvalue(res, 0, 0));
+		p->op = RF_GE;
+		PQclear(res);
+	}
+	return 0;
+}
+
 static void api_get(struct call *c, const struct endpoint *ep, const char **ids, int nids)
 {
 	req *r = c->r;
@@ -552,6 +576,10 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 					     req_query(r, "orderBy"), req_query(r, "fields"), req_query(r, "limit"),
 					     req_query(r, "offset"), &q, &err);
 	if (rc) { imsx_error(c, 400, err.code_minor, err.msg, err.param); return; }
+	if (!single && cache_seconds() > 0 && canonical_since(r, e, &q) < 0) {
+		imsx_error(c, 503, "server_busy", "database unavailable", NULL);
+		return;
+	}
 
 	const char *params[8];
 	int np = 0;

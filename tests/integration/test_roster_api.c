@@ -1118,3 +1118,66 @@ Test(roster_pages, links_percent_encode_a_sourced_id)
 	http_free(&r);
 	t_exec("UPDATE roster_orgs SET status = 'tobedeleted' WHERE sourced_id = 'ra-s/3 x'", 0, NULL);
 }
+
+/* A delta's since is moved to the first change after it (h_roster_api.c canonical_since): the window keeps its
+ * bounds exactly (strict > and >=, nothing after the last change), two instants between the same two changes get
+ * the same page, and a change stamped between them (here by SQL, the way an import's older stamp lands) shows at
+ * once. The three orgs are stamped in 2031, after every other record, and deleted at the end. */
+Test(roster_api, a_delta_since_keeps_its_bounds_and_polls_between_two_changes_share_a_window)
+{
+	char a[48], b[48], c[48], body[512], path[128];
+	snprintf(a, sizeof a, "ra-cs-%d-a", (int)getpid());
+	snprintf(b, sizeof b, "ra-cs-%d-b", (int)getpid());
+	snprintf(c, sizeof c, "ra-cs-%d-c", (int)getpid());
+	const char *ids[3] = {a, b, c};
+	for (int i = 0; i < 3; i++) {
+		snprintf(body, sizeof body, "{\"org\":{\"sourcedId\":\"%s\",\"name\":\"RA 窓 %d\",\"type\":\"school\","
+			 "\"parent\":{\"sourcedId\":\"ra-d1\"}}}", ids[i], i);
+		snprintf(path, sizeof path, API "/orgs/%s", ids[i]);
+		struct http_res r;
+		admin_send("PUT", path, "application/json", body, &r);
+		cr_assert(r.status == 200 || r.status == 201, "HTTP %d %s", r.status, r.body);
+		http_free(&r);
+	}
+	const char *stamp[2][2] = {{a, "2031-01-01 00:00:00+00"}, {b, "2031-01-01 00:00:10+00"}};
+	for (int i = 0; i < 2; i++) {
+		const char *p[2] = {stamp[i][1], stamp[i][0]};
+		free(t_db_value("UPDATE roster_orgs SET date_last_modified = $1::timestamptz WHERE sourced_id = $2 RETURNING 1", 2, p));
+	}
+	struct { const char *filter; int want_a, want_b, total; } cases[] = {
+		{"dateLastModified>'2030-12-31T23:59:59.999Z'", 1, 1, 2},
+		{"dateLastModified>'2031-01-01T00:00:00.000Z'", 0, 1, 1},   /* strict: the change at the instant is out */
+		{"dateLastModified>'2031-01-01T00:00:05.000Z'", 0, 1, 1},
+		{"dateLastModified>'2031-01-01T00:00:07.250Z'", 0, 1, 1},   /* another instant, the same window */
+		{"dateLastModified>='2031-01-01T00:00:10.000Z'", 0, 1, 1},
+		{"dateLastModified>'2031-01-01T00:00:10.000Z'", 0, 0, 0},   /* nothing changed after it */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *p = with_filter(API "/orgs", cases[i].filter, "&limit=1000");
+		struct http_res h;
+		json_object *o = get_ok(p, 200, &h);
+		cr_assert_eq(has_id(o, "orgs", a), cases[i].want_a, "%s: %s", cases[i].filter, a);
+		cr_assert_eq(has_id(o, "orgs", b), cases[i].want_b, "%s: %s", cases[i].filter, b);
+		cr_assert_eq(count_of(o, "orgs"), cases[i].total, "%s", cases[i].filter);
+		cr_assert_eq(strtol(http_header(&h, "X-Total-Count"), NULL, 10), cases[i].total, "%s", cases[i].filter);
+		http_free(&h);
+		json_object_put(o);
+		free(p);
+	}
+	/* c is stamped between 5 s and 7.25 s: the poll from 5 s sees it at once, the poll from 7.25 s still does not */
+	const char *pc[2] = {"2031-01-01 00:00:06+00", c};
+	free(t_db_value("UPDATE roster_orgs SET date_last_modified = $1::timestamptz WHERE sourced_id = $2 RETURNING 1", 2, pc));
+	char *p = with_filter(API "/orgs", "dateLastModified>'2031-01-01T00:00:05.000Z'", "&limit=1000");
+	json_object *o = get_ok(p, 200, NULL);
+	cr_assert(has_id(o, "orgs", c) && has_id(o, "orgs", b) && count_of(o, "orgs") == 2);
+	json_object_put(o);
+	free(p);
+	p = with_filter(API "/orgs", "dateLastModified>'2031-01-01T00:00:07.250Z'", "&limit=1000");
+	o = get_ok(p, 200, NULL);
+	cr_assert(!has_id(o, "orgs", c) && has_id(o, "orgs", b) && count_of(o, "orgs") == 1);
+	json_object_put(o);
+	free(p);
+	const char *del[3] = {a, b, c};
+	free(t_db_value("WITH d AS (DELETE FROM roster_orgs WHERE sourced_id IN ($1, $2, $3) RETURNING 1) SELECT count(*) FROM d",
+			3, del));
+}
