@@ -2,7 +2,9 @@
  * same entry serves pages and the API; the viewer's language is part of the key (labels are translated). */
 #include "catalog_cache.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/sha.h>
 #include "cache.h"
 #include "db.h"
@@ -30,14 +32,62 @@ const char *catalog_cache_key(req *r, const char *kind, const char *const *parts
 	return arena_printf(r->a, "catalog:%s:%s:%s", kind, gen, hex);
 }
 
-json_object *catalog_cache_get(const char *key)
+/* Each worker keeps the last few entries it read or wrote, parsed: a catalogue page read from Redis cost a round
+ * trip and a parse of ~15 KB of JSON, most of a cached page's time. The key holds the generation and scope, so a
+ * kept entry is as exact as Redis's; it is dropped after CATALOG_CACHE_TTL like Redis's copy, and large entries
+ * are not kept (a worker stays small). */
+#define LOCAL_ENTRIES 16
+#define LOCAL_MAX_BYTES (128 * 1024)
+static struct local_entry { char *key; json_object *o; time_t at; unsigned long used; } local[LOCAL_ENTRIES];
+static unsigned long local_clock;
+
+static struct local_entry *local_find(const char *key)
+{
+	time_t now = time(NULL);
+	for (int i = 0; i < LOCAL_ENTRIES; i++) {
+		struct local_entry *e = &local[i];
+		if (!e->key || strcmp(e->key, key)) continue;
+		if (now - e->at >= CATALOG_CACHE_TTL) break;
+		e->used = ++local_clock;
+		return e;
+	}
+	return NULL;
+}
+
+static void local_keep(const char *key, json_object *o, size_t len)
+{
+	if (len > LOCAL_MAX_BYTES) return;
+	struct local_entry *e = &local[0];
+	for (int i = 0; i < LOCAL_ENTRIES; i++) {
+		if (local[i].key && !strcmp(local[i].key, key)) { e = &local[i]; break; }
+		if (local[i].used < e->used) e = &local[i];
+	}
+	free(e->key);
+	json_object_put(e->o);
+	e->key = strdup(key);
+	e->o = e->key ? json_object_get(o) : NULL;
+	e->at = time(NULL);
+	e->used = ++local_clock;
+}
+
+json_object *catalog_cache_get_shared(const char *key)
 {
 	if (!key) return NULL;
+	struct local_entry *e = local_find(key);
+	if (e) return json_object_get(e->o);
 	redisReply *rep = cache_cmd("GET %s", key);
 	json_object *o = NULL;
-	if (rep && rep->type == REDIS_REPLY_STRING) o = json_tokener_parse(rep->str);
+	if (rep && rep->type == REDIS_REPLY_STRING && (o = json_tokener_parse(rep->str))) local_keep(key, o, rep->len);
 	if (rep) freeReplyObject(rep);
 	return o;
+}
+
+json_object *catalog_cache_get(const char *key)
+{
+	json_object *shared = catalog_cache_get_shared(key), *copy = NULL;
+	if (shared && json_object_deep_copy(shared, &copy, NULL) < 0) copy = NULL;
+	json_object_put(shared);
+	return copy;
 }
 
 void catalog_cache_put(const char *key, json_object *o)
@@ -47,4 +97,8 @@ void catalog_cache_put(const char *key, json_object *o)
 	const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
 	redisReply *rep = cache_cmd("SET %s %b EX %d", key, s, len, CATALOG_CACHE_TTL);
 	if (rep) freeReplyObject(rep);
+	/* kept as a copy: the caller goes on with o (and may change it) */
+	json_object *copy = NULL;
+	if (json_object_deep_copy(o, &copy, NULL) == 0) local_keep(key, copy, len);
+	json_object_put(copy);
 }

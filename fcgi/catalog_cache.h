@@ -14,5 +14,8 @@
  * cached: a viewer who manages videos (their lists show live job progress), or no readable generation/scope. */
 const char *catalog_cache_key(req *r, const char *kind, const char *const *parts, int n);
 json_object *catalog_cache_get(const char *key);            /* NULL on a miss or without Redis; caller puts */
+/* The same without the copy: the worker's own parsed entry, shared. The caller puts it and must not change it
+ * (nor anything inside it): the next request gets the same object. */
+json_object *catalog_cache_get_shared(const char *key);
 void catalog_cache_put(const char *key, json_object *o);    /* o is not consumed */
 #endif

@@ -135,15 +135,19 @@ static json_object *search_run(req *r, struct sparams *p, long *total)
 	*total = 0;
 	if (!p->sq.tsquery) return json_object_new_array();
 	/* the same search by a viewer of the same scope in the same catalog generation: the stored rows */
+	enum time_style st = req_wants_json(r) ? TIME_ISO : TIME_DATE;
+	const char *style = st == TIME_ISO ? "iso" : "date";
 	const char *parts[] = {p->sq.tsquery, p->category, p->tag, p->owner, p->from, p->to, p->sort,
-		arena_printf(r->a, "%ld/%ld/%ld/%ld", p->dmin, p->dmax, p->limit, p->offset), time_zone_of(r)};
+		arena_printf(r->a, "%ld/%ld/%ld/%ld", p->dmin, p->dmax, p->limit, p->offset), time_zone_of(r), style};
 	const char *key = catalog_cache_key(r, "search", parts, (int)(sizeof parts / sizeof parts[0]));
-	json_object *hit = catalog_cache_get(key), *items, *tv;
+	/* stored with its times already in the viewer's zone, language and style (all in the key), so a hit is
+	 * only read: shared, not copied */
+	json_object *hit = catalog_cache_get_shared(key), *items, *tv;
 	if (hit && json_object_object_get_ex(hit, "items", &items) && json_object_object_get_ex(hit, "total", &tv)) {
 		*total = json_object_get_int64(tv);
 		items = json_object_get(items);
 		json_object_put(hit);
-		goto localise;
+		return items;
 	}
 	json_object_put(hit);
 	buf sql = {0};
@@ -208,6 +212,7 @@ static json_object *search_run(req *r, struct sparams *p, long *total)
 		json_object_object_del(v, "is_ready");
 		json_object_object_del(v, "can_manage");
 	}
+	time_localize(r, items, st, (const char *const[]){"created_at", NULL});
 	if (key) {
 		json_object *c = json_object_new_object();
 		json_object_object_add(c, "items", json_object_get(items));
@@ -215,8 +220,6 @@ static json_object *search_run(req *r, struct sparams *p, long *total)
 		catalog_cache_put(key, c);
 		json_object_put(c);
 	}
-localise:
-	time_localize(r, items, req_wants_json(r) ? TIME_ISO : TIME_DATE, (const char *const[]){"created_at", NULL});
 	return items;
 }
 
@@ -333,7 +336,7 @@ void h_api_search_suggest(req *r)
 	search_query sq;
 	if (search_query_parse(r->a, q ? q : "", &sq, &err) < 0) { res_error(r, 400, "bad_query", tr(r, err), NULL); return; }
 	const char *key = sq.prefix_tsquery ? catalog_cache_key(r, "suggest", (const char *const[]){q, sq.prefix_tsquery}, 2) : NULL;
-	json_object *out = catalog_cache_get(key);
+	json_object *out = catalog_cache_get_shared(key);   /* shared: a cached list is only read below */
 	if (out && !json_object_is_type(out, json_type_array)) { json_object_put(out); out = NULL; }
 	int cached = out != NULL;
 	if (!out) out = json_object_new_array();

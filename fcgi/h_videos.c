@@ -690,7 +690,7 @@ static json_object *list_run(req *r, const struct list_q *lq, long *total, const
 	const char *parts[] = {lq->category, lq->tag, lq->owner, lq->status, lq->q, lq->after_us, lq->after_id,
 		lq->before_us, lq->before_id, arena_printf(r->a, "%ld/%ld", lq->limit, lq->offset)};
 	const char *key = catalog_cache_key(r, "list", parts, (int)(sizeof parts / sizeof parts[0]));
-	json_object *hit = catalog_cache_get(key), *a, *tv, *cv;
+	json_object *hit = catalog_cache_get_shared(key), *a, *tv, *cv;   /* shared: the list is only read after */
 	if (hit && json_object_object_get_ex(hit, "videos", &a) && json_object_object_get_ex(hit, "total", &tv)) {
 		*total = json_object_get_int64(tv);
 		if (json_object_object_get_ex(hit, "prev", &cv) && cv) *prev = arena_strdup(r->a, json_object_get_string(cv));

@@ -15,9 +15,16 @@ int time_zone_valid(const char *zone)
 	for (const char *p = zone; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("/_+-", *p)) return 0;
 	if (!strcmp(zone, "UTC")) return 1;
+	/* every formatted time asks: the zones found are remembered (a process meets a handful), so a list page of
+	 * 24 dates is not 24 access(2) calls */
+	static char known[8][65];
+	static int nknown;
+	for (int i = 0; i < nknown; i++) if (!strcmp(known[i], zone)) return 1;
 	char path[128];
 	snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", zone);
-	return access(path, R_OK) == 0;
+	if (access(path, R_OK) != 0) return 0;
+	snprintf(known[nknown < 8 ? nknown++ : 7], sizeof known[0], "%s", zone);
+	return 1;
 }
 
 const char *const time_zone_choices[] = {"Asia/Tokyo", "UTC", "Asia/Seoul", "Asia/Shanghai", "Asia/Taipei",
