@@ -348,9 +348,11 @@ static void cache_store(const char *key, const char *val, size_t len)
 	if (rep) freeReplyObject(rep);
 }
 
-/* A few hot pages are also kept in the worker itself (keys include the generation, so they age out with it). */
-#define LOCAL_PAGES 16
-#define LOCAL_PAGE_MAX (256 * 1024)   /* at most 4 MB per worker (RSS budget 32 MB) */
+/* Hot pages are also kept in the worker itself (keys include the generation, so they age out with it). Delta
+ * windows live only here: since a poll's since is moved to the next change, a few dozen windows serve every
+ * client between two imports, so there are slots for them (a page of 100 users is ~60 KB). */
+#define LOCAL_PAGES 64
+#define LOCAL_PAGE_MAX (128 * 1024)   /* at most 8 MB per worker (RSS budget 32 MB) */
 static struct { char key[80]; char *val; size_t len; double at; } local_pages[LOCAL_PAGES];
 
 static char *local_fetch(req *r, const char *key, size_t *len)
@@ -541,15 +543,30 @@ static int eq_only(const struct roster_query *q)
  * page was never in the cache. The rows changed after an instant are the rows changed at or after the first change
  * that follows it, so the instant is moved to that change (one probe of the (date_last_modified, sourced_id)
  * index): polls that see the same changes share one window, one page and one cache entry. It stays exact: a delta
- * request reads the generation afresh, and a write after the probe changes the generation and so the key.
+ * request reads the generation afresh, a write after the probe changes the generation and so the key, and the
+ * probe's answer is remembered per worker under the generation too (a client asking again skips the probe).
  * No change after the instant: the window is empty, spelled 'infinity'. -1: the database failed. */
-static int canonical_since(req *r, const struct ra_entity *e, struct roster_query *q)
+#define SINCE_MEMO 64
+static struct { char key[160]; char value[48]; } since_memo[SINCE_MEMO];
+static unsigned since_next;
+
+static int canonical_since(req *r, const struct ra_entity *e, struct roster_query *q, const char *gen)
 {
 	for (int i = 0; i < q->npred; i++) {
 		struct rf_pred *p = &q->pred[i];
 		if (p->field->type != RF_DATETIME || strcmp(p->field->column, "t.date_last_modified") ||
 		    (p->op != RF_GT && p->op != RF_GE))
 			continue;
+		char key[160];
+		int kl = snprintf(key, sizeof key, "%s|%s|%s|%s", gen, e->table, p->op == RF_GT ? ">" : ">=", p->value);
+		int slot = -1;
+		for (int k = 0; kl < (int)sizeof key && k < SINCE_MEMO; k++)
+			if (!strcmp(since_memo[k].key, key)) { slot = k; break; }
+		if (slot >= 0) {
+			p->value = arena_strdup(r->a, since_memo[slot].value);
+			p->op = RF_GE;
+			continue;
+		}
 		const char *sql = arena_printf(r->a, "SELECT min(date_last_modified) FROM %s WHERE date_last_modified %s "
 					       "$1::timestamptz", e->table, p->op == RF_GT ? ">" : ">=");
 		PGresult *res = DB_PREP(sql, p->value);
@@ -557,6 +574,11 @@ static int canonical_since(req *r, const struct ra_entity *e, struct roster_quer
 		p->value = PQgetisnull(res, 0, 0) ? "infinity" : arena_strdup(r->a, PQgetvalue(res, 0, 0));
 		p->op = RF_GE;
 		PQclear(res);
+		if (kl < (int)sizeof key && strlen(p->value) < sizeof since_memo[0].value) {
+			unsigned k = since_next++ % SINCE_MEMO;
+			snprintf(since_memo[k].key, sizeof since_memo[k].key, "%s", key);
+			snprintf(since_memo[k].value, sizeof since_memo[k].value, "%s", p->value);
+		}
 	}
 	return 0;
 }
@@ -576,11 +598,13 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 					     req_query(r, "orderBy"), req_query(r, "fields"), req_query(r, "limit"),
 					     req_query(r, "offset"), &q, &err);
 	if (rc) { imsx_error(c, 400, err.code_minor, err.msg, err.param); return; }
-	if (!single && cache_seconds() > 0 && canonical_since(r, e, &q) < 0) {
+
+	int delta = wants_all_statuses(&q);
+	const char *gen = !single && cache_seconds() > 0 ? roster_generation(delta) : NULL;
+	if (gen && canonical_since(r, e, &q, gen) < 0) {
 		imsx_error(c, 503, "server_busy", "database unavailable", NULL);
 		return;
 	}
-
 	const char *params[8];
 	int np = 0;
 	for (int i = 0; i < nids; i++) params[np++] = ids[i];
@@ -588,7 +612,6 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 	buf_puts(&where, ep->where ? ep->where : "TRUE");
 	const char *fsql = roster_filter_sql(r->a, &q, np + 1, params, &np);
 	if (*fsql) buf_printf(&where, " AND %s", fsql);
-	int delta = wants_all_statuses(&q);
 	if (!single && !delta) buf_puts(&where, " AND t.status = 'active'");
 	const char *where_sql = arena_strdup(r->a, where.p);
 	buf_free(&where);
@@ -607,7 +630,6 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 			       "LIMIT $%d OFFSET $%d) k ON k.sourced_id = t.sourced_id ORDER BY %s",
 			       ra_select_sql(r->a, e, &q), e->table, e->table, where_sql, order, np - 1, np, order);
 	const char *base = href_base(r);
-	const char *gen = !single && cache_seconds() > 0 ? roster_generation(delta) : NULL;
 	const char *page_key = gen ? cache_key(r, "page", sql, params, np, gen, base) : NULL;
 	/* a prepared statement may run with a generic plan: fine for equality filters and a first page (the plan
 	 * follows the index), a disaster for a range such as a delta window (planned for a third of the table) */
