@@ -126,11 +126,23 @@ static int open_listen(void)
  * SIGTERM/SIGINT are let in only inside ppoll (it sets the signal mask atomically, so a signal sent while a request
  * was served is taken here, not lost): when the queue is empty, and at least every 32 connections under load.
  * The socket is non-blocking, so a worker that loses the race for a connection gets EAGAIN, never a blocked
- * accept() that no signal could end. 1: fx holds a connection; 0: stop. */
+ * accept() that no signal could end. 1: fx holds a connection (a new one, or the kept one with data); 0: stop. */
 static int next_connection(FCGX_Request *fx, const sigset_t *open)
 {
 	static int without_wait;
 	struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+	if (fx->ipcFd >= 0) {
+		/* the web server asked to keep the connection (FCGI_KEEP_CONN: Apache's mod_proxy_fcgi; nginx does not
+		 * here): its next request comes on it, so wait for that (or for its close, after which libfcgi closes
+		 * our end and we accept again), with the stop signals let in as above */
+		struct pollfd k = {.fd = fx->ipcFd, .events = POLLIN};
+		log_flush();
+		while (!stopping) {
+			if (ppoll(&k, 1, NULL, open) > 0) return 1;
+			if (errno != EINTR) { log_error("worker: waiting on a kept connection: %s", strerror(errno)); return 0; }
+		}
+		return 0;
+	}
 	for (;;) {
 		if (stopping) return 0;
 		if (without_wait < 32) {
