@@ -6,11 +6,14 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 /* N=2^14, r=8, p=1: ~16 MiB and tens of ms per hash — memory-hard without stalling a worker */
 #define SCRYPT_N 16384
@@ -42,6 +45,30 @@ void random_hex(char *out, size_t nbytes)
 	unsigned char b[64];
 	if (nbytes > sizeof b) nbytes = sizeof b;
 	if (RAND_bytes(b, (int)nbytes) != 1) abort();
+	hex(b, nbytes, out);
+}
+
+static uint64_t id_state;   /* 0: not seeded in this process (a forked child forgets its parent's) */
+static void forget_id_state(void) { id_state = 0; }
+
+void unique_hex(char *out, size_t nbytes)
+{
+	if (!id_state) {
+		static int registered;
+		if (!registered) registered = !pthread_atfork(NULL, NULL, forget_id_state);
+		if (getrandom(&id_state, sizeof id_state, 0) != sizeof id_state)
+			id_state = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
+		id_state |= 1;
+	}
+	unsigned char b[32];
+	if (nbytes > sizeof b) nbytes = sizeof b;
+	for (size_t i = 0; i < nbytes; i += 8) {
+		uint64_t z = (id_state += 0x9e3779b97f4a7c15ULL);
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		z ^= z >> 31;
+		for (size_t j = 0; j < 8 && i + j < nbytes; j++, z >>= 8) b[i + j] = (unsigned char)z;
+	}
 	hex(b, nbytes, out);
 }
 

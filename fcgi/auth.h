@@ -28,6 +28,9 @@ void csrf_make(const char *secret, const char *jti, char out[65]);
 int csrf_check(const char *secret, const char *jti, const char *given);  /* 1 ok */
 
 void random_hex(char *out, size_t nbytes);   /* out gets 2*nbytes hex chars + NUL */
+/* The same for ids that must be unique, not secret (request and trace ids): a per-process splitmix64 seeded from
+ * the kernel, without OpenSSL's generator, which asks the kernel for the pid on every call. nbytes <= 32. */
+void unique_hex(char *out, size_t nbytes);
 void sha256_hex(const void *data, size_t len, char out[65]);
 int ct_streq(const char *a, const char *b);  /* constant-time string compare */
 int base64url_encode(const unsigned char *in, size_t n, char *out, size_t outlen);

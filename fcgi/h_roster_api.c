@@ -559,11 +559,10 @@ static int canonical_since(req *r, const struct ra_entity *e, struct roster_quer
 			continue;
 		char key[160];
 		int kl = snprintf(key, sizeof key, "%s|%s|%s|%s", gen, e->table, p->op == RF_GT ? ">" : ">=", p->value);
-		int slot = -1;
-		for (int k = 0; kl < (int)sizeof key && k < SINCE_MEMO; k++)
-			if (!strcmp(since_memo[k].key, key)) { slot = k; break; }
-		if (slot >= 0) {
-			p->value = arena_strdup(r->a, since_memo[slot].value);
+		int fits = kl < (int)sizeof key, k = 0;
+		while (fits && k < SINCE_MEMO && strcmp(since_memo[k].key, key)) k++;
+		if (fits && k < SINCE_MEMO) {
+			p->value = arena_strdup(r->a, since_memo[k].value);
 			p->op = RF_GE;
 			continue;
 		}
@@ -574,7 +573,7 @@ static int canonical_since(req *r, const struct ra_entity *e, struct roster_quer
 		p->value = PQgetisnull(res, 0, 0) ? "infinity" : arena_strdup(r->a, PQgetvalue(res, 0, 0));
 		p->op = RF_GE;
 		PQclear(res);
-		if (kl < (int)sizeof key && strlen(p->value) < sizeof since_memo[0].value) {
+		if (fits && strlen(p->value) < sizeof since_memo[0].value) {
 			unsigned k = since_next++ % SINCE_MEMO;
 			snprintf(since_memo[k].key, sizeof since_memo[k].key, "%s", key);
 			snprintf(since_memo[k].value, sizeof since_memo[k].value, "%s", p->value);

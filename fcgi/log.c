@@ -86,7 +86,8 @@ void log_flush(void)
 /* 1: the line is in the buffer */
 static int buffer_access(const char *text, size_t len, time_t now)
 {
-	if (!abuffered || len + 1 > sizeof abuf / 2) return 0;
+	if (!abuffered) return 0;
+	if (len + 1 > sizeof abuf / 2) { log_flush(); return 0; }   /* written at once, after the lines before it */
 	if (alen + len + 1 > sizeof abuf) log_flush();
 	if (!alen) afirst = now;
 	memcpy(abuf + alen, text, len);

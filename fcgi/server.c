@@ -11,9 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdint.h>
 #include <sys/prctl.h>
-#include <sys/random.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -180,31 +178,6 @@ static void sanitize_id(const char *in, char *out, size_t n)
 	out[o] = 0;
 }
 
-/* Request and trace ids need to be unique, not secret: a per-process splitmix64 seeded from the kernel once per
- * worker, instead of OpenSSL's generator, which asks the kernel for the pid on every call (three per request). */
-static uint64_t id_state;
-
-static void ids_seed(void)
-{
-	if (getrandom(&id_state, sizeof id_state, 0) != sizeof id_state) id_state = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
-}
-
-static void id_hex(char *out, size_t nbytes)
-{
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < nbytes; i += 8) {
-		uint64_t z = (id_state += 0x9e3779b97f4a7c15ULL);
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-		z ^= z >> 31;
-		for (size_t j = 0; j < 8 && i + j < nbytes; j++, z >>= 8) {
-			out[2 * (i + j)] = hex[(z >> 4) & 15];
-			out[2 * (i + j) + 1] = hex[z & 15];
-		}
-	}
-	out[2 * nbytes] = 0;
-}
-
 /* W3C traceparent: keep the caller's trace id, start our own span */
 static const char *make_traceparent(req *r, const char *incoming)
 {
@@ -215,8 +188,8 @@ static const char *make_traceparent(req *r, const char *incoming)
 		trace[32] = 0;
 		for (int i = 0; i < 32; i++) if (!strchr("0123456789abcdef", trace[i])) valid = 0;
 	}
-	if (!valid) id_hex(trace, 16);
-	id_hex(span, 8);
+	if (!valid) unique_hex(trace, 16);
+	unique_hex(span, 8);
 	return arena_printf(r->a, "00-%s-%s-01", trace, span);
 }
 
@@ -347,7 +320,7 @@ static void handle(req *r, FCGX_Request *fx)
 
 	char rid[40];
 	sanitize_id(req_header(r, "X-Request-Id"), rid, sizeof rid);
-	if (strlen(rid) < 8) id_hex(rid, 16);
+	if (strlen(rid) < 8) unique_hex(rid, 16);
 	r->request_id = arena_strdup(r->a, rid);
 	r->traceparent = make_traceparent(r, req_header(r, "traceparent"));
 	char ip[64];
@@ -483,7 +456,6 @@ static void worker_loop(void)
 	i18n_load(config_path("conf/i18n"));
 	db_connect(cfg.database_url);
 	cache_connect(cfg.redis_url);
-	ids_seed();
 	log_buffer_access(1);
 	FCGX_Init();
 	FCGX_Request fx;
@@ -521,8 +493,7 @@ static void worker_loop(void)
 		if (big) malloc_trim(0);
 		served++;
 	}
-	arena_free(a);
-	log_flush();
+	arena_free(a);   /* exit() flushes the gathered access lines (log_buffer_access) */
 	db_close();
 	cache_close();
 	exit(0);

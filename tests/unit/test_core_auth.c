@@ -2,6 +2,8 @@
 #include <jwt.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "auth.h"
 
 static const char *secret = "0123456789abcdef0123456789abcdef-test";
@@ -133,4 +135,34 @@ Test(auth, base64url_has_no_padding_or_plus)
 	char out[16];
 	cr_assert_eq(base64url_encode((const unsigned char *)"\xfb\xff", 2, out, sizeof out), 3);
 	cr_assert_str_eq(out, "-_8");
+}
+
+/* request and trace ids: lowercase hex of the asked length, never the same twice in a row, and a forked child does
+ * not repeat its parent's sequence */
+Test(auth, unique_hex_ids_are_hex_distinct_and_differ_across_fork)
+{
+	char a[33], b[33], child[33] = "";
+	unique_hex(a, 16);
+	unique_hex(b, 16);
+	cr_assert_eq(strlen(a), 32);
+	cr_assert_eq(strspn(a, "0123456789abcdef"), 32);
+	cr_assert_str_neq(a, b);
+	char span[17];
+	unique_hex(span, 8);
+	cr_assert_eq(strlen(span), 16);
+	int fd[2];
+	cr_assert_eq(pipe(fd), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c[33];
+		unique_hex(c, 16);
+		if (write(fd[1], c, 32) != 32) _exit(1);
+		_exit(0);
+	}
+	char parent[33];
+	unique_hex(parent, 16);
+	cr_assert_eq(read(fd[0], child, 32), 32);
+	child[32] = 0;
+	waitpid(pid, NULL, 0);
+	cr_assert_str_neq(child, parent, "the child repeated its parent's next id");
 }
