@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "audit.h"
-#include "cache.h"
 #include "db.h"
 #include "dsr.h"
 #include "http.h"
 #include "log.h"
+#include "roster_api.h"
 #include "session.h"
 #include "timefmt.h"
 
@@ -86,8 +86,7 @@ static int erase(req *r, long uid, char pseudonym[32])
 	/* sessions: the account is disabled and its token generation moved; drop every worker's cached copy now,
 	 * and the roster API's cached pages, which may still show the person */
 	session_invalidate_all();
-	redisReply *rep = cache_cmd("INCR roster:gen");
-	if (rep) freeReplyObject(rep);
+	roster_cache_changed();
 	json_object *d = json_object_new_object();
 	add_str(d, "pseudonym", pseudonym);
 	audit_record(r, NULL, "dsr.erase", arena_printf(r->a, "user:%ld", uid), d, 200, 1);

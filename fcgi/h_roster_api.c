@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include "audit.h"
 #include "auth.h"
 #include "cache.h"
@@ -255,12 +256,23 @@ static int parent_exists(const struct endpoint *ep, const char **ids, int nids)
  * API write. A delta query (filter on dateLastModified or status) reads roster:gen on every request, so a polling
  * client never gets a page from before a write the app committed ahead of its request: the counter moves after the
  * commit and the page under the new key is computed after that read. Other pages read it with the once-a-second
- * part. Changes made outside the app (psql) show within a second or two either way. Redis down: no caching, same
- * answers. */
+ * part, or at once when a worker of this host wrote (shared_writes). Changes made outside the app (psql) show within a second, or once their session flushes its table
+ * statistics (up to 10 s while it sits idle). Redis down: no caching, same answers. */
 
 static char gen_db[360];
 static char gen_value[400];
 static double gen_at = -10;
+static volatile unsigned long *shared_writes;   /* bumped by a worker of this host after its roster write committed */
+static unsigned long seen_writes;
+
+int roster_cache_shared_init(void)
+{
+	if (shared_writes) return 0;
+	void *p = mmap(NULL, sizeof *shared_writes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) return -1;
+	shared_writes = p;
+	return 0;
+}
 
 static double now_mono(void)
 {
@@ -269,18 +281,22 @@ static double now_mono(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void generation_bump(void)
+void roster_cache_changed(void)
 {
 	redisReply *rep = cache_cmd("INCR roster:gen");
 	if (rep) freeReplyObject(rep);
 	gen_at = -10;
+	/* after the INCR: a worker that sees the new count reads the new roster:gen */
+	if (shared_writes) __atomic_add_fetch(shared_writes, 1, __ATOMIC_SEQ_CST);
 }
 
 /* fresh: read roster:gen now (delta queries); NULL when the generation can not be known (then nothing is cached) */
 static const char *roster_generation(int fresh)
 {
 	double now = now_mono();
-	int stale = now - gen_at >= 1.0 || !gen_db[0];
+	unsigned long writes = shared_writes ? __atomic_load_n(shared_writes, __ATOMIC_SEQ_CST) : 0;
+	int stale = now - gen_at >= 1.0 || !gen_db[0] || writes != seen_writes;
+	seen_writes = writes;
 	if (stale) {
 		PGresult *res = db_exec_prepared("SELECT concat_ws('/', (SELECT max(date_last_modified) FROM roster_orgs), "
 					 "(SELECT max(date_last_modified) FROM roster_academic_sessions), "
@@ -915,7 +931,7 @@ static void roster_api_delete(struct call *c, const struct ra_entity *e, const c
 		write_error(c, 500, "internal_server_error", "delete failed");
 		return;
 	}
-	generation_bump();
+	roster_cache_changed();
 	res_body(r, 204, NULL, NULL, 0);
 	write_audit(c, "delete", 204);
 }
@@ -1056,7 +1072,7 @@ static void roster_api_write(struct call *c, const struct ra_entity *e, const ch
 		write_error(c, 500, "internal_server_error", "the record could not be stored");
 		return;
 	}
-	generation_bump();
+	roster_cache_changed();
 	json_object *o = json_object_new_object();
 	json_object *pair = json_object_new_object();
 	json_object_object_add(pair, "suppliedSourcedId", json_object_new_string(id));

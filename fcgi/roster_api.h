@@ -43,6 +43,12 @@ json_object *ra_ref(const char *base, const char *type, const char *sourced_id);
 /* The collection path a reference type lives under ("org" → "orgs"). */
 const char *ra_ref_collection(const char *type);
 
+/* The result cache (h_roster_api.c). Map the host-wide write counter before the workers fork (-1: no memory);
+ * call changed after a roster change committed: every host sees it within a second, delta polls at once, and
+ * every page read by a worker of this host at once. */
+int roster_cache_shared_init(void);
+void roster_cache_changed(void);
+
 /* imsx_StatusInfo error body: codeMajor failure, severity error, codeMinor as given. */
 json_object *ra_status_info(const char *code_minor, const char *description, const char *field);
 #endif

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "netaddr.h"
+#include "roster_api.h"
 #include "router.h"
 #include "session.h"
 #include "settings.h"
@@ -541,7 +542,8 @@ int server_main(void)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	listen_tcp = getsockname(listen_fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family != AF_UNIX;
-	if (metrics_init() < 0 || session_cache_init() < 0 || settings_shared_init() < 0) { log_error("cannot map shared memory"); return 1; }
+	if (metrics_init() < 0 || session_cache_init() < 0 || settings_shared_init() < 0 ||
+	    roster_cache_shared_init() < 0) { log_error("cannot map shared memory"); return 1; }
 	struct sigaction sa = {0};
 	sa.sa_handler = on_master_signal;
 	sigaction(SIGTERM, &sa, NULL);
