@@ -15,6 +15,7 @@
 #define DOC_MAX_BYTES (900 * 1024)   /* a tsvector may not pass 1 MB; the literal is larger than the value */
 #define CUES_MAX 20000
 #define FLUSH_BYTES (8 * 1024 * 1024) /* rows gathered for one INSERT … unnest before it is sent */
+#define CUE_PART_BYTES (16 * 1024 * 1024)   /* cue text read at once by a batch (see search_reindex_batch) */
 
 /* One element of a PostgreSQL array literal: double-quoted, with " and \ escaped. */
 static void array_elem(buf *b, const char *s)
@@ -155,9 +156,20 @@ out:
 	return rc;
 }
 
-int search_reindex_batch(arena *a, const char *ids)
+int search_cue_parts(const long long *bytes, int n, long long limit, int *starts)
 {
-	if (backfill_cues(a, ids) < 0) return -1;
+	int parts = 0;
+	long long sum = 0;
+	for (int i = 0; i < n; i++) {
+		if (i == 0 || sum + bytes[i] > limit) { starts[parts++] = i; sum = 0; }
+		sum += bytes[i];
+	}
+	return parts;
+}
+
+/* The documents of the videos ids (their cues already stored). */
+static int reindex_part(arena *a, const char *ids)
+{
 	/* the videos and all their cues, both ordered by id, are walked side by side */
 	PGresult *vres = DB_EXEC("SELECT v.id, v.title, v.description, "
 				 "(SELECT string_agg(t.name, ' ') FROM video_tags vt JOIN tags t ON t.id = vt.tag_id WHERE vt.video_id = v.id), "
@@ -190,15 +202,48 @@ int search_reindex_batch(arena *a, const char *ids)
 		if (rows_bytes(&w) > FLUSH_BYTES && rows_flush(&w, DOCS_UPSERT) < 0) goto out;
 	}
 	if (rows_flush(&w, DOCS_UPSERT) < 0) goto out;
-	/* a video deleted since it was queued loses its document (the foreign key cascade usually did that already) */
-	if (DB_CMD("DELETE FROM search_docs d WHERE d.video_id = ANY ($1::bigint[]) "
-		   "AND NOT EXISTS (SELECT 1 FROM videos v WHERE v.id = d.video_id)", ids) < 0) goto out;
 	rc = 0;
 out:
 	if (rc < 0) log_error("search: indexing videos: %s", db_error());
 	rows_free(&w);
 	PQclear(vres);
 	PQclear(cres);
+	return rc;
+}
+
+int search_reindex_batch(arena *a, const char *ids)
+{
+	if (backfill_cues(a, ids) < 0) return -1;
+	/* the cue text of a whole batch read at once could be hundreds of MB (500 videos with long captions in
+	 * several languages): it is read in parts of whole videos, CUE_PART_BYTES at most (the sizes come from the
+	 * stored lengths; compressed values are not expanded to measure them) */
+	PGresult *sres = DB_EXEC("SELECT v.id, coalesce((SELECT sum(octet_length(q.body)) FROM caption_cues q "
+				 "WHERE q.video_id = v.id), 0) FROM videos v WHERE v.id = ANY ($1::bigint[]) ORDER BY v.id", ids);
+	if (!sres) { log_error("search: sizing the cues: %s", db_error()); return -1; }
+	int n = PQntuples(sres), rc = 0;
+	long long *bytes = malloc(sizeof *bytes * (size_t)(n ? n : 1));
+	int *starts = malloc(sizeof *starts * (size_t)(n ? n : 1));
+	if (!bytes || !starts) rc = -1;
+	for (int i = 0; !rc && i < n; i++) bytes[i] = strtoll(PQgetvalue(sres, i, 1), NULL, 10);
+	int parts = rc ? 0 : search_cue_parts(bytes, n, CUE_PART_BYTES, starts);
+	for (int p = 0; !rc && p < parts; p++) {
+		int end = p + 1 < parts ? starts[p + 1] : n;
+		buf part = {0};
+		buf_puts(&part, "{");
+		for (int i = starts[p]; i < end; i++) buf_printf(&part, "%s%s", i > starts[p] ? "," : "", PQgetvalue(sres, i, 0));
+		buf_puts(&part, "}");
+		rc = reindex_part(a, part.p);
+		buf_free(&part);
+	}
+	free(bytes);
+	free(starts);
+	PQclear(sres);
+	/* a video deleted since it was queued loses its document (the foreign key cascade usually did that already) */
+	if (!rc && DB_CMD("DELETE FROM search_docs d WHERE d.video_id = ANY ($1::bigint[]) "
+			  "AND NOT EXISTS (SELECT 1 FROM videos v WHERE v.id = d.video_id)", ids) < 0) {
+		log_error("search: dropping documents: %s", db_error());
+		rc = -1;
+	}
 	return rc;
 }
 
