@@ -386,17 +386,29 @@ static void reset_page(req *r, int status, const char *error)
 
 void h_reset_form(req *r) { reset_page(r, 200, NULL); }
 
-void h_reset_post(req *r)
+int signin_reset_apply(req *r, const char *token, const char *pw, int confirm, const char *pw2, const char **code,
+		       const char **msg)
 {
-	if (signin_throttled(r, "reset", 0)) { reset_page(r, 429, tr(r, "signin_too_many")); return; }
-	const char *token = req_form(r, "token"), *pw = req_form(r, "password"), *pw2 = req_form(r, "password2");
-	if (!token || strlen(token) != 64) { signin_throttled(r, "reset", 1); reset_page(r, 400, tr(r, "reset_bad_link")); return; }
-	if (!pw || !pw2 || strcmp(pw, pw2)) { reset_page(r, 400, tr(r, "reset_mismatch")); return; }
+	*code = "bad_request";
+	if (signin_throttled(r, "reset", 0)) { *code = "too_many"; *msg = tr(r, "signin_too_many"); return 429; }
+	if (!token || strlen(token) != 64) {
+		signin_throttled(r, "reset", 1);
+		*code = "bad_link";
+		*msg = tr(r, "reset_bad_link");
+		return 400;
+	}
+	if (confirm && (!pw || !pw2 || strcmp(pw, pw2))) { *code = "mismatch"; *msg = tr(r, "reset_mismatch"); return 400; }
 	char h[65], err[200];
-	if (!settings_password_ok(pw, err, sizeof err)) { reset_page(r, 400, tr_n(r, err, settings_password_min())); return; }
+	if (!settings_password_ok(pw, err, sizeof err)) {
+		*code = "weak_password";
+		*msg = tr_n(r, err, settings_password_min());
+		return 400;
+	}
 	signin_hash(cfg.secret, "reset", token, h);
+	*code = "failed";
+	*msg = tr(r, "signin_failed");
 	/* used up in the same transaction that sets the password: a failure leaves the link usable */
-	if (db_begin() < 0) { reset_page(r, 500, tr(r, "signin_failed")); return; }
+	if (db_begin() < 0) return 500;
 	PGresult *res = DB_EXEC("UPDATE password_resets SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL "
 				"AND expires_at > now() RETURNING user_id", h);
 	long uid = res && PQntuples(res) == 1 ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
@@ -406,18 +418,27 @@ void h_reset_post(req *r)
 		/* say why (used, expired): an unknown token counts as a guess */
 		const char *why = signin_link_problem("password_resets", h);
 		if (!strcmp(why, "signin_link_unknown")) signin_throttled(r, "reset", 1);
-		reset_page(r, 400, tr(r, why));
-		return;
+		*code = "bad_link";
+		*msg = tr(r, why);
+		return 400;
 	}
 	if (users_set_password(uid, pw, err, sizeof err) < 0 || db_commit() < 0) {
 		db_rollback();
 		log_error("password reset: %s", err);
-		reset_page(r, 500, tr(r, "signin_failed"));
-		return;
+		return 500;
 	}
-	audit_record(r, arena_printf(r->a, "user:%ld", uid), "user.password_reset", "/password/reset", NULL, 200, 1);
+	audit_record(r, arena_printf(r->a, "user:%ld", uid), "user.password_reset", r->path, NULL, 200, 1);
 	/* users_set_password bumped the token generation: every older session and token of the account is over;
 	 * the epoch drops what this host's workers cached in the last second */
 	session_invalidate_all();
+	return 0;
+}
+
+void h_reset_post(req *r)
+{
+	const char *code, *msg;
+	int status = signin_reset_apply(r, req_form(r, "token"), req_form(r, "password"), 1, req_form(r, "password2"),
+					&code, &msg);
+	if (status) { reset_page(r, status, msg); return; }
 	res_redirect(r, "/login?reset=1");
 }

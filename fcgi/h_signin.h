@@ -15,6 +15,11 @@ void signin_complete(req *r, long user_id, const char *method, const char *next)
 int signin_session(req *r, long user_id, const char *method);
 /* Count a failed guess from this client; 1 when the client has used up its guesses (answer 429). */
 int signin_throttled(req *r, const char *what, int count_this);
+/* Set a new password with a reset link's token (the form and the JSON API; confirm: pw2 must equal pw). 0 done
+ * (the link is used up, every older session of the account ended); else the HTTP status, with *code (the JSON
+ * error code) and *msg (translated) set. */
+int signin_reset_apply(req *r, const char *token, const char *pw, int confirm, const char *pw2, const char **code,
+		       const char **msg);
 /* Enabled OIDC providers as [{id, name}] for the login page (h_oidc.c). */
 json_object *oidc_login_buttons(void);
 /* Where logout continues for a browser that signed in through OIDC (the provider's end_session_endpoint), or NULL. */

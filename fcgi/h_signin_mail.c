@@ -44,29 +44,65 @@ void h_forgot_form(req *r)
 /* One answer whether or not the address is known: the page never tells who has an account. Each address gets
  * at most forgot_per_address_hour links an hour (a stranger cannot flood someone's mailbox), each client a
  * bounded number of tries (signin_throttled). */
-void h_forgot_post(req *r)
+static void forgot_send(req *r, const char *email)
 {
-	if (signin_throttled(r, "forgot", 1)) { forgot_page(r, 429, "signin/forgot", tr(r, "signin_too_many")); return; }
-	const char *email = req_form(r, "email");
-	if (!email || !users_valid_email(email)) { forgot_page(r, 400, "signin/forgot", tr(r, "forgot_bad_email")); return; }
 	PGresult *res = DB_EXEC("SELECT id FROM users WHERE lower(email) = lower($1) AND NOT disabled AND email IS NOT NULL "
 				"AND (role = 'admin' OR $2::boolean)", email, settings_signin_enabled("password") ? "true" : "false");
 	long uid = res && PQntuples(res) == 1 ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
 	if (!res) log_error("forgot: %s", db_error());
 	PQclear(res);
-	if (uid) {
-		char key[64];
-		long ttl;
-		snprintf(key, sizeof key, "forgotaddr:%ld", uid);
-		int over = cache_incr_window(key, 3600, &ttl) > config_get_int("forgot_per_address_hour", 3);
-		char token[65];
-		if (!over && signin_reset_create(uid, 0, forgot_minutes(), token) == 0) {
-			char *link = arena_printf(r->a, "%s/password/reset#%s", pub(), token);
-			if (signin_mail_queue(uid, "reset", link, forgot_minutes(), NULL) == 0)
-				audit_record(r, arena_printf(r->a, "user:%ld", uid), "user.reset_mail.self", "/password/forgot", NULL, 200, 1);
-		}
+	if (!uid) return;
+	char key[64];
+	long ttl;
+	snprintf(key, sizeof key, "forgotaddr:%ld", uid);
+	int over = cache_incr_window(key, 3600, &ttl) > config_get_int("forgot_per_address_hour", 3);
+	char token[65];
+	if (!over && signin_reset_create(uid, 0, forgot_minutes(), token) == 0) {
+		char *link = arena_printf(r->a, "%s/password/reset#%s", pub(), token);
+		if (signin_mail_queue(uid, "reset", link, forgot_minutes(), NULL) == 0)
+			audit_record(r, arena_printf(r->a, "user:%ld", uid), "user.reset_mail.self", r->path, NULL, 200, 1);
 	}
+}
+
+void h_forgot_post(req *r)
+{
+	if (signin_throttled(r, "forgot", 1)) { forgot_page(r, 429, "signin/forgot", tr(r, "signin_too_many")); return; }
+	const char *email = req_form(r, "email");
+	if (!email || !users_valid_email(email)) { forgot_page(r, 400, "signin/forgot", tr(r, "forgot_bad_email")); return; }
+	forgot_send(r, email);
 	forgot_page(r, 200, "signin/forgot_sent", NULL);
+}
+
+/* The same for apps: 202 whether or not the address is known. */
+void h_api_forgot(req *r)
+{
+	if (!r->json || !json_object_is_type(r->json, json_type_object)) {
+		res_error(r, 400, "bad_request", "send a JSON object {\"email\"}", NULL);
+		return;
+	}
+	if (signin_throttled(r, "forgot", 1)) { res_error(r, 429, "too_many", tr(r, "signin_too_many"), NULL); return; }
+	const char *email = req_form(r, "email");
+	if (!email || !users_valid_email(email)) { res_error(r, 400, "bad_email", tr(r, "forgot_bad_email"), NULL); return; }
+	forgot_send(r, email);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string("accepted"));
+	json_object_object_add(o, "link_minutes", json_object_new_int64(forgot_minutes()));
+	res_json(r, 202, o);
+}
+
+/* A reset link's token and a new password, for apps (the link's page posts the form instead). */
+void h_api_reset(req *r)
+{
+	if (!r->json || !json_object_is_type(r->json, json_type_object)) {
+		res_error(r, 400, "bad_request", "send a JSON object {\"token\", \"password\"}", NULL);
+		return;
+	}
+	const char *code, *msg;
+	int status = signin_reset_apply(r, req_form(r, "token"), req_form(r, "password"), 0, NULL, &code, &msg);
+	if (status) { res_error(r, status, code, msg, NULL); return; }
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string("password_set"));
+	res_json(r, 200, o);
 }
 
 /* ---- an admin sends the reset link by e-mail ---- */

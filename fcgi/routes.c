@@ -68,7 +68,7 @@ void h_api_class_stats(req *), h_stats_class_page(req *), h_stats_class_csv(req 
 void h_api_stats_kpis(req *), h_stats_kpis_page(req *), h_stats_kpis_csv(req *), h_stats_clients_csv(req *), h_stats_index(req *);
 void h_roster_api_other(req *);
 /* mail8: e-mailed reset links and invitations (h_signin_mail.c) */
-void h_forgot_form(req *), h_forgot_post(req *), h_reset_mail_create(req *);
+void h_forgot_form(req *), h_forgot_post(req *), h_reset_mail_create(req *), h_api_forgot(req *), h_api_reset(req *);
 void h_invitations(req *), h_invitation_create(req *), h_invitation_resend(req *), h_invitation_revoke(req *);
 void h_invite_form(req *), h_invite_post(req *);
 /* mail8: per-student stats (h_stats_student.c) */
@@ -110,6 +110,8 @@ const struct route routes[] = {
 	{"GET",    "/admin/jobs/:id",          h_job_show,       PERM_CREATOR, 0, NULL},
 	{"POST",   "/api/v1/auth/login",       h_api_login,      PERM_NONE,  RF_NOCSRF | RF_SMALLJSON, NULL},
 	{"POST",   "/api/v1/auth/logout",      h_api_logout,     PERM_LOGIN, 0, NULL},
+	{"POST",   "/api/v1/auth/forgot",      h_api_forgot,     PERM_NONE,  RF_NOCSRF | RF_SMALLJSON, NULL},
+	{"POST",   "/api/v1/auth/reset",       h_api_reset,      PERM_NONE,  RF_NOCSRF | RF_SMALLJSON, NULL},
 	{"GET",    "/api/v1/me",               h_api_me,         PERM_LOGIN, 0, NULL},
 	{"GET",    "/api/v1/users",            h_api_users,      PERM_ADMIN, 0, NULL},
 	{"GET",    "/api/v1/stats/summary",    h_stats_summary,  PERM_ADMIN, 0, NULL},

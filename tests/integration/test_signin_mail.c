@@ -134,6 +134,66 @@ Test(signin_mail, forgot_password_mails_a_single_use_link_and_an_unknown_address
 	not_logged(token);
 }
 
+static long api_post(const char *path, const char *json, char **body)
+{
+	struct http_res r;
+	http_do("POST", path, "Content-Type: application/json\r\nAccept-Language: ja\r\n", json, strlen(json), &r);
+	long status = r.status;
+	if (body) *body = strdup(r.body ? r.body : "");
+	http_free(&r);
+	return status;
+}
+
+/* The JSON API does what the pages do: 202 whatever the address, the mailed token sets the password once, a weak
+ * password or a malformed body changes nothing. */
+Test(signin_mail, apps_ask_for_a_reset_link_and_set_the_password_through_the_json_api, .timeout = 120)
+{
+	const char *tag = lh_tag();
+	char email[128], nobody[128], json[512], pw[64];
+	snprintf(email, sizeof email, "fga-%s@sig.example", tag);
+	snprintf(nobody, sizeof nobody, "nobody-a-%s@sig.example", tag);
+	cr_assert_gt(t_make_user(email, "viewer", "old-password-12"), 0);
+	char *known, *unknown, *body;
+	snprintf(json, sizeof json, "{\"email\":\"%s\"}", email);
+	cr_assert_eq(api_post("/api/v1/auth/forgot", json, &known), 202);
+	snprintf(json, sizeof json, "{\"email\":\"%s\"}", nobody);
+	cr_assert_eq(api_post("/api/v1/auth/forgot", json, &unknown), 202);
+	cr_assert_str_eq(known, unknown, "the same answer whether or not the address exists");
+	free(known);
+	free(unknown);
+	cr_assert_eq(api_post("/api/v1/auth/forgot", "{\"email\":\"not an address\"}", &body), 400);
+	cr_assert(strstr(body, "\"bad_email\""), "%s", body);
+	free(body);
+	cr_assert_eq(api_post("/api/v1/auth/forgot", "[1,2]", NULL), 400);
+
+	struct nh_mail *m = nh_mail_for(email, 60);
+	cr_assert_not_null(m, "the sink received the reset mail");
+	char token[65];
+	token_in(m->body, "/password/reset#", token);
+	nh_mail_free(m);
+	cr_assert_null(nh_mail_for(nobody, 3), "nothing is sent to an unknown address");
+
+	snprintf(json, sizeof json, "{\"token\":\"%s\",\"password\":\"short\"}", token);
+	cr_assert_eq(api_post("/api/v1/auth/reset", json, &body), 400);
+	cr_assert(strstr(body, "\"weak_password\""), "%s", body);
+	free(body);
+	char *tok = t_login(email, "old-password-12");
+	cr_assert_not_null(tok, "a refused reset changes nothing");
+	free(tok);
+	snprintf(pw, sizeof pw, "new-api-password-%s", tag);
+	snprintf(json, sizeof json, "{\"token\":\"%s\",\"password\":\"%s\"}", token, pw);
+	cr_assert_eq(api_post("/api/v1/auth/reset", json, &body), 200, "%s", body);
+	free(body);
+	tok = t_login(email, pw);
+	cr_assert_not_null(tok, "the new password works");
+	free(tok);
+	cr_assert_null(t_login(email, "old-password-12"), "the old one does not");
+	cr_assert_eq(api_post("/api/v1/auth/reset", json, &body), 400, "the token works once");
+	cr_assert(strstr(body, "\"bad_link\"") && strstr(body, "すでに使用されています"), "%s", body);
+	free(body);
+	not_logged(token);
+}
+
 Test(signin_mail, an_expired_link_gets_a_clear_page_and_an_admin_can_mail_a_reset_link, .timeout = 120)
 {
 	const char *tag = lh_tag();
