@@ -137,11 +137,12 @@ void h_reset_mail_create(req *r)
 
 /* ---- invitations (admin) ---- */
 
-static void invitations_page(req *r, int status, const char *error, json_object *form)
+/* The newest 100 invitations: id, email, name, role, sends, state (pending, accepted, expired, revoked) and the
+ * times in UTC (the caller localises them). */
+static json_object *invitations_list(void)
 {
-	static const char *const tf[] = {"sent_at", "expires_at", "accepted_at", NULL};
 	PGresult *res = DB_EXEC0(
-		"SELECT i.id, u.email, u.name, u.role, i.sends, "
+		"SELECT i.id, u.id AS user_id, u.email, u.name, u.role, i.sends, "
 		" CASE WHEN i.revoked_at IS NOT NULL THEN 'revoked' WHEN i.accepted_at IS NOT NULL THEN 'accepted' "
 		"  WHEN i.expires_at <= now() THEN 'expired' ELSE 'pending' END AS state, "
 		" to_char(i.sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS sent_at, "
@@ -149,8 +150,17 @@ static void invitations_page(req *r, int status, const char *error, json_object 
 		" to_char(i.accepted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS accepted_at "
 		"FROM invitations i JOIN users u ON u.id = i.user_id ORDER BY i.id DESC LIMIT 100");
 	if (!res) log_error("invitations: %s", db_error());
-	json_object *list = res ? db_rows_json(res) : json_object_new_array();
+	json_object *list = res ? db_rows_json(res) : NULL;
 	PQclear(res);
+	return list;
+}
+
+static const char *const invitation_times[] = {"sent_at", "expires_at", "accepted_at", NULL};
+
+static void invitations_page(req *r, int status, const char *error, json_object *form)
+{
+	json_object *list = invitations_list();
+	if (!list) list = json_object_new_array();
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		json_object *o = json_object_array_get_idx(list, i), *v;
 		json_object_object_get_ex(o, "state", &v);
@@ -160,7 +170,7 @@ static void invitations_page(req *r, int status, const char *error, json_object 
 		json_object_object_get_ex(o, "role", &v);
 		json_object_object_add(o, "role_label", json_object_new_string(tr(r, arena_printf(r->a, "role_%s", json_object_get_string(v)))));
 	}
-	time_localize(r, list, TIME_LIST, tf);
+	time_localize(r, list, TIME_LIST, invitation_times);
 	json_object *ctx = json_object_new_object();
 	json_object_object_add(ctx, "invitations", list);
 	json_object_object_add(ctx, "has_invitations", json_object_new_boolean(json_object_array_length(list) > 0));
@@ -188,6 +198,66 @@ static int invite_send(req *r, long inv, long uid)
 /* Invite by e-mail. A rostered account without a password (same e-mail) is invited as it is, keeping its roster
  * link and role; an unknown address gets a new account with the chosen role; an account that already has a
  * password is refused (a reset link is what that person needs). */
+/* What an invitation needs checked before anything is written; the message key, or NULL. */
+static const char *invitation_bad_input(const char *email, const char *name, const char *role, const char *lang)
+{
+	return !email || !users_valid_email(email) ? "users_err_email"
+		: !name || !*name || strlen(name) > 200 ? "users_err_name"
+		: !users_valid_role(role) ? "users_err_role"
+		: !lang || (strcmp(lang, "ja") && strcmp(lang, "en")) ? "invite_err_lang"
+		: !mail_configured() ? "signin_mail_off" : NULL;
+}
+
+/* Make (or reuse) the account and the invitation, and e-mail the link, in one transaction. NULL on success with
+ * *inv, *uid and *fresh set; else the message key (an account with a password, a disabled one, an open invitation,
+ * an address users_create refuses, or signin_failed) and nothing is written. */
+static const char *invitation_create(req *r, const char *email, const char *name, const char *role, const char *lang,
+				     long *inv, long *uid, int *fresh)
+{
+	*inv = *uid = 0;
+	*fresh = 0;
+	if (db_begin() < 0) return "signin_failed";
+	PGresult *res = DB_EXEC("SELECT id, password_hash IS NOT NULL, disabled FROM users WHERE lower(email) = lower($1) FOR UPDATE", email);
+	const char *problem = NULL;
+	static char err[120];
+	if (!res) problem = "signin_failed";
+	else if (PQntuples(res) == 1) {
+		*uid = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		if (PQgetvalue(res, 0, 1)[0] == 't') problem = "invite_err_has_password";
+		else if (PQgetvalue(res, 0, 2)[0] == 't') problem = "invite_err_disabled";
+	} else {
+		err[0] = 0;
+		*uid = users_create(email, name, role, NULL, err, sizeof err);
+		*fresh = 1;
+		if (*uid < 0) problem = err;
+		else if (DB_CMD("UPDATE users SET lang = $2 WHERE id = $1::bigint", id_text(r, *uid), lang) < 0) problem = "signin_failed";
+	}
+	PQclear(res);
+	if (!problem) {
+		/* the placeholder hash is replaced by invite_send before the transaction ends */
+		char ph[65];
+		random_hex(ph, 32);
+		PGresult *ir = DB_EXEC("INSERT INTO invitations (user_id, token_hash, new_account, invited_by, expires_at, sends) "
+				       "VALUES ($1::bigint, $2, $3::boolean, $4::bigint, now(), 0) ON CONFLICT DO NOTHING RETURNING id",
+				       id_text(r, *uid), ph, *fresh ? "true" : "false", id_text(r, r->user->id));
+		if (!ir) problem = "signin_failed";
+		else if (PQntuples(ir) != 1) problem = "invite_err_open";
+		else *inv = strtol(PQgetvalue(ir, 0, 0), NULL, 10);
+		PQclear(ir);
+	}
+	if (!problem && (invite_send(r, *inv, *uid) < 0 || db_commit() < 0)) problem = "signin_failed";
+	if (problem) { db_rollback(); return problem; }
+	json_object *d = json_object_new_object();
+	json_object_object_add(d, "user_id", json_object_new_int64(*uid));
+	json_object_object_add(d, "new_account", json_object_new_boolean(*fresh));
+	audit_record(r, NULL, "user.invite", arena_printf(r->a, "/admin/invitations/%ld", *inv), d, 200, 1);
+	json_object_put(d);
+	return NULL;
+}
+
+/* Invite by e-mail. A rostered account without a password (same e-mail) is invited as it is, keeping its roster
+ * link and role; an unknown address gets a new account with the chosen role; an account that already has a
+ * password is refused (a reset link is what that person needs). */
 void h_invitation_create(req *r)
 {
 	const char *email = req_form(r, "email"), *name = req_form(r, "name"), *role = req_form(r, "role"), *lang = req_form(r, "lang");
@@ -197,88 +267,142 @@ void h_invitation_create(req *r)
 	json_object_object_add(form, "role", json_object_new_string(role ? role : "viewer"));
 	json_object_object_add(form, arena_printf(r->a, "role_is_%s", role && users_valid_role(role) ? role : "viewer"), json_object_new_boolean(1));
 	json_object_object_add(form, lang && !strcmp(lang, "en") ? "lang_is_en" : "lang_is_ja", json_object_new_boolean(1));
-	const char *bad = !email || !users_valid_email(email) ? "users_err_email"
-		: !name || !*name || strlen(name) > 200 ? "users_err_name"
-		: !users_valid_role(role) ? "users_err_role"
-		: !lang || (strcmp(lang, "ja") && strcmp(lang, "en")) ? "invite_err_lang"
-		: !mail_configured() ? "signin_mail_off" : NULL;
-	if (bad) { invitations_page(r, 400, tr(r, bad), form); return; }
-	if (db_begin() < 0) { json_object_put(form); res_error(r, 500, "db", tr(r, "signin_failed"), NULL); return; }
-	PGresult *res = DB_EXEC("SELECT id, password_hash IS NOT NULL, disabled FROM users WHERE lower(email) = lower($1) FOR UPDATE", email);
-	const char *problem = NULL;
-	long uid = 0, inv = 0;
-	int fresh = 0;
-	char err[120] = "";
-	if (!res) problem = "signin_failed";
-	else if (PQntuples(res) == 1) {
-		uid = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-		if (PQgetvalue(res, 0, 1)[0] == 't') problem = "invite_err_has_password";
-		else if (PQgetvalue(res, 0, 2)[0] == 't') problem = "invite_err_disabled";
-	} else {
-		uid = users_create(email, name, role, NULL, err, sizeof err);
-		fresh = 1;
-		if (uid < 0) problem = err;
-		else if (DB_CMD("UPDATE users SET lang = $2 WHERE id = $1::bigint", id_text(r, uid), lang) < 0) problem = "signin_failed";
-	}
-	PQclear(res);
-	if (!problem) {
-		/* the placeholder hash is replaced by invite_send before the transaction ends */
-		char ph[65];
-		random_hex(ph, 32);
-		PGresult *ir = DB_EXEC("INSERT INTO invitations (user_id, token_hash, new_account, invited_by, expires_at, sends) "
-				       "VALUES ($1::bigint, $2, $3::boolean, $4::bigint, now(), 0) ON CONFLICT DO NOTHING RETURNING id",
-				       id_text(r, uid), ph, fresh ? "true" : "false", id_text(r, r->user->id));
-		if (!ir) problem = "signin_failed";
-		else if (PQntuples(ir) != 1) problem = "invite_err_open";
-		else inv = strtol(PQgetvalue(ir, 0, 0), NULL, 10);
-		PQclear(ir);
-	}
-	if (!problem && (invite_send(r, inv, uid) < 0 || db_commit() < 0)) problem = "signin_failed";
+	const char *problem = invitation_bad_input(email, name, role, lang);
+	long inv, uid;
+	int fresh;
+	if (!problem) problem = invitation_create(r, email, name, role, lang, &inv, &uid, &fresh);
 	if (problem) {
-		db_rollback();
 		invitations_page(r, !strcmp(problem, "signin_failed") ? 500 : 400, tr(r, problem), form);
 		return;
 	}
 	json_object_put(form);
-	json_object *d = json_object_new_object();
-	json_object_object_add(d, "user_id", json_object_new_int64(uid));
-	json_object_object_add(d, "new_account", json_object_new_boolean(fresh));
-	audit_record(r, NULL, "user.invite", arena_printf(r->a, "/admin/invitations/%ld", inv), d, 200, 1);
-	json_object_put(d);
 	res_redirect(r, "/admin/invitations?sent=1");
 }
 
-void h_invitation_resend(req *r)
+/* A new link for an open invitation, e-mailed; the old link stops working. 0, or the HTTP status (404 no such open
+ * invitation, 503 no mail, 500). */
+static int invitation_resend(req *r, long inv)
 {
-	long inv = req_param_id(r, "id");
-	if (!mail_configured()) { invitations_page(r, 503, tr(r, "signin_mail_off"), NULL); return; }
-	if (!inv || db_begin() < 0) { res_error(r, 404, "not_found", tr(r, "invite_not_found"), NULL); return; }
+	if (!mail_configured()) return 503;
+	if (!inv || db_begin() < 0) return inv ? 500 : 404;
 	PGresult *res = DB_EXEC("SELECT user_id FROM invitations WHERE id = $1::bigint AND accepted_at IS NULL AND revoked_at IS NULL "
 				"FOR UPDATE", id_text(r, inv));
 	long uid = res && PQntuples(res) == 1 ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
 	PQclear(res);
-	if (!uid) { db_rollback(); res_error(r, 404, "not_found", tr(r, "invite_not_found"), NULL); return; }
-	if (invite_send(r, inv, uid) < 0 || db_commit() < 0) { db_rollback(); res_error(r, 500, "db", tr(r, "signin_failed"), NULL); return; }
+	if (!uid) { db_rollback(); return 404; }
+	if (invite_send(r, inv, uid) < 0 || db_commit() < 0) { db_rollback(); return 500; }
 	audit_record(r, NULL, "user.invite.resend", arena_printf(r->a, "/admin/invitations/%ld", inv), NULL, 200, 1);
+	return 0;
+}
+
+void h_invitation_resend(req *r)
+{
+	int status = invitation_resend(r, req_param_id(r, "id"));
+	if (status == 503) { invitations_page(r, 503, tr(r, "signin_mail_off"), NULL); return; }
+	if (status == 404) { res_error(r, 404, "not_found", tr(r, "invite_not_found"), NULL); return; }
+	if (status) { res_error(r, 500, "db", tr(r, "signin_failed"), NULL); return; }
 	res_redirect(r, "/admin/invitations?sent=1");
 }
 
-/* The link stops working; an account made only for this invitation (still without a password) is disabled. */
+/* The link stops working; an account made only for this invitation (still without a password) is disabled.
+ * 1 revoked (now or before), 0 no such invitation (or accepted), -1 database error. */
+static int invitation_revoke(req *r, long inv)
+{
+	if (!inv) return 0;
+	PGresult *res = DB_EXEC("WITH i AS (UPDATE invitations SET revoked_at = now() WHERE id = $1::bigint "
+				" AND accepted_at IS NULL AND revoked_at IS NULL RETURNING user_id, new_account) "
+				"UPDATE users u SET disabled = true FROM i WHERE u.id = i.user_id AND i.new_account "
+				"AND u.password_hash IS NULL RETURNING u.id", id_text(r, inv));
+	if (!res) return -1;
+	PQclear(res);
+	res = DB_EXEC("SELECT 1 FROM invitations WHERE id = $1::bigint AND revoked_at IS NOT NULL", id_text(r, inv));
+	if (!res) return -1;
+	int ok = PQntuples(res) == 1;
+	PQclear(res);
+	if (ok) audit_record(r, NULL, "user.invite.revoke", arena_printf(r->a, "/admin/invitations/%ld", inv), NULL, 200, 1);
+	return ok;
+}
+
 void h_invitation_revoke(req *r)
 {
-	long inv = req_param_id(r, "id");
-	PGresult *res = inv ? DB_EXEC("WITH i AS (UPDATE invitations SET revoked_at = now() WHERE id = $1::bigint "
-				      " AND accepted_at IS NULL AND revoked_at IS NULL RETURNING user_id, new_account) "
-				      "UPDATE users u SET disabled = true FROM i WHERE u.id = i.user_id AND i.new_account "
-				      "AND u.password_hash IS NULL RETURNING u.id", id_text(r, inv)) : NULL;
-	int ok = res != NULL;
-	PQclear(res);
-	res = ok ? DB_EXEC("SELECT 1 FROM invitations WHERE id = $1::bigint AND revoked_at IS NOT NULL", id_text(r, inv)) : NULL;
-	ok = res && PQntuples(res) == 1;
-	PQclear(res);
-	if (!ok) { res_error(r, 404, "not_found", tr(r, "invite_not_found"), NULL); return; }
-	audit_record(r, NULL, "user.invite.revoke", arena_printf(r->a, "/admin/invitations/%ld", inv), NULL, 200, 1);
+	if (invitation_revoke(r, req_param_id(r, "id")) != 1) { res_error(r, 404, "not_found", tr(r, "invite_not_found"), NULL); return; }
 	res_redirect(r, "/admin/invitations");
+}
+
+/* ---- the same for apps (admins): /api/v1/invitations ---- */
+
+/* The API's error code for a message key of invitation_bad_input / invitation_create, and its status. */
+static const char *invitation_error_code(const char *key, int *status)
+{
+	static const struct { const char *key, *code; int status; } map[] = {
+		{"users_err_email", "invalid_email", 400}, {"users_err_name", "invalid_name", 400},
+		{"users_err_role", "invalid_role", 400}, {"invite_err_lang", "invalid_lang", 400},
+		{"signin_mail_off", "mail_off", 503}, {"invite_err_has_password", "has_password", 409},
+		{"invite_err_disabled", "account_disabled", 409}, {"invite_err_open", "already_invited", 409},
+		{"signin_failed", "db", 500},
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (!strcmp(map[i].key, key)) { *status = map[i].status; return map[i].code; }
+	*status = 400;   /* users_create's own refusals (an address in use by another kind of account, …) */
+	return "invalid";
+}
+
+void h_api_invitations(req *r)
+{
+	json_object *list = invitations_list();
+	if (!list) { res_unavailable(r); return; }
+	time_localize(r, list, TIME_ISO, invitation_times);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "invitations", list);
+	res_json(r, 200, o);
+}
+
+void h_api_invitation_create(req *r)
+{
+	if (!r->json || !json_object_is_type(r->json, json_type_object)) {
+		res_error(r, 400, "bad_request", "send a JSON object {\"email\", \"name\", \"role\", \"lang\"}", NULL);
+		return;
+	}
+	const char *email = req_form(r, "email"), *name = req_form(r, "name"), *role = req_form(r, "role"), *lang = req_form(r, "lang");
+	if (!lang) lang = "ja";
+	const char *problem = invitation_bad_input(email, name, role, lang);
+	long inv, uid;
+	int fresh, status;
+	if (!problem) problem = invitation_create(r, email, name, role, lang, &inv, &uid, &fresh);
+	if (problem) {
+		const char *code = invitation_error_code(problem, &status);
+		res_error(r, status, code, tr(r, problem), NULL);
+		return;
+	}
+	json_object *o = json_object_new_object(), *i = json_object_new_object();
+	json_object_object_add(i, "id", json_object_new_int64(inv));
+	json_object_object_add(i, "user_id", json_object_new_int64(uid));
+	json_object_object_add(i, "new_account", json_object_new_boolean(fresh));
+	json_object_object_add(i, "state", json_object_new_string("pending"));
+	json_object_object_add(i, "days", json_object_new_int64(invite_days()));
+	json_object_object_add(o, "invitation", i);
+	res_json(r, 201, o);
+}
+
+void h_api_invitation_resend(req *r)
+{
+	int status = invitation_resend(r, req_param_id(r, "id"));
+	if (status == 503) { res_error(r, 503, "mail_off", tr(r, "signin_mail_off"), NULL); return; }
+	if (status == 404) { res_error(r, 404, "not_found", tr(r, "invite_not_found"), NULL); return; }
+	if (status) { res_error(r, 500, "db", tr(r, "signin_failed"), NULL); return; }
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string("sent"));
+	res_json(r, 200, o);
+}
+
+void h_api_invitation_revoke(req *r)
+{
+	int rc = invitation_revoke(r, req_param_id(r, "id"));
+	if (rc < 0) { res_unavailable(r); return; }
+	if (!rc) { res_error(r, 404, "not_found", tr(r, "invite_not_found"), NULL); return; }
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string("revoked"));
+	res_json(r, 200, o);
 }
 
 /* ---- accepting an invitation (anyone with the link) ---- */

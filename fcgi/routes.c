@@ -68,7 +68,8 @@ void h_api_class_stats(req *), h_stats_class_page(req *), h_stats_class_csv(req 
 void h_api_stats_kpis(req *), h_stats_kpis_page(req *), h_stats_kpis_csv(req *), h_stats_clients_csv(req *), h_stats_index(req *);
 void h_roster_api_other(req *);
 /* mail8: e-mailed reset links and invitations (h_signin_mail.c) */
-void h_forgot_form(req *), h_forgot_post(req *), h_reset_mail_create(req *), h_api_forgot(req *), h_api_reset(req *);
+void h_forgot_form(req *), h_forgot_post(req *), h_reset_mail_create(req *), h_api_forgot(req *), h_api_reset(req *),
+	h_api_invitations(req *), h_api_invitation_create(req *), h_api_invitation_resend(req *), h_api_invitation_revoke(req *);
 void h_invitations(req *), h_invitation_create(req *), h_invitation_resend(req *), h_invitation_revoke(req *);
 void h_invite_form(req *), h_invite_post(req *);
 /* mail8: per-student stats (h_stats_student.c) */
@@ -300,6 +301,10 @@ const struct route routes[] = {
 	{"POST",   "/admin/invitations",                   h_invitation_create,   PERM_ADMIN,   0, NULL},
 	{"POST",   "/admin/invitations/:id/resend",        h_invitation_resend,   PERM_ADMIN,   0, NULL},
 	{"POST",   "/admin/invitations/:id/revoke",        h_invitation_revoke,   PERM_ADMIN,   0, NULL},
+	{"GET",    "/api/v1/invitations",                  h_api_invitations,     PERM_ADMIN,   0, NULL},
+	{"POST",   "/api/v1/invitations",                  h_api_invitation_create, PERM_ADMIN, RF_SMALLJSON, NULL},
+	{"POST",   "/api/v1/invitations/:id/resend",       h_api_invitation_resend, PERM_ADMIN, 0, NULL},
+	{"DELETE", "/api/v1/invitations/:id",              h_api_invitation_revoke, PERM_ADMIN, 0, NULL},
 	{"GET",    "/invite",                              h_invite_form,         PERM_NONE,    0, NULL},
 	{"POST",   "/invite",                              h_invite_post,         PERM_NONE,    0, NULL},
 	/* mail8: per student, for the student, their teachers and admins (h_stats_student.c) */

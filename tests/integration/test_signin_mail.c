@@ -134,15 +134,21 @@ Test(signin_mail, forgot_password_mails_a_single_use_link_and_an_unknown_address
 	not_logged(token);
 }
 
-static long api_post(const char *path, const char *json, char **body)
+/* a JSON API call, with a bearer token when token is not NULL; returns the status, body in *body if wanted */
+static long api_call(const char *method, const char *path, const char *token, const char *json, char **body)
 {
 	struct http_res r;
-	http_do("POST", path, "Content-Type: application/json\r\nAccept-Language: ja\r\n", json, strlen(json), &r);
+	char hdr[1024];
+	snprintf(hdr, sizeof hdr, "%s%s%sAccept-Language: ja\r\n%s", token ? "Authorization: Bearer " : "", token ? token : "",
+		 token ? "\r\n" : "", json ? "Content-Type: application/json\r\n" : "");
+	http_do(method, path, hdr, json, json ? strlen(json) : 0, &r);
 	long status = r.status;
 	if (body) *body = strdup(r.body ? r.body : "");
 	http_free(&r);
 	return status;
 }
+
+static long api_post(const char *path, const char *json, char **body) { return api_call("POST", path, NULL, json, body); }
 
 /* The JSON API does what the pages do: 202 whatever the address, the mailed token sets the password once, a weak
  * password or a malformed body changes nothing. */
@@ -351,4 +357,74 @@ Test(signin_mail, an_invitation_is_accepted_once_resent_links_replace_old_ones_a
 	b_free(b);
 	free(iid);
 	b_free(a);
+}
+
+/* Invitations through the JSON API: admins only, the same checks and mails as the page; a resend replaces the
+ * link, a revoke stops it and disables the account made for it. */
+Test(signin_mail, admins_invite_resend_list_and_revoke_through_the_json_api, .timeout = 180)
+{
+	const char *tag = lh_tag();
+	char email[128], json[512], path[128], *body;
+	snprintf(email, sizeof email, "inva-%s@sig.example", tag);
+	const char *adm = t_admin_token();
+	snprintf(json, sizeof json, "{\"email\":\"%s\",\"name\":\"API 招待 %s\",\"role\":\"superuser\"}", email, tag);
+	cr_assert_eq(api_call("POST", "/api/v1/invitations", adm, json, &body), 400);
+	cr_assert(strstr(body, "\"invalid_role\""), "%s", body);
+	free(body);
+	snprintf(json, sizeof json, "{\"email\":\"%s\",\"name\":\"x\",\"role\":\"viewer\"}", t_env("RSTREAM_TEST_ADMIN_EMAIL"));
+	cr_assert_eq(api_call("POST", "/api/v1/invitations", adm, json, &body), 409);
+	cr_assert(strstr(body, "\"has_password\""), "%s", body);
+	free(body);
+	char *v = lh_sql("SELECT count(*) FROM users WHERE email = '%s'", email);
+	cr_assert_str_eq(v, "0", "refused invitations make no account");
+	free(v);
+
+	char vmail[128];
+	snprintf(vmail, sizeof vmail, "inva-viewer-%s@sig.example", tag);
+	cr_assert_gt(t_make_user(vmail, "viewer", "viewer-pass-123"), 0);
+	char *vtok = t_login(vmail, "viewer-pass-123");
+	cr_assert_not_null(vtok);
+	snprintf(json, sizeof json, "{\"email\":\"%s\",\"name\":\"API 招待 %s\",\"role\":\"creator\",\"lang\":\"ja\"}", email, tag);
+	cr_assert_eq(api_call("POST", "/api/v1/invitations", vtok, json, NULL), 403, "admins only");
+	cr_assert_eq(api_call("GET", "/api/v1/invitations", vtok, NULL, NULL), 403);
+	free(vtok);
+
+	cr_assert_eq(api_call("POST", "/api/v1/invitations", adm, json, &body), 201, "%s", body);
+	json_object *o = json_tokener_parse(body);
+	free(body);
+	json_object *inv, *idv;
+	cr_assert(json_object_object_get_ex(o, "invitation", &inv) && json_object_object_get_ex(inv, "id", &idv));
+	long id = json_object_get_int64(idv);
+	json_object_put(o);
+	cr_assert_eq(api_call("POST", "/api/v1/invitations", adm, json, &body), 409, "one open invitation per person");
+	cr_assert(strstr(body, "\"already_invited\""), "%s", body);
+	free(body);
+	struct nh_mail *m = nh_mail_for(email, 60);
+	cr_assert_not_null(m, "the invitation arrived");
+	char first[65];
+	token_in(m->body, "/invite#", first);
+	nh_mail_free(m);
+
+	cr_assert_eq(api_call("GET", "/api/v1/invitations", adm, NULL, &body), 200);
+	char want[160];
+	snprintf(want, sizeof want, "\"id\":%ld,", id);
+	const char *row = strstr(body, want);
+	cr_assert_not_null(row, "listed: %.400s", body);
+	cr_assert(strstr(row, "\"state\":\"pending\"") && strstr(row, "+09:00"), "pending, times in the zone: %.300s", row);
+	free(body);
+
+	snprintf(path, sizeof path, "/api/v1/invitations/%ld/resend", id);
+	cr_assert_eq(api_call("POST", path, adm, NULL, NULL), 200);
+	v = nh_wait("2", 60, "SELECT count(*) FROM mail_outbox o JOIN users u ON u.id = o.user_id WHERE u.email = '%s' AND o.state = 'sent'", email);
+	cr_assert_str_eq(v, "2", "the second mail went out");
+	free(v);
+	snprintf(path, sizeof path, "/api/v1/invitations/%ld", id);
+	cr_assert_eq(api_call("DELETE", path, adm, NULL, NULL), 200);
+	v = lh_sql("SELECT disabled FROM users WHERE email = '%s'", email);
+	cr_assert_str_eq(v, "t", "the account made for the invitation is disabled");
+	free(v);
+	snprintf(path, sizeof path, "/api/v1/invitations/%ld/resend", id);
+	cr_assert_eq(api_call("POST", path, adm, NULL, NULL), 404, "a revoked invitation is not resent");
+	cr_assert_eq(api_call("DELETE", "/api/v1/invitations/999999999", adm, NULL, NULL), 404);
+	not_logged(first);
 }
