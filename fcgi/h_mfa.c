@@ -296,7 +296,7 @@ void h_mfa_enrol_post(req *r)
 
 /* ---- the account's page ---- */
 
-void h_mfa_account(req *r)
+static void account_page(req *r, int status, const char *error)
 {
 	int st = mfa_state(r->user->id);
 	if (st < 0) { res_unavailable(r); return; }
@@ -304,7 +304,38 @@ void h_mfa_account(req *r)
 	json_object_object_add(ctx, "mfa_on", json_object_new_boolean(st == MFA_ON));
 	if (st == MFA_ON) json_object_object_add(ctx, "recovery_left", json_object_new_int(mfa_recovery_left(r->user->id)));
 	json_object_object_add(ctx, "required", json_object_new_boolean(mfa_required(r->user->id) == 1));
-	page(r, 200, "mfa/account", "mfa_account_title", ctx, 0);
+	json_object_object_add(ctx, "turned_off", json_object_new_boolean(!error && req_query(r, "off") != NULL));
+	if (error) add_str(ctx, "error", error);
+	page(r, status, "mfa/account", "mfa_account_title", ctx, 0);
+}
+
+void h_mfa_account(req *r) { account_page(r, 200, NULL); }
+
+/* Turning the factor off oneself takes a code from the app (or a recovery code), as a sign-in would: a session
+ * left open on a shared computer is not enough. An account that must keep it (an admin while the setting
+ * requires it) cannot. Wrong codes count against the client like other guesses. */
+void h_mfa_disable(req *r)
+{
+	long uid = r->user->id;
+	int must = mfa_required(uid), st = mfa_state(uid);
+	if (must < 0 || st < 0) { res_unavailable(r); return; }
+	if (must) { account_page(r, 403, tr(r, "mfa_off_required")); return; }
+	if (st != MFA_ON) { res_redirect(r, "/account/mfa"); return; }
+	if (signin_throttled(r, "mfa_off", 0)) { account_page(r, 429, tr(r, "signin_too_many")); return; }
+	const char *code = req_form(r, "code");
+	int recovery = 0, rc = code && *code ? mfa_check(uid, code, &recovery) : 1;
+	if (rc < 0) { res_unavailable(r); return; }
+	if (rc > 0) {
+		signin_throttled(r, "mfa_off", 1);
+		mfa_logged(r, uid, "mfa_failed");
+		audit_record(r, NULL, "mfa.failure", r->path, NULL, 401, 0);
+		account_page(r, 400, tr(r, "mfa_off_wrong_code"));
+		return;
+	}
+	if (mfa_reset(uid) < 0) { res_unavailable(r); return; }
+	mfa_logged(r, uid, "mfa_disabled");
+	audit_record(r, NULL, "mfa.disable", actor(r, uid), NULL, 200, 1);
+	res_redirect(r, "/account/mfa?off=1");
 }
 
 /* ---- the admin reset: the user enrols again at the next sign-in (or may, when not required) ---- */

@@ -76,7 +76,7 @@ void h_invite_form(req *), h_invite_post(req *);
 void h_api_student_stats(req *), h_stats_me(req *), h_stats_student_page(req *), h_stats_student_csv(req *);
 /* protect: TOTP second factor (h_mfa.c), audit search (h_audit.c), data-subject requests (h_dsr.c) */
 void h_login_mfa_form(req *), h_login_mfa_post(req *), h_mfa_enrol_form(req *), h_mfa_enrol_post(req *), h_mfa_account(req *),
-	h_mfa_admin_reset(req *), h_api_mfa_reset(req *);
+	h_mfa_admin_reset(req *), h_api_mfa_reset(req *), h_mfa_disable(req *);
 void h_dsr_page(req *), h_dsr_export(req *), h_dsr_erase(req *), h_api_dsr_erase(req *);
 
 /* datasets: versions of imports and exports, diffs, quality checks (h_datasets.c) */
@@ -321,6 +321,7 @@ const struct route routes[] = {
 	{"GET",    "/account/mfa",                         h_mfa_account,         PERM_LOGIN,   0, NULL},
 	{"GET",    "/account/mfa/enrol",                   h_mfa_enrol_form,      PERM_LOGIN,   0, NULL},
 	{"POST",   "/account/mfa/enrol",                   h_mfa_enrol_post,      PERM_LOGIN,   0, NULL},
+	{"POST",   "/account/mfa/disable",                 h_mfa_disable,         PERM_LOGIN,   0, NULL},
 	{"POST",   "/admin/users/:id/mfa/reset",           h_mfa_admin_reset,     PERM_ADMIN,   0, NULL},
 	{"DELETE", "/api/v1/users/:id/mfa",                h_api_mfa_reset,       PERM_ADMIN,   0, NULL},
 	/* protect: data-subject requests (export everything held about a person, erase them) */

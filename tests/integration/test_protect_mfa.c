@@ -319,3 +319,67 @@ Test(protect_mfa, admins_must_enrol_at_the_next_login_when_required_and_an_admin
 	free(email);
 	free(other);
 }
+
+/* Turning it off oneself takes a code, as a sign-in would; a wrong code changes nothing; afterwards the password
+ * alone signs in; an admin who must keep it cannot turn it off. */
+Test(protect_mfa, a_user_turns_it_off_with_a_code_and_an_admin_who_must_keep_it_cannot, .fini = required_off)
+{
+	char *email = uniq("mfa5");
+	const char *pw = "mfa-password-555";
+	cr_assert_gt(t_make_user(email, "viewer", pw), 0);
+	char ids[24];
+	snprintf(ids, sizeof ids, "%ld", user_id_of(email));
+	CURL *c = signed_in(email, pw);
+	unsigned char key[TOTP_SECRET_LEN];
+	struct page p;
+	enrol(c, key, &p);
+	free(p.body);
+	pb_go(c, "/account/mfa", NULL, &p);
+	cr_assert(strstr(p.body, "data-testid=\"mfa-off-form\"") && strstr(p.body, "2段階認証をオフにする"), "the form is offered");
+	free(p.body);
+	pb_post(c, "/account/mfa", "/account/mfa/disable", "code=000000", &p);
+	cr_assert_eq(p.status, 400);
+	cr_assert(strstr(p.body, "2段階認証は有効のまま"), "%.300s", p.body);
+	free(p.body);
+	pb_post(c, "/account/mfa", "/account/mfa/disable", "code=", &p);
+	cr_assert_eq(p.status, 400, "no code, no change");
+	free(p.body);
+	cr_assert_eq(count("SELECT count(*) FROM mfa_totp WHERE user_id = $1::bigint AND confirmed_at IS NOT NULL", ids), 1);
+	char code[8], f[32];
+	pb_code(key, 1, code);
+	snprintf(f, sizeof f, "code=%s", code);
+	pb_post(c, "/account/mfa", "/account/mfa/disable", f, &p);
+	cr_assert_eq(p.status, 303, "%ld %s", p.status, p.body);
+	cr_assert(strstr(p.location, "/account/mfa?off=1"), "%s", p.location);
+	free(p.body);
+	pb_go(c, "/account/mfa?off=1", NULL, &p);
+	cr_assert(strstr(p.body, "data-testid=\"mfa-off-done\"") && strstr(p.body, "data-testid=\"mfa-start\""), "off, and offered again");
+	free(p.body);
+	curl_easy_cleanup(c);
+	cr_assert_eq(count("SELECT count(*) FROM mfa_totp WHERE user_id = $1::bigint", ids), 0);
+	char actor[40];
+	snprintf(actor, sizeof actor, "user:%s", ids);
+	cr_assert_eq(count("SELECT count(*) FROM audit_log WHERE actor = $1 AND action = 'mfa.disable'", actor), 1);
+	c = signed_in(email, pw);   /* the password alone again */
+	curl_easy_cleanup(c);
+
+	char *admin = uniq("mfa6");
+	cr_assert_gt(t_make_user(admin, "admin", pw), 0);
+	c = signed_in(admin, pw);
+	enrol(c, key, &p);
+	free(p.body);
+	set_required(1);
+	pb_go(c, "/account/mfa", NULL, &p);
+	cr_assert_null(strstr(p.body, "mfa-off-form"), "no form for an account that must keep it");
+	free(p.body);
+	pb_code(key, 1, code);
+	snprintf(f, sizeof f, "code=%s", code);
+	pb_post(c, "/account/mfa", "/account/mfa/disable", f, &p);
+	cr_assert_eq(p.status, 403);
+	free(p.body);
+	snprintf(ids, sizeof ids, "%ld", user_id_of(admin));
+	cr_assert_eq(count("SELECT count(*) FROM mfa_totp WHERE user_id = $1::bigint AND confirmed_at IS NOT NULL", ids), 1);
+	curl_easy_cleanup(c);
+	free(email);
+	free(admin);
+}
