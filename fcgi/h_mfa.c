@@ -320,10 +320,11 @@ void h_mfa_disable(req *r)
 	int must = mfa_required(uid), st = mfa_state(uid);
 	if (must < 0 || st < 0) { res_unavailable(r); return; }
 	if (must) { account_page(r, 403, tr(r, "mfa_off_required")); return; }
-	if (st != MFA_ON) { res_redirect(r, "/account/mfa"); return; }
-	if (signin_throttled(r, "mfa_off", 0)) { account_page(r, 429, tr(r, "signin_too_many")); return; }
 	const char *code = req_form(r, "code");
-	int recovery = 0, rc = code && *code ? mfa_check(uid, code, &recovery) : 1;
+	if (!code || !*code) { account_page(r, 400, tr(r, "mfa_off_wrong_code")); return; }
+	if (st != MFA_ON) { res_redirect(r, "/account/mfa"); return; }   /* already off (a second click) */
+	if (signin_throttled(r, "mfa_off", 0)) { account_page(r, 429, tr(r, "signin_too_many")); return; }
+	int recovery = 0, rc = mfa_check(uid, code, &recovery);
 	if (rc < 0) { res_unavailable(r); return; }
 	if (rc > 0) {
 		signin_throttled(r, "mfa_off", 1);

@@ -3,17 +3,21 @@
  * total follows writes, and malformed cursors are refused. Each test filters on its own fresh owner. */
 #include "video_helpers.h"
 
-/* a ready video of owner, created `age` seconds ago (distinct times, and some equal ones to test the id tiebreak) */
+/* a ready video of owner, created `age` seconds before the test's first video (distinct times, and some equal ones
+ * to test the id tiebreak); one base instant per test, so a second that ends between two inserts moves nothing */
 static char *video(long owner, int age)
 {
+	static char *base;   /* each Criterion test runs in its own process */
+	if (!base) base = t_db_value("SELECT date_trunc('second', now())::text", 0, NULL);
+	cr_assert_not_null(base);
 	char pid[17], own[24], ag[16];
 	snprintf(pid, sizeof pid, "%016lx", (unsigned long)vh_uniq() * 2654435761UL);
 	snprintf(own, sizeof own, "%ld", owner);
 	snprintf(ag, sizeof ag, "%d", age);
-	const char *p[] = {pid, own, ag};
+	const char *p[] = {pid, own, ag, base};
 	char *pk = t_db_value("INSERT INTO videos (public_id, title, owner_id, status, visibility, created_at) "
 			      "VALUES ($1, 'Paged video', $2::bigint, 'ready', 'public', "
-			      "date_trunc('second', now()) - $3::int * interval '1 second') RETURNING id", 3, p);
+			      "$4::timestamptz - $3::int * interval '1 second') RETURNING id", 4, p);
 	cr_assert_not_null(pk);
 	free(pk);
 	return strdup(pid);
