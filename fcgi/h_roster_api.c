@@ -256,8 +256,9 @@ static int parent_exists(const struct endpoint *ep, const char **ids, int nids)
  * API write. A delta query (filter on dateLastModified or status) reads roster:gen on every request, so a polling
  * client never gets a page from before a write the app committed ahead of its request: the counter moves after the
  * commit and the page under the new key is computed after that read. Other pages read it with the once-a-second
- * part, or at once when a worker of this host wrote (shared_writes). Changes made outside the app (psql) show within a second, or once their session flushes its table
- * statistics (up to 10 s while it sits idle). Redis down: no caching, same answers. */
+ * part, or at once when a worker of this host wrote (shared_writes). Changes made outside the app (psql) show
+ * within a second, or once their session flushes its table statistics (up to 10 s while it sits idle). Redis
+ * down: no caching, same answers. */
 
 static char gen_db[360];
 static char gen_value[400];

@@ -211,9 +211,21 @@ out:
 	return rc;
 }
 
+/* A video deleted since it was queued loses its document (the foreign key cascade usually did that already). */
+static int drop_deleted(const char *ids)
+{
+	if (DB_CMD("DELETE FROM search_docs d WHERE d.video_id = ANY ($1::bigint[]) "
+		   "AND NOT EXISTS (SELECT 1 FROM videos v WHERE v.id = d.video_id)", ids) >= 0)
+		return 0;
+	log_error("search: dropping documents: %s", db_error());
+	return -1;
+}
+
 int search_reindex_batch(arena *a, const char *ids)
 {
 	if (backfill_cues(a, ids) < 0) return -1;
+	/* one video (an editor's save) is one part: no sizing query */
+	if (!strchr(ids, ',')) return reindex_part(a, ids) < 0 || drop_deleted(ids) < 0 ? -1 : 0;
 	/* the cue text of a whole batch read at once could be hundreds of MB (500 videos with long captions in
 	 * several languages): it is read in parts of whole videos, CUE_PART_BYTES at most (the sizes come from the
 	 * stored lengths; compressed values are not expanded to measure them) */
@@ -238,13 +250,7 @@ int search_reindex_batch(arena *a, const char *ids)
 	free(bytes);
 	free(starts);
 	PQclear(sres);
-	/* a video deleted since it was queued loses its document (the foreign key cascade usually did that already) */
-	if (!rc && DB_CMD("DELETE FROM search_docs d WHERE d.video_id = ANY ($1::bigint[]) "
-			  "AND NOT EXISTS (SELECT 1 FROM videos v WHERE v.id = d.video_id)", ids) < 0) {
-		log_error("search: dropping documents: %s", db_error());
-		rc = -1;
-	}
-	return rc;
+	return rc || drop_deleted(ids) < 0 ? -1 : 0;
 }
 
 int search_reindex_video(arena *a, const char *pk)
