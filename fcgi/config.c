@@ -120,6 +120,7 @@ static const struct { const char *env, *key; } env_map[] = {
 	{"RSTREAM_LISTEN", "listen"}, {"RSTREAM_DATA_DIR", "data_dir"}, {"RSTREAM_ROOT", "root_dir"},
 	{"RSTREAM_PUBLIC_URL", "public_url"}, {"RSTREAM_TRUSTED_PROXIES", "trusted_proxies"},
 	{"RSTREAM_WORKERS", "workers"}, {"RSTREAM_MAX_REQUESTS", "max_requests"},
+	{"RSTREAM_KEPT_CONNECTIONS", "kept_connections"},
 	{"RSTREAM_BODY_LIMIT", "body_limit"}, {"RSTREAM_SESSION_TTL", "session_ttl"},
 	{"RSTREAM_SECURE_COOKIES", "secure_cookies"}, {"RSTREAM_HLS_SECRET", "hls_secret"},
 	{"RSTREAM_VIDEO_MAX_MB", "video.max_upload_mb"}, {"RSTREAM_X264_PRESET", "video.x264_preset"},
@@ -200,6 +201,8 @@ int config_load(const char *path, char *err, int errlen)
 	cfg.workers = (int)n;
 	if (want_int("max_requests", 100000, 1, 100000000, &n, err, errlen)) return -1;
 	cfg.max_requests = (int)n;
+	if (want_int("kept_connections", 64, 0, 4096, &n, err, errlen)) return -1;
+	cfg.kept_connections = (int)n;
 	if (want_int("body_limit", 1 << 20, 1024, 1L << 30, &n, err, errlen)) return -1;
 	cfg.body_limit = n;
 	if (want_int("session_ttl", 8 * 3600, 60, 30L * 86400, &n, err, errlen)) return -1;

@@ -19,6 +19,7 @@ struct config {
 	const char *trusted_proxies;/* RSTREAM_TRUSTED_PROXIES: CIDR list, comma separated */
 	int workers;                /* RSTREAM_WORKERS, default: number of cores */
 	int max_requests;           /* recycle a worker after this many requests */
+	int kept_connections;       /* per worker: web-server connections kept open between requests (FCGI_KEEP_CONN) */
 	long body_limit;            /* bytes of an in-memory request body (JSON, forms) */
 	int session_ttl;            /* seconds */
 	int login_max_failures;     /* lockout after this many failures ... */

@@ -49,7 +49,7 @@ static void on_master_signal(int sig)
 	else stopping = 1;
 }
 
-/* A worker takes SIGTERM only while it waits in ppoll() for a connection (see next_connection): never while it
+/* A worker takes SIGTERM only while it waits in ppoll() for a connection (see next_request): never while it
  * serves one. libfcgi's own way, FCGX_ShutdownPending(), also fails the reads of a request just accepted, and a
  * signal in its accept path (the 2 s wait for a Unix-socket peer's first bytes) drops the connection: nginx would
  * answer 502 for a request that arrived in the instant of a restart. */
@@ -118,54 +118,124 @@ static int open_listen(void)
 	return FCGX_OpenSocket(l, listen_backlog());
 }
 
-/* The next connection, accepted here rather than by libfcgi: its accept polls every new Unix-socket connection for
- * up to 2 s before reading (a guard against a peer that connected and left, which the first read notices as well),
- * a system call per request. fx gets the descriptor with keepConnection set, so that FCGX_Accept_r's opening
- * FCGX_Finish_r keeps it and reads the request from it (the BEGIN_REQUEST record then sets the real flag).
- * SIGTERM/SIGINT are let in only inside ppoll (it sets the signal mask atomically, so a signal sent while a request
- * was served is taken here, not lost): when the queue is empty, and at least every 32 connections under load.
- * The socket is non-blocking, so a worker that loses the race for a connection gets EAGAIN, never a blocked
- * accept() that no signal could end. 1: fx holds a connection (a new one, or the kept one with data); 0: stop. */
-static int next_connection(FCGX_Request *fx, const sigset_t *open)
+/* Connections come two ways. A new one is accepted here rather than by libfcgi: its accept polls every new
+ * Unix-socket connection for up to 2 s before reading (a guard against a peer that connected and left, which the
+ * first read notices as well), a system call per request. A kept one is a connection the web server asked to keep
+ * (FCGI_KEEP_CONN: nginx's kept upstream for heartbeats and the OneRoster API, Apache's enablereuse): its next
+ * request comes on it. libfcgi alone would wait on a kept connection until the web server closes it, so an idle
+ * one would pin the process; here every connection has its own FCGX_Request and a worker waits on all of them
+ * and on the listening socket at once, serving whichever has a request. nginx opens as many as it needs, so a
+ * worker holds up to kept_connections of them; one past that is closed after its request.
+ * Each FCGX_Request gets its descriptor with keepConnection set, so that FCGX_Accept_r's opening FCGX_Finish_r
+ * keeps it and reads the request from it (the BEGIN_REQUEST record then sets the real flag), and no listening
+ * socket (-1): a connection that turns out not to hold a request is closed by libfcgi, which then fails (EBADF)
+ * instead of accepting on its own. */
+static FCGX_Request fresh;   /* the request of a connection just accepted */
+static FCGX_Request *kept;   /* kept_connections slots; ipcFd < 0: free */
+static int nkept;
+static struct pollfd *pf;    /* the last poll: [0] the listening socket, then the kept connections ... */
+static int *pf_slot;         /* ... whose slots these are */
+static int npf, pf_next;     /* entries, and the next one to look at */
+
+static void kept_init(void)
 {
-	static int without_wait;
-	struct pollfd p = {.fd = listen_fd, .events = POLLIN};
-	if (fx->ipcFd >= 0) {
-		/* the web server asked to keep the connection (FCGI_KEEP_CONN: Apache's mod_proxy_fcgi; nginx does not
-		 * here): its next request comes on it, so wait for that (or for its close, after which libfcgi closes
-		 * our end and we accept again), with the stop signals let in as above */
-		struct pollfd k = {.fd = fx->ipcFd, .events = POLLIN};
-		log_flush();
-		while (!stopping) {
-			if (ppoll(&k, 1, NULL, open) > 0) return 1;
-			if (errno != EINTR) { log_error("worker: waiting on a kept connection: %s", strerror(errno)); return 0; }
+	kept = calloc((size_t)cfg.kept_connections + 1, sizeof *kept);
+	pf = calloc((size_t)cfg.kept_connections + 1, sizeof *pf);
+	pf_slot = calloc((size_t)cfg.kept_connections + 1, sizeof *pf_slot);
+	if (!kept || !pf || !pf_slot) { log_error("worker: out of memory"); exit(1); }
+	for (int i = 0; i < cfg.kept_connections; i++) FCGX_InitRequest(&kept[i], -1, 0);
+	FCGX_InitRequest(&fresh, -1, 0);
+}
+
+static void hand_over(FCGX_Request *fx, int fd)
+{
+	fx->ipcFd = fd;
+	fx->keepConnection = 1;
+}
+
+static void drop_connection(FCGX_Request *fx)
+{
+	if (fx->ipcFd >= 0) close(fx->ipcFd);
+	fx->ipcFd = -1;
+	if (fx != &fresh) nkept--;
+}
+
+/* After a request: a connection the web server keeps goes to a free slot, or is closed when none is left. */
+static void keep_or_close(FCGX_Request *fx)
+{
+	if (fx != &fresh || fx->ipcFd < 0) return;
+	for (int i = 0; i < cfg.kept_connections; i++)
+		if (kept[i].ipcFd < 0) {
+			hand_over(&kept[i], fx->ipcFd);
+			fx->ipcFd = -1;
+			nkept++;
+			return;
 		}
-		return 0;
-	}
+	close(fx->ipcFd);
+	fx->ipcFd = -1;
+}
+
+/* The next connection with a request: those the last poll found ready first, in order, then a new poll.
+ * SIGTERM/SIGINT are let in only inside ppoll (it sets the signal mask atomically, so a signal sent while a request
+ * was served is taken here, not lost), and ppoll runs once per batch of ready connections, so a stop waits for at
+ * most the requests already waiting. A stopping worker still serves a request a kept connection holds now (nginx
+ * wrote it before our close could reach it), then closes them all. The listening socket is non-blocking, so a
+ * worker that loses the race for a connection gets EAGAIN, never a blocked accept() that no signal could end.
+ * NULL: stop. */
+static FCGX_Request *next_request(const sigset_t *open)
+{
 	for (;;) {
-		if (stopping) return 0;
-		if (without_wait < 32) {
-			int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-			if (fd >= 0) {
-				without_wait++;
-				if (listen_tcp) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
-				fx->ipcFd = fd;
-				fx->keepConnection = 1;
-				return 1;
-			}
-			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				log_error("worker: accept: %s; retrying in 100 ms", strerror(errno));
-				ppoll(NULL, 0, &(struct timespec){0, 100000000}, open);
+		while (pf_next < npf) {
+			int i = pf_next++;
+			if (!pf[i].revents) continue;
+			if (i == 0) {
+				if (stopping) continue;
+				int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+				if (fd >= 0) {
+					if (listen_tcp) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+					hand_over(&fresh, fd);
+					return &fresh;
+				}
+				if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+					log_error("worker: accept: %s; retrying in 100 ms", strerror(errno));
+					ppoll(NULL, 0, &(struct timespec){0, 100000000}, open);
+				} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED &&
+					   errno != EPROTO) {
+					log_error("worker: accept: %s", strerror(errno));
+					return NULL;
+				}
 				continue;
 			}
-			if (errno != EAGAIN && errno != EWOULDBLOCK) { log_error("worker: accept: %s", strerror(errno)); return 0; }
+			/* readable: a request, or the web server's close, which FCGX_Accept_r finds (no extra system call
+			 * to tell them apart); hung up or failed: closed here */
+			FCGX_Request *k = &kept[pf_slot[i]];
+			if (!(pf[i].revents & (POLLERR | POLLHUP | POLLNVAL))) return k;
+			drop_connection(k);
 		}
-		without_wait = 0;
-		log_flush();   /* about to wait: the buffered access lines go out first */
-		if (ppoll(&p, 1, NULL, open) < 0 && errno != EINTR) {
+		static int last_look;
+		if (last_look) {   /* stopping, and what the last look found is served: close the rest */
+			for (int i = 0; i < cfg.kept_connections; i++) if (kept[i].ipcFd >= 0) drop_connection(&kept[i]);
+			return NULL;
+		}
+		npf = 1;
+		pf[0] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
+		for (int i = 0; i < cfg.kept_connections && npf <= nkept; i++)
+			if (kept[i].ipcFd >= 0) {
+				pf_slot[npf] = i;
+				pf[npf++] = (struct pollfd){.fd = kept[i].ipcFd, .events = POLLIN};
+			}
+		pf_next = 0;
+		if (stopping) {   /* one last look, without waiting: a request nginx already wrote is served */
+			last_look = 1;
+			if (poll(pf, (nfds_t)npf, 0) <= 0) npf = 0;
+			continue;
+		}
+		log_flush();   /* possibly about to wait: the buffered access lines go out first */
+		if (ppoll(pf, (nfds_t)npf, NULL, open) < 0) {
+			npf = 0;
+			if (errno == EINTR) continue;
 			log_error("worker: waiting for connections: %s", strerror(errno));
-			return 0;
+			stopping = 1;
 		}
 	}
 }
@@ -426,12 +496,27 @@ static void outage_answer(req *r)
 	else if (!r->headers.p || !strstr(r->headers.p, "Retry-After:")) res_header(r, "Retry-After", RETRY_AFTER_OUTAGE);
 }
 
-/* libfcgi ends a connection with shutdown() and then reads until nginx closes its side (up to 2 s), so that a peer
- * still sending a body gets no reset. When the request's input has been read to its end (the empty STDIN record
- * nginx always sends last is usually in the first read) nothing is left to drain: the connection is closed at
- * once, three system calls and a wait on nginx fewer per request. An unread body keeps libfcgi's way. */
-static void close_at_once_if_drained(FCGX_Request *fx)
+/* Before FCGX_Finish_r. A kept connection must have its request's input read to the end (the empty STDIN record
+ * included): the next request's records follow it, and libfcgi takes a stray STDIN record for a protocol error.
+ * An input too long to be worth reading is not kept: the connection is closed instead.
+ * A closing connection: libfcgi ends it with shutdown() and then reads until nginx closes its side (up to 2 s), so
+ * that a peer still sending a body gets no reset. When the input has been read to its end (the empty STDIN record
+ * nginx always sends last is usually in the first read) nothing is left to drain: it is closed at once, three
+ * system calls and a wait on nginx fewer per request. An unread body keeps libfcgi's way. */
+#define KEPT_DRAIN_MAX (1 << 20)
+static void end_input(FCGX_Request *fx)
 {
+	if (fx->keepConnection) {
+		char chunk[8192];
+		long left = KEPT_DRAIN_MAX;
+		while (!FCGX_HasSeenEOF(fx->in) && left > 0) {
+			int n = FCGX_GetStr(chunk, sizeof chunk, fx->in);
+			if (n <= 0) break;
+			left -= n;
+		}
+		if (FCGX_HasSeenEOF(fx->in) && !FCGX_GetError(fx->in)) return;
+		fx->keepConnection = 0;
+	}
 	if (!FCGX_HasSeenEOF(fx->in) && FCGX_GetChar(fx->in) != EOF) return;
 	if (FCGX_HasSeenEOF(fx->in)) FCGX_Detach(fx);
 }
@@ -446,7 +531,7 @@ static void worker_loop(void)
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
 	sigaddset(&term, SIGINT);
-	sigprocmask(SIG_BLOCK, &term, &open);   /* from here on they arrive only inside next_connection */
+	sigprocmask(SIG_BLOCK, &term, &open);   /* from here on they arrive only inside next_request */
 	sigdelset(&open, SIGTERM);
 	sigdelset(&open, SIGINT);
 	signal(SIGHUP, SIG_IGN);
@@ -459,25 +544,30 @@ static void worker_loop(void)
 	cache_connect(cfg.redis_url);
 	log_buffer_access(1);
 	FCGX_Init();
-	FCGX_Request fx;
-	FCGX_InitRequest(&fx, listen_fd, 0);
+	kept_init();
 	arena *a = arena_new(64 * 1024);
 	int served = 0;
-	while (served < cfg.max_requests && next_connection(&fx, &open)) {
-		int rc = FCGX_Accept_r(&fx);
-		/* not a request after all (the peer left, or a protocol error): libfcgi closed it and tried its own
-		 * accept on the non-blocking socket */
-		if (rc == -EAGAIN || rc == -EWOULDBLOCK) continue;
-		if (rc < 0) { log_error("worker: accept: %s", strerror(-rc)); break; }
+	FCGX_Request *fx;
+	/* after max_requests the worker stops as on SIGTERM: the kept connections' waiting requests first */
+	while ((fx = next_request(&open))) {
+		int kept_before = fx != &fresh;
+		/* not a request after all (the peer left, or a protocol error): libfcgi closed the connection */
+		if (FCGX_Accept_r(fx) < 0) {
+			fx->ipcFd = -1;
+			if (kept_before) nkept--;
+			continue;
+		}
 		struct timeval t0, t1;
 		gettimeofday(&t0, NULL);
-		req r = {.a = a, .fcgx = &fx};
+		req r = {.a = a, .fcgx = fx};
 		db_outage_clear();
-		handle(&r, &fx);
+		handle(&r, fx);
 		outage_answer(&r);
-		if (!r.streamed) send_response(&r, &fx);
-		close_at_once_if_drained(&fx);
-		FCGX_Finish_r(&fx);
+		if (!r.streamed) send_response(&r, fx);
+		end_input(fx);
+		FCGX_Finish_r(fx);
+		if (kept_before && fx->ipcFd < 0) nkept--;
+		keep_or_close(fx);
 		gettimeofday(&t1, NULL);
 		double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_usec - t0.tv_usec) / 1e6;
 		log_access(&r, secs);
@@ -492,7 +582,7 @@ static void worker_loop(void)
 		buf_free(&r.body_out);
 		arena_reset(a);
 		if (big) malloc_trim(0);
-		served++;
+		if (++served >= cfg.max_requests) stopping = 1;
 	}
 	arena_free(a);   /* exit() flushes the gathered access lines (log_buffer_access) */
 	db_close();
@@ -538,7 +628,7 @@ int server_main(void)
 	listen_addr = strdup(cfg.listen);
 	listen_fd = open_listen();
 	if (listen_fd < 0) { log_error("cannot listen on %s: %s", cfg.listen, strerror(errno)); return 1; }
-	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);   /* see next_connection */
+	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);   /* see next_request */
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	listen_tcp = getsockname(listen_fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family != AF_UNIX;

@@ -45,7 +45,7 @@ function request()
 end
 
 function response(status, headers, body)
-  if status == 204 then accepted = accepted + 1 elseif status ~= 200 then rejected = rejected + 1 end
+  if status == 202 then accepted = accepted + 1 elseif status ~= 200 then rejected = rejected + 1 end
 end
 
 function done(summary, latency, requests)

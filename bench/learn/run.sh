@@ -151,7 +151,7 @@ Load average before the run: $LOAD_BEFORE (the machine is shared: other processe
 | hello-world FastCGI ceiling (GET, same wrk settings) | $(printf '%.0f' "$hello") req/s |
 | GET /healthz (the app's request path with no I/O) | $(printf '%.0f' "$healthz") req/s |
 | heartbeats accepted, worker flushing meanwhile (pass 1) | $(printf '%.0f' "$rps") /s ($pct of hello-world), p99 $p99 |
-| beats sent / accepted (204) / rejected; socket errors | $gen / $acc / $rej; ${sockerr:-none} |
+| beats sent / accepted (202) / rejected; socket errors | $gen / $acc / $rej; ${sockerr:-none} |
 | stream backlog when wrk stopped; drained after | $lag beats; ${drain} s |
 | PostgreSQL after the drain: sessions, all 11 s each, sum | $rows, $([ "$bad" = 0 ] && echo yes || echo "no: $bad differ"), $total ms — **$check** (accepted ≤ rows ≤ sent) |
 | server CPU per beat (pass 1): nginx / FastCGI / Redis / flusher / PostgreSQL | $u_ng / $u_fc / $u_rd / $u_wk / $u_pg µs = $u_all µs |
@@ -160,7 +160,7 @@ Load average before the run: $LOAD_BEFORE (the machine is shared: other processe
 | heartbeats accepted with the worker stopped (pass 2) | $(printf '%.0f' "$rps2") /s; $queued beats queued in Redis |
 | flush rate of one worker draining that backlog alone | $flush_rate beats/s ($rows2 beats in ${drain2} s) — **$check2** |
 
-\"accepted ≤ rows ≤ sent\": a beat answered 204 is in PostgreSQL exactly once; rows above the accepted count are beats
+\"accepted ≤ rows ≤ sent\": a beat answered 202 is in PostgreSQL exactly once; rows above the accepted count are beats
 that were in flight when wrk stopped (their answers were never read, at most one per connection)."
 
 echo

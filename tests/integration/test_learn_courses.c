@@ -155,8 +155,8 @@ Test(learn_courses, assignment_reaches_the_class_and_the_teacher_table_fills_in)
 	/* assigned: the class-only video is watchable now, for the class's student only */
 	json_object_put(lh_json("GET", path, w.oh, NULL, 403));
 	char *s2 = lh_session(w.sh, w.v2), *s1 = lh_session(w.sh, w.v1);
-	cr_assert_eq(lh_beat(w.sh, s2, w.v2, 50, "[[0,50]]"), 204);
-	cr_assert_eq(lh_beat(w.sh, s1, w.v1, 30, "[[0,30]]"), 204);
+	cr_assert_eq(lh_beat(w.sh, s2, w.v2, 50, "[[0,50]]"), 202);
+	cr_assert_eq(lh_beat(w.sh, s1, w.v1, 30, "[[0,30]]"), 202);
 	cr_assert_eq(lh_wait_watched(w.sid, w.v1, 30000, 20), 30000);
 	cr_assert_eq(lh_wait_watched(w.sid, w.v2, 50000, 20), 50000);
 	o = lh_json("GET", "/api/v1/me/assignments", w.sh, NULL, 200);

@@ -47,11 +47,11 @@ static void beat_until_taken(struct viewer *v, int k)
 {
 	char *r = ranges_upto(k);
 	int st = 0;
-	for (int i = 0; i < 100 && st != 204; i++) {
+	for (int i = 0; i < 100 && st != 202; i++) {
 		st = lh_beat(v->h, v->session, v->pid, 10.0 * k, r);
-		if (st != 204) usleep(200000);
+		if (st != 202) usleep(200000);
 	}
-	cr_assert_eq(st, 204);
+	cr_assert_eq(st, 202);
 	free(r);
 }
 
@@ -125,7 +125,7 @@ Test(learn_faults, fastcgi_worker_killed_mid_request_loses_nothing, .timeout = 1
 			char *r = ranges_upto(k);
 			int st = lh_beat(v.h, v.session, v.pid, 10.0 * k, r);
 			free(r);
-			failed += st != 204;
+			failed += st != 202;
 			waitpid(p, NULL, 0);
 			continue;
 		}
@@ -152,7 +152,7 @@ Test(learn_faults, beats_are_taken_while_postgres_is_down_and_applied_after, .ti
 	snprintf(sh, sizeof sh, "bash '%s/scripts/stack.sh' start-pg >>'%s/log/faults-stack.log' 2>&1 9>&-",
 		 t_env("RSTREAM_ROOT"), stack_dir());
 	cr_assert_eq(run(sh), 0, "stack.sh start-pg failed");
-	cr_assert_eq(st, 204, "a beat is taken while PostgreSQL is down (got %d)", st);
+	cr_assert_eq(st, 202, "a beat is taken while PostgreSQL is down (got %d)", st);
 	cr_assert_eq(lh_wait_watched(v.uid, v.pid, 6 * 5000, 60), 6 * 5000, "applied once PostgreSQL is back");
 	free(v.h); free(v.pid); free(v.session);
 }

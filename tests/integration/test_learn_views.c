@@ -17,9 +17,9 @@ Test(learn_views, cumulative_beats_merge_into_one_union_and_complete_at_ninety_p
 	char *pid = lh_video(tid, "public", 100, "Union");
 	char *s = lh_session(sh, pid);
 	/* the second beat repeats the first one's ranges (cumulative); a stale third one changes nothing */
-	cr_assert_eq(lh_beat(sh, s, pid, 10, "[[0,10]]"), 204);
-	cr_assert_eq(lh_beat(sh, s, pid, 40, "[[0,20],[30,40]]"), 204);
-	cr_assert_eq(lh_beat(sh, s, pid, 10, "[[0,10]]"), 204);
+	cr_assert_eq(lh_beat(sh, s, pid, 10, "[[0,10]]"), 202);
+	cr_assert_eq(lh_beat(sh, s, pid, 40, "[[0,20],[30,40]]"), 202);
+	cr_assert_eq(lh_beat(sh, s, pid, 10, "[[0,10]]"), 202);
 	cr_assert_eq(lh_wait_watched(uid, pid, 30000, 20), 30000);
 	char *done = lh_sql("SELECT completed_at IS NOT NULL FROM view_progress p JOIN videos v ON v.id = p.video_id "
 			    "WHERE p.user_id = %ld AND v.public_id = '%s'", uid, pid);
@@ -27,13 +27,13 @@ Test(learn_views, cumulative_beats_merge_into_one_union_and_complete_at_ninety_p
 	free(done);
 	/* a second playback session of the same video: its ranges join the first's */
 	char *s2 = lh_session(sh, pid);
-	cr_assert_eq(lh_beat(sh, s2, pid, 89.5, "[[15,35],[40,89.5]]"), 204);
+	cr_assert_eq(lh_beat(sh, s2, pid, 89.5, "[[15,35],[40,89.5]]"), 202);
 	cr_assert_eq(lh_wait_watched(uid, pid, 89500, 20), 89500);
 	done = lh_sql("SELECT completed_at IS NOT NULL FROM view_progress p JOIN videos v ON v.id = p.video_id "
 		      "WHERE p.user_id = %ld AND v.public_id = '%s'", uid, pid);
 	cr_assert_str_eq(done, "f", "89.5 %% is not complete");
 	free(done);
-	cr_assert_eq(lh_beat(sh, s2, pid, 90.5, "[[15,35],[40,90.5]]"), 204);
+	cr_assert_eq(lh_beat(sh, s2, pid, 90.5, "[[15,35],[40,90.5]]"), 202);
 	cr_assert_eq(lh_wait_watched(uid, pid, 90500, 20), 90500);
 	done = lh_sql("SELECT completed_at IS NOT NULL FROM view_progress p JOIN videos v ON v.id = p.video_id "
 		      "WHERE p.user_id = %ld AND v.public_id = '%s'", uid, pid);
@@ -90,7 +90,7 @@ Test(learn_views, bad_heartbeats_get_a_clear_error_and_change_nothing)
 	expect(sh, BEAT(s, pid, "10", "[[0,NaN]]"), 422, "range_value");
 	expect(sh, BEAT(s, pid, "10", "[[0,Infinity]]"), 422, "range_value");
 	expect(sh, BEAT(s, pid, "10", "\"0-10\""), 422, "ranges_type");
-	expect(sh, BEAT(s, pid, "10", "[[0,1],[2,3],[4,5],[6,7],[8,9],[10,11],[12,13],[14,15],[16,17],[18,19],[20,21]]"), 204, NULL);
+	expect(sh, BEAT(s, pid, "10", "[[0,1],[2,3],[4,5],[6,7],[8,9],[10,11],[12,13],[14,15],[16,17],[18,19],[20,21]]"), 202, NULL);
 	char big[20000];
 	/* 210 ranges inside [0, 53] that overlap nothing: refused for their number */
 	snprintf(big, sizeof big, "[");
@@ -132,7 +132,7 @@ Test(learn_views, bad_heartbeats_get_a_clear_error_and_change_nothing)
 	struct http_res r;
 	snprintf(ch, sizeof ch, "Cookie: %s\r\nContent-Type: text/plain;charset=UTF-8\r\n", cookie);
 	cr_assert_eq(http_do("POST", "/api/v1/views/heartbeat", ch, b, strlen(b), &r), 0);
-	cr_assert_eq(r.status, 204, "beacon-style beat: %d %.200s", r.status, r.body);
+	cr_assert_eq(r.status, 202, "beacon-style beat: %d %.200s", r.status, r.body);
 	http_free(&r);
 	/* only the two good beats arrived: [0,12] ∪ the eleven one-second ranges = 12 s + [12,13] … [20,21] = 17 s */
 	cr_assert_eq(lh_wait_watched(uid, pid, 17000, 20), 17000);
@@ -157,9 +157,9 @@ Test(learn_views, beats_of_an_ended_session_or_outdated_token_are_not_stored, .t
 	char *ah = lh_user("viewer", an, &a), *bh = lh_user("viewer", bn, &b), *ch = lh_user("viewer", cn, &c);
 	char *pid = lh_video(tid, "public", 100, "Revoked");
 	char *as = lh_session(ah, pid), *bs = lh_session(bh, pid), *cs = lh_session(ch, pid);
-	cr_assert_eq(lh_beat(ah, as, pid, 10, "[[0,10]]"), 204);
-	cr_assert_eq(lh_beat(bh, bs, pid, 10, "[[0,10]]"), 204);
-	cr_assert_eq(lh_beat(ch, cs, pid, 10, "[[0,10]]"), 204);
+	cr_assert_eq(lh_beat(ah, as, pid, 10, "[[0,10]]"), 202);
+	cr_assert_eq(lh_beat(bh, bs, pid, 10, "[[0,10]]"), 202);
+	cr_assert_eq(lh_beat(ch, cs, pid, 10, "[[0,10]]"), 202);
 	cr_assert_eq(lh_wait_watched(a, pid, 10000, 20), 10000);
 	cr_assert_eq(lh_wait_watched(b, pid, 10000, 20), 10000);
 	cr_assert_eq(lh_wait_watched(c, pid, 10000, 20), 10000);
@@ -177,13 +177,13 @@ Test(learn_views, beats_of_an_ended_session_or_outdated_token_are_not_stored, .t
 	free(lh_sql("UPDATE users SET token_gen = token_gen + 1 WHERE id = %ld RETURNING 1", b));
 	free(lh_sql("UPDATE users SET disabled = true WHERE id = %ld RETURNING 1", c));
 	int sb = lh_beat(bh, bs, pid, 60, "[[0,60]]"), sc = lh_beat(ch, cs, pid, 70, "[[0,70]]");
-	cr_assert(sb == 204 || sb == 401, "outdated token: %d", sb);
-	cr_assert(sc == 204 || sc == 401, "disabled account: %d", sc);
+	cr_assert(sb == 202 || sb == 401, "outdated token: %d", sb);
+	cr_assert(sc == 202 || sc == 401, "disabled account: %d", sc);
 
 	/* a later beat of a valid session is flushed: everything before it in the stream was handled too */
 	long d;
 	char *dn = name("lrd"), *dh = lh_user("viewer", dn, &d), *ds = lh_session(dh, pid);
-	cr_assert_eq(lh_beat(dh, ds, pid, 20, "[[0,20]]"), 204);
+	cr_assert_eq(lh_beat(dh, ds, pid, 20, "[[0,20]]"), 202);
 	cr_assert_eq(lh_wait_watched(d, pid, 20000, 20), 20000);
 	cr_assert_eq(lh_wait_watched(a, pid, 10000, 1), 10000, "the logged-out session's beat was not stored");
 	cr_assert_eq(lh_wait_watched(b, pid, 10000, 1), 10000, "the outdated token's beat was not stored");

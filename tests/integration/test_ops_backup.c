@@ -156,7 +156,7 @@ Test(ops_backup, restores_everything_into_a_fresh_stack_and_refuses_a_corrupted_
 	cr_assert_str_eq(vh_str(v, "video.status"), "ready");
 	json_object_put(v);
 	char *sess = lh_session(th, vid);
-	cr_assert_eq(lh_beat(th, sess, vid, 1.5, "[[0,1.5]]"), 204);
+	cr_assert_eq(lh_beat(th, sess, vid, 1.5, "[[0,1.5]]"), 202);
 	cr_assert_eq(lh_wait_watched(tid, vid, 1500, 30), 1500, "the viewing was not recorded");
 
 	/* ---- refused setups ---- */

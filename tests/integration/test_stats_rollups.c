@@ -83,10 +83,10 @@ static void setup(struct fixture *f)
 	snprintf(body, sizeof body, "{\"video\":\"%s\",\"classes\":[\"%s\"]}", f->pid, f->cls);
 	json_object_put(lh_json("POST", "/api/v1/assignments", f->th, body, 201));
 	char *a = lh_session(f->s1h, f->pid), *b = lh_session(f->s1h, f->pid), *c = lh_session(f->s2h, f->pid);
-	cr_assert_eq(lh_beat(f->s1h, a, f->pid, 30, "[[0,30]]"), 204);
-	cr_assert_eq(lh_beat(f->s1h, a, f->pid, 50, "[[0,50]]"), 204);
-	cr_assert_eq(lh_beat(f->s2h, c, f->pid, 70, "[[10,20],[60,70]]"), 204);
-	cr_assert_eq(lh_beat(f->s1h, b, f->pid, 95, "[[40,95]]"), 204);
+	cr_assert_eq(lh_beat(f->s1h, a, f->pid, 30, "[[0,30]]"), 202);
+	cr_assert_eq(lh_beat(f->s1h, a, f->pid, 50, "[[0,50]]"), 202);
+	cr_assert_eq(lh_beat(f->s2h, c, f->pid, 70, "[[10,20],[60,70]]"), 202);
+	cr_assert_eq(lh_beat(f->s1h, b, f->pid, 95, "[[40,95]]"), 202);
 	cr_assert_eq(lh_wait_watched(f->s1, f->pid, 95000, 30), 95000);
 	cr_assert_eq(lh_wait_watched(f->s2, f->pid, 20000, 30), 20000);
 	free(a); free(b); free(c); free(tn); free(s2n);
@@ -250,7 +250,7 @@ Test(stats_rollups, rebuild_equals_the_workers_refresh_and_the_page_follows_new_
 	cr_assert_str_eq(by_rebuild, by_refresh);
 	/* a new view: once the worker refreshed the rollups, no process serves the body it rendered before */
 	char *d = lh_session(f.s2h, f.pid);
-	cr_assert_eq(lh_beat(f.s2h, d, f.pid, 30, "[[0,30]]"), 204);
+	cr_assert_eq(lh_beat(f.s2h, d, f.pid, 30, "[[0,30]]"), 202);
 	cr_assert_eq(lh_wait_watched(f.s2, f.pid, 40000, 30), 40000);
 	json_object *o = settled_video_stats(&f);
 	cr_assert_eq(atoi(lh_get(o, "views")), 4);
