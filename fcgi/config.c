@@ -201,7 +201,7 @@ int config_load(const char *path, char *err, int errlen)
 	cfg.workers = (int)n;
 	if (want_int("max_requests", 100000, 1, 100000000, &n, err, errlen)) return -1;
 	cfg.max_requests = (int)n;
-	if (want_int("kept_connections", 64, 0, 4096, &n, err, errlen)) return -1;
+	if (want_int("kept_connections", 128, 0, 4096, &n, err, errlen)) return -1;
 	cfg.kept_connections = (int)n;
 	if (want_int("body_limit", 1 << 20, 1024, 1L << 30, &n, err, errlen)) return -1;
 	cfg.body_limit = n;

@@ -49,6 +49,23 @@ static void wrong_video(req *r, const char *vid)
 	else learn_fail(r, 403, "session_video");
 }
 
+/* the answer once Redis replied to the revoked check and the append (see the end of h_api_heartbeat) */
+static void beat_taken(req *r, redisReply **rep)
+{
+	if (rep[0] && rep[0]->type == REDIS_REPLY_INTEGER && rep[0]->integer > 0) {
+		res_error(r, 401, "unauthorized", tr(r, "error_unauthorized"), NULL);
+		return;
+	}
+	if (!rep[1] || rep[1]->type != REDIS_REPLY_STRING) {
+		res_header(r, "Retry-After", "5");
+		learn_fail(r, 503, "buffer_unavailable");
+		return;
+	}
+	/* 202, not 204: the beat is queued, and nginx keeps its connection to us only after a response with a body
+	 * (even an empty one): after a 204 it stops reading before our end-of-request record and closes */
+	res_body(r, 202, NULL, NULL, 0);
+}
+
 /* POST /api/v1/views/heartbeat: JSON (any content type, so navigator.sendBeacon can send it as text/plain).
  * {"session","video","position","rate","ranges":[[s,e],...]} plus "csrf" on the cookie path. */
 void h_api_heartbeat(req *r)
@@ -104,26 +121,19 @@ void h_api_heartbeat(req *r)
 	 * loads no account (RF_TOKEN_AUTH): the flusher drops beats of a token revoked or outdated meanwhile */
 	char *entry = arena_printf(r->a, "%s %ld %ld %ld %.4g %s %s %ld", pb.sid, pb.uid, pb.vpk, pos, rate, lit,
 				   r->user->jti, r->user->gen);
-	/* one Redis round trip, two plain commands (a script per beat cost Redis more than both): is the session
-	 * ended since (logout marks its jti revoked in Redis, answered 401), and the append. A revoked session's beat
-	 * is appended all the same and dropped by the flusher, which checks revoked_tokens in PostgreSQL */
-	const char *revoked_key = arena_printf(r->a, "revoked:%s", r->user->jti);
-	const char *exists[] = {"EXISTS", revoked_key}, *xadd[] = {"XADD", LEARN_STREAM, "*", "b", entry};
-	const char **cmds[] = {exists, xadd};
-	redisReply *rep[2];
-	cache_pipeline_argv(2, (const int[]){2, 5}, cmds, NULL, rep);
-	int revoked = rep[0] && rep[0]->type == REDIS_REPLY_INTEGER && rep[0]->integer > 0;
-	int ok = rep[1] && rep[1]->type == REDIS_REPLY_STRING;
-	for (int i = 0; i < 2; i++) if (rep[i]) freeReplyObject(rep[i]);
-	if (revoked) { res_error(r, 401, "unauthorized", tr(r, "error_unauthorized"), NULL); return; }
-	if (!ok) {
-		res_header(r, "Retry-After", "5");
-		learn_fail(r, 503, "buffer_unavailable");
-		return;
-	}
-	/* 202, not 204: the beat is queued, and nginx keeps its connection to us only after a response with a body
-	 * (even an empty one): after a 204 it stops reading before our end-of-request record and closes */
-	res_body(r, 202, NULL, NULL, 0);
+	/* two plain commands (a script per beat cost Redis more than both), sent by the server in one round trip
+	 * with the other beats it has ready: is the session ended since (logout marks its jti revoked in Redis,
+	 * answered 401), and the append. A revoked session's beat is appended all the same and dropped by the
+	 * flusher, which checks revoked_tokens in PostgreSQL; sent twice (a lost connection), it merges as once */
+	const char **exists = arena_alloc(r->a, 2 * sizeof *exists), **xadd = arena_alloc(r->a, 5 * sizeof *xadd);
+	exists[0] = "EXISTS";
+	exists[1] = arena_printf(r->a, "revoked:%s", r->user->jti);
+	xadd[0] = "XADD";
+	xadd[1] = LEARN_STREAM;
+	xadd[2] = "*";
+	xadd[3] = "b";
+	xadd[4] = entry;
+	req_defer_redis(r, 2, (const int[]){2, 5}, (const char **const[]){exists, xadd}, beat_taken);
 }
 
 /* The viewer's own history: every video they watched, how far, newest first. JSON for both the API and page. */

@@ -21,6 +21,8 @@ struct user {
 };
 
 struct route;
+struct redisReply;
+#define REQ_DEFER_MAX 4
 typedef struct req req;
 struct req {
 	arena *a;
@@ -45,7 +47,20 @@ struct req {
 	buf body_out;
 	int streamed;                      /* res_stream_begin was called: body already sent */
 	const char *log_user;              /* who, for the access log (user email or api client id) */
+	/* a last step left to the server (req_defer_redis): Redis commands, sent in one round trip with those of
+	 * other requests ready at the same time, then done() answers from their replies */
+	int ndeferred;
+	int deferred_argc[REQ_DEFER_MAX];
+	const char **deferred_argv[REQ_DEFER_MAX];
+	void (*deferred_done)(req *r, struct redisReply **replies);
 };
+
+/* Leave the request's last step to the server: n (<= REQ_DEFER_MAX) Redis commands, each an argument vector
+ * that lives in r->a, and done(r, replies) that answers from their replies (NULL entries: Redis unreachable).
+ * The server sends the commands of every such request it has ready in one pipeline (heartbeats under load), or at
+ * once when there is no other. The commands may be sent twice after a lost connection: idempotent ones only. */
+void req_defer_redis(req *r, int n, const int *argc, const char **const *argv,
+		     void (*done)(req *r, struct redisReply **replies));
 
 /* ---- request ---- */
 const char *req_query(req *r, const char *name);

@@ -270,3 +270,15 @@ long req_query_long(req *r, const char *name, long def, long min, long max, int 
 }
 
 long req_param_id(req *r, const char *name) { return parse_id(req_param(r, name)); }
+
+void req_defer_redis(req *r, int n, const int *argc, const char **const *argv,
+		     void (*done)(req *r, struct redisReply **replies))
+{
+	if (n > REQ_DEFER_MAX) n = REQ_DEFER_MAX;
+	for (int i = 0; i < n; i++) {
+		r->deferred_argc[i] = argc[i];
+		r->deferred_argv[i] = (const char **)argv[i];
+	}
+	r->ndeferred = n;
+	r->deferred_done = done;
+}

@@ -132,10 +132,10 @@ static int open_listen(void)
  * instead of accepting on its own. */
 static FCGX_Request fresh;   /* the request of a connection just accepted */
 static FCGX_Request *kept;   /* kept_connections slots; ipcFd < 0: free */
-static int nkept;
 static struct pollfd *pf;    /* the last poll: [0] the listening socket, then the kept connections ... */
 static int *pf_slot;         /* ... whose slots these are */
 static int npf, pf_next;     /* entries, and the next one to look at */
+static int accepts_left;     /* new connections this batch may still take (see next_request) */
 
 static void kept_init(void)
 {
@@ -157,7 +157,6 @@ static void drop_connection(FCGX_Request *fx)
 {
 	if (fx->ipcFd >= 0) close(fx->ipcFd);
 	fx->ipcFd = -1;
-	if (fx != &fresh) nkept--;
 }
 
 /* After a request: a connection the web server keeps goes to a free slot, or is closed when none is left. */
@@ -168,7 +167,6 @@ static void keep_or_close(FCGX_Request *fx)
 		if (kept[i].ipcFd < 0) {
 			hand_over(&kept[i], fx->ipcFd);
 			fx->ipcFd = -1;
-			nkept++;
 			return;
 		}
 	close(fx->ipcFd);
@@ -179,9 +177,12 @@ static void keep_or_close(FCGX_Request *fx)
  * SIGTERM/SIGINT are let in only inside ppoll (it sets the signal mask atomically, so a signal sent while a request
  * was served is taken here, not lost), and ppoll runs once per batch of ready connections, so a stop waits for at
  * most the requests already waiting. A stopping worker still serves a request a kept connection holds now (nginx
- * wrote it before our close could reach it), then closes them all. The listening socket is non-blocking, so a
+ * wrote it before our close could reach it), then closes them all. A batch takes new connections until the
+ * queue is empty or it took as many as kept connections were ready, plus one. The listening socket is non-blocking, so a
  * worker that loses the race for a connection gets EAGAIN, never a blocked accept() that no signal could end.
  * NULL: stop. */
+static void finish_parked(void);
+
 static FCGX_Request *next_request(const sigset_t *open)
 {
 	for (;;) {
@@ -189,11 +190,13 @@ static FCGX_Request *next_request(const sigset_t *open)
 			int i = pf_next++;
 			if (!pf[i].revents) continue;
 			if (i == 0) {
-				if (stopping) continue;
+				if (stopping || accepts_left <= 0) continue;
 				int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 				if (fd >= 0) {
 					if (listen_tcp) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 					hand_over(&fresh, fd);
+					accepts_left--;
+					pf_next = 0;   /* the queue may hold more: look again after this one */
 					return &fresh;
 				}
 				if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -202,7 +205,7 @@ static FCGX_Request *next_request(const sigset_t *open)
 				} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED &&
 					   errno != EPROTO) {
 					log_error("worker: accept: %s", strerror(errno));
-					return NULL;
+					stopping = 1;
 				}
 				continue;
 			}
@@ -212,6 +215,7 @@ static FCGX_Request *next_request(const sigset_t *open)
 			if (!(pf[i].revents & (POLLERR | POLLHUP | POLLNVAL))) return k;
 			drop_connection(k);
 		}
+		finish_parked();   /* nothing more ready: the requests waiting on Redis are answered before any wait */
 		static int last_look;
 		if (last_look) {   /* stopping, and what the last look found is served: close the rest */
 			for (int i = 0; i < cfg.kept_connections; i++) if (kept[i].ipcFd >= 0) drop_connection(&kept[i]);
@@ -219,7 +223,7 @@ static FCGX_Request *next_request(const sigset_t *open)
 		}
 		npf = 1;
 		pf[0] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
-		for (int i = 0; i < cfg.kept_connections && npf <= nkept; i++)
+		for (int i = 0; i < cfg.kept_connections; i++)
 			if (kept[i].ipcFd >= 0) {
 				pf_slot[npf] = i;
 				pf[npf++] = (struct pollfd){.fd = kept[i].ipcFd, .events = POLLIN};
@@ -236,7 +240,12 @@ static FCGX_Request *next_request(const sigset_t *open)
 			if (errno == EINTR) continue;
 			log_error("worker: waiting for connections: %s", strerror(errno));
 			stopping = 1;
+			continue;
 		}
+		/* new connections queue in the listening socket while kept ones are served: a batch takes as many new
+		 * ones as kept ones were ready (and one more), so neither kind waits on the other for long */
+		accepts_left = 1;
+		for (int i = 1; i < npf; i++) accepts_left += pf[i].revents != 0;
 	}
 }
 
@@ -521,6 +530,93 @@ static void end_input(FCGX_Request *fx)
 	if (FCGX_HasSeenEOF(fx->in)) FCGX_Detach(fx);
 }
 
+/* A request served: its connection, its start, and the request itself (its own arena). */
+struct served {
+	FCGX_Request *fx;
+	struct timeval t0;
+	req r;
+};
+
+static int served_count;
+
+/* Everything after the handler: the answer, the end of the connection's request, the access line, the arena. */
+static void finish(struct served *s)
+{
+	req *r = &s->r;
+	FCGX_Request *fx = s->fx;
+	outage_answer(r);
+	if (!r->streamed) send_response(r, fx);
+	end_input(fx);
+	FCGX_Finish_r(fx);
+	keep_or_close(fx);
+	struct timeval t1;
+	gettimeofday(&t1, NULL);
+	double secs = (double)(t1.tv_sec - s->t0.tv_sec) + (t1.tv_usec - s->t0.tv_usec) / 1e6;
+	log_access(r, secs);
+	metrics_request(r->method, r->route ? (r->route->name ? r->route->name : r->route->pattern) : "unmatched",
+			r->status, secs);
+	if (r->json) json_object_put(r->json);
+	if (r->body_file && strstr(r->body_file, "/tmp/body-")) unlink(r->body_file);
+	/* a big request (a 1 MB body, a long export page) must not leave its peak as the worker's size:
+	 * glibc keeps freed heap pages mapped unless asked to give them back */
+	int big = arena_used(r->a) > TRIM_AFTER_BYTES || r->body_out.cap > TRIM_AFTER_BYTES;
+	buf_free(&r->headers);
+	buf_free(&r->body_out);
+	arena_reset(r->a);
+	if (big) malloc_trim(0);
+	if (++served_count >= cfg.max_requests) stopping = 1;
+}
+
+/* Requests that left their last step to the server (req_defer_redis: heartbeats) wait here while the worker
+ * handles the other requests that were ready at the same time; then one pipeline carries all their Redis
+ * commands, and each is answered. Under load that is one Redis round trip for a batch of beats instead of one
+ * per beat. Only requests on kept connections wait: a new connection's FCGX_Request is needed for the next one. */
+#define PARK_MAX 32
+static struct served parked[PARK_MAX];
+static int nparked;
+static arena *arena_pool[PARK_MAX + 1];
+static int narenas_free, narenas_made;
+
+/* an arena for the next request while the current one waits; NULL when the pool is spent */
+static arena *arena_take(void)
+{
+	if (narenas_free) return arena_pool[--narenas_free];
+	if (narenas_made == PARK_MAX) return NULL;
+	narenas_made++;
+	return arena_new(64 * 1024);
+}
+
+/* the deferred commands of n requests in one pipeline, then each request's answer */
+static void run_deferred(struct served *s, int n)
+{
+	int total = 0, argc[PARK_MAX * REQ_DEFER_MAX] = {0};
+	const char **argv[PARK_MAX * REQ_DEFER_MAX] = {0};
+	redisReply *rep[PARK_MAX * REQ_DEFER_MAX];
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < s[i].r.ndeferred; k++) {
+			argc[total] = s[i].r.deferred_argc[k];
+			argv[total++] = s[i].r.deferred_argv[k];
+		}
+	cache_pipeline_argv(total, argc, (const char **const *)argv, NULL, rep);
+	for (int i = 0, at = 0; i < n; i++) {
+		s[i].r.deferred_done(&s[i].r, rep + at);
+		for (int k = 0; k < s[i].r.ndeferred; k++) if (rep[at + k]) freeReplyObject(rep[at + k]);
+		at += s[i].r.ndeferred;
+	}
+}
+
+static void finish_parked(void)
+{
+	if (!nparked) return;
+	run_deferred(parked, nparked);
+	for (int i = 0; i < nparked; i++) {
+		arena *pa = parked[i].r.a;
+		finish(&parked[i]);
+		arena_pool[narenas_free++] = pa;
+	}
+	nparked = 0;
+}
+
 static void worker_loop(void)
 {
 	struct sigaction sa = {0};
@@ -546,45 +642,30 @@ static void worker_loop(void)
 	FCGX_Init();
 	kept_init();
 	arena *a = arena_new(64 * 1024);
-	int served = 0;
 	FCGX_Request *fx;
 	/* after max_requests the worker stops as on SIGTERM: the kept connections' waiting requests first */
-	while ((fx = next_request(&open))) {
-		int kept_before = fx != &fresh;
+	for (;;) {
+		if (nparked == PARK_MAX) finish_parked();
+		if (!(fx = next_request(&open))) break;
 		/* not a request after all (the peer left, or a protocol error): libfcgi closed the connection */
 		if (FCGX_Accept_r(fx) < 0) {
 			fx->ipcFd = -1;
-			if (kept_before) nkept--;
 			continue;
 		}
-		struct timeval t0, t1;
-		gettimeofday(&t0, NULL);
-		req r = {.a = a, .fcgx = fx};
+		struct served s = {.fx = fx, .r = {.a = a, .fcgx = fx}};
+		gettimeofday(&s.t0, NULL);
 		db_outage_clear();
-		handle(&r, fx);
-		outage_answer(&r);
-		if (!r.streamed) send_response(&r, fx);
-		end_input(fx);
-		FCGX_Finish_r(fx);
-		if (kept_before && fx->ipcFd < 0) nkept--;
-		keep_or_close(fx);
-		gettimeofday(&t1, NULL);
-		double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_usec - t0.tv_usec) / 1e6;
-		log_access(&r, secs);
-		metrics_request(r.method, r.route ? (r.route->name ? r.route->name : r.route->pattern) : "unmatched",
-				r.status, secs);
-		if (r.json) json_object_put(r.json);
-		if (r.body_file && strstr(r.body_file, "/tmp/body-")) unlink(r.body_file);
-		/* a big request (a 1 MB body, a long export page) must not leave its peak as the worker's size:
-		 * glibc keeps freed heap pages mapped unless asked to give them back */
-		int big = arena_used(a) > TRIM_AFTER_BYTES || r.body_out.cap > TRIM_AFTER_BYTES;
-		buf_free(&r.headers);
-		buf_free(&r.body_out);
-		arena_reset(a);
-		if (big) malloc_trim(0);
-		if (++served >= cfg.max_requests) stopping = 1;
+		handle(&s.r, fx);
+		if (s.r.deferred_done && fx != &fresh && (a = arena_take())) {
+			parked[nparked++] = s;   /* answered with the others ready now, after one Redis round trip */
+			continue;
+		}
+		if (!a) a = s.r.a;
+		if (s.r.deferred_done) run_deferred(&s, 1);
+		finish(&s);
 	}
-	arena_free(a);   /* exit() flushes the gathered access lines (log_buffer_access) */
+	finish_parked();
+	/* exit() frees the arenas and flushes the gathered access lines (log_buffer_access) */
 	db_close();
 	cache_close();
 	exit(0);

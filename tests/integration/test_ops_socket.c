@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,18 +43,29 @@ static int fcgi_connect(void)
 	return fd;
 }
 
+/* a FastCGI request written on fd: FCGI_KEEP_CONN when keep (the web server keeps the connection), a body */
+static void fcgi_send_req(int fd, int keep, const char *method, const char *uri, const char *body)
+{
+	unsigned char begin[8] = {0, 1, keep ? 1 : 0, 0, 0, 0, 0, 0}, p[512];
+	size_t n = 0;
+	char len[16];
+	snprintf(len, sizeof len, "%zu", body ? strlen(body) : 0);
+	record(fd, 1, begin, 8);
+	put_param(p, &n, "REQUEST_METHOD", method);
+	put_param(p, &n, "REQUEST_URI", uri);
+	put_param(p, &n, "REMOTE_ADDR", "127.0.0.1");
+	put_param(p, &n, "CONTENT_LENGTH", len);
+	put_param(p, &n, "CONTENT_TYPE", "application/x-www-form-urlencoded");
+	record(fd, 4, p, n);
+	record(fd, 4, NULL, 0);
+	if (body && *body) record(fd, 5, (const unsigned char *)body, strlen(body));
+	record(fd, 5, NULL, 0);
+}
+
 /* a FastCGI GET /healthz written on fd */
 static void fcgi_send(int fd)
 {
-	unsigned char begin[8] = {0, 1, 0, 0, 0, 0, 0, 0}, p[512];
-	size_t n = 0;
-	record(fd, 1, begin, 8);
-	put_param(p, &n, "REQUEST_METHOD", "GET");
-	put_param(p, &n, "REQUEST_URI", "/healthz");
-	put_param(p, &n, "REMOTE_ADDR", "127.0.0.1");
-	record(fd, 4, p, n);
-	record(fd, 4, NULL, 0);
-	record(fd, 5, NULL, 0);
+	fcgi_send_req(fd, 0, "GET", "/healthz", NULL);
 }
 
 /* read the answer: the HTTP status from the Status header (200 when absent), -1 when the stream breaks */
@@ -88,6 +100,7 @@ static int fcgi_get(void)
 }
 
 static int listen_sock;
+static const char *workers = "2", *kept_max;   /* the next start_master's RSTREAM_WORKERS, RSTREAM_KEPT_CONNECTIONS */
 
 static void setup(void)
 {
@@ -123,7 +136,8 @@ static pid_t start_master(const char *log)
 		setenv("LISTEN_FDS", "1", 1);
 		/* must not be used: the inherited socket wins */
 		setenv("RSTREAM_LISTEN", "unix:/nonexistent/never.sock", 1);
-		setenv("RSTREAM_WORKERS", "2", 1);
+		setenv("RSTREAM_WORKERS", workers, 1);
+		if (kept_max) setenv("RSTREAM_KEPT_CONNECTIONS", kept_max, 1);
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); close(fd); }
 		execl(t_env("RSTREAM_BIN"), "rstream", "fcgi", (char *)NULL);
@@ -202,4 +216,81 @@ Test(ops_socket, a_wrong_listen_pid_is_ignored)
 	snprintf(cmd, sizeof cmd, "LISTEN_PID=1 LISTEN_FDS=1 RSTREAM_LISTEN='unix:%s' RSTREAM_WORKERS=1 RSTREAM_LOG_DIR= timeout -s TERM 5 '%s' fcgi "
 		 ">>'%s/other.log' 2>&1; test -e '%s' || grep -q 'listening on unix:%s' '%s/other.log'", p, t_env("RSTREAM_BIN"), dir, p, p, dir);
 	cr_assert_eq(system(cmd), 0, "the master did not listen on its own socket (see %s/other.log)", dir);
+}
+
+/* a connection whose reads give up after 5 s: a request left unanswered fails the test instead of hanging it */
+static int kept_connect(void)
+{
+	int fd = fcgi_connect();
+	cr_assert_geq(fd, 0);
+	struct timeval tv = {5, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	return fd;
+}
+
+static int kept_get(int fd)
+{
+	fcgi_send_req(fd, 1, "GET", "/healthz", NULL);
+	return fcgi_read(fd);
+}
+
+/* the web server closed nothing, so a closed connection is the worker's doing: 0 bytes within 5 s */
+static int closed_by_worker(int fd)
+{
+	char c;
+	return read(fd, &c, 1) == 0;
+}
+
+Test(ops_socket, kept_connections_carry_many_requests_and_an_idle_one_pins_no_worker)
+{
+	char log[128];
+	snprintf(log, sizeof log, "%s/kept.log", dir);
+	workers = "1";   /* one worker: an idle kept connection that pinned it would leave every other request waiting */
+	pid_t m = start_master(log);
+	wait_serving();
+
+	int k1 = kept_connect();
+	for (int i = 0; i < 3; i++) cr_assert_eq(kept_get(k1), 200, "request %d on the kept connection", i + 1);
+	/* a body the handler never reads (405 before any body is read) is read to its end before the next request */
+	fcgi_send_req(k1, 1, "POST", "/healthz", "a=1&b=2");
+	cr_assert_eq(fcgi_read(k1), 405);
+	cr_assert_eq(kept_get(k1), 200, "the request after an unread body");
+
+	/* k1 idle and kept: a second kept connection and a closing one are served all the same */
+	int k2 = kept_connect();
+	cr_assert_eq(kept_get(k2), 200, "a new connection while another kept one is idle (see %s)", log);
+	int c = kept_connect();
+	fcgi_send_req(c, 0, "GET", "/healthz", NULL);
+	cr_assert_eq(fcgi_read(c), 200);
+	cr_assert(closed_by_worker(c), "a connection without FCGI_KEEP_CONN is closed after its request");
+	close(c);
+	cr_assert_eq(kept_get(k1), 200, "the first kept connection still serves");
+	cr_assert_eq(kept_get(k2), 200);
+	/* the web server closing a kept connection frees it; the worker goes on */
+	close(k1);
+	cr_assert_eq(kept_get(k2), 200);
+	close(k2);
+	kill(m, SIGTERM);
+	int st;
+	cr_assert_eq(waitpid(m, &st, 0), m);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the master drains and exits cleanly with kept connections");
+}
+
+Test(ops_socket, a_connection_past_kept_connections_is_closed_after_its_request)
+{
+	char log[128];
+	snprintf(log, sizeof log, "%s/kept-max.log", dir);
+	workers = "1";
+	kept_max = "1";
+	pid_t m = start_master(log);
+	wait_serving();
+	int k1 = kept_connect(), k2 = kept_connect();
+	cr_assert_eq(kept_get(k1), 200);
+	cr_assert_eq(kept_get(k2), 200, "the connection past the limit is answered");
+	cr_assert(closed_by_worker(k2), "and then closed: the worker keeps kept_connections = 1");
+	cr_assert_eq(kept_get(k1), 200, "the kept one still serves");
+	close(k1);
+	close(k2);
+	kill(m, SIGTERM);
+	waitpid(m, NULL, 0);
 }
