@@ -38,6 +38,56 @@ static int audit_insert_prepared(PGconn *c, const char *const *params)
 	return ok ? 0 : -1;
 }
 
+/* rows waiting for audit_flush: 7 strings each, malloc'd (ip "" for none) */
+#define AUDIT_BATCH_MAX 64
+static char *pending[AUDIT_BATCH_MAX][7];
+static int npending;
+
+int audit_pending(void)
+{
+	return npending;
+}
+
+static void insert_one(const char *const *params)
+{
+	PGconn *c = db_conn();
+	if (c && PQtransactionStatus(c) == PQTRANS_IDLE && audit_insert_prepared(c, params) == 0) return;
+	/* inside a caller's transaction the row commits with it (and must not make that commit asynchronous) */
+	if (db_cmd("INSERT INTO audit_log (actor, action, target, detail, ip, status, result_count) "
+		   "VALUES ($1, $2, $3, $4::jsonb, $5, $6::int, NULLIF($7, '-1')::bigint)", 7, params) < 0)
+		log_error("audit insert failed: %s (action %s)", db_error(), params[1]);
+}
+
+/* One INSERT for the waiting rows, committed asynchronously like a single row; when it fails, row by row, so one
+ * bad row costs only itself. */
+void audit_flush(void)
+{
+	if (!npending) return;
+	static arena *a;
+	if (!a) a = arena_new(16 * 1024);
+	const char *col[7][AUDIT_BATCH_MAX], *arr[7];
+	for (int k = 0; k < 7; k++) {
+		for (int i = 0; i < npending; i++) col[k][i] = pending[i][k];
+		arr[k] = db_text_array(a, col[k], npending);
+	}
+	int ok = db_cmd("INSERT INTO audit_log (actor, action, target, detail, ip, status, result_count) "
+			"SELECT t.actor, t.action, t.target, t.detail::jsonb, NULLIF(t.ip, ''), t.status::int, "
+			"NULLIF(t.n, '-1')::bigint "
+			"FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) "
+			"AS t(actor, action, target, detail, ip, status, n), "
+			"(SELECT set_config('synchronous_commit', 'off', true)) s", 7, arr) >= 0;
+	for (int i = 0; i < npending; i++) {
+		if (!ok) {
+			const char *p[7] = {pending[i][0], pending[i][1], pending[i][2], pending[i][3],
+					    *pending[i][4] ? pending[i][4] : NULL, pending[i][5], pending[i][6]};
+			insert_one(p);
+		}
+		for (int k = 0; k < 7; k++) free(pending[i][k]);
+	}
+	npending = 0;
+	arena_reset(a);
+}
+
 void audit_record(struct req *r, const char *actor, const char *action, const char *target,
 		  json_object *detail, int status, long result_count)
 {
@@ -53,11 +103,13 @@ void audit_record(struct req *r, const char *actor, const char *action, const ch
 	const char *ip = r && r->client_ip && *r->client_ip ? r->client_ip : NULL;
 	const char *params[7] = {actor, action ? action : "", target ? target : "", det, ip, st, cnt};
 	PGconn *c = db_conn();
-	if (c && PQtransactionStatus(c) == PQTRANS_IDLE && audit_insert_prepared(c, params) == 0) return;
-	/* inside a caller's transaction the row commits with it (and must not make that commit asynchronous) */
-	if (db_cmd("INSERT INTO audit_log (actor, action, target, detail, ip, status, result_count) "
-		   "VALUES ($1, $2, $3, $4::jsonb, $5, $6::int, NULLIF($7, '-1')::bigint)", 7, params) < 0)
-		log_error("audit insert failed: %s (action %s)", db_error(), action ? action : "");
+	if (r && r->may_defer && c && PQtransactionStatus(c) == PQTRANS_IDLE) {
+		if (npending == AUDIT_BATCH_MAX) audit_flush();
+		for (int k = 0; k < 7; k++) pending[npending][k] = strdup(params[k] ? params[k] : "");
+		npending++;
+		return;
+	}
+	insert_one(params);
 }
 
 static long retention_days(void)

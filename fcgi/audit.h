@@ -8,4 +8,8 @@ struct req;
  * action e.g. "roster.import", "roster.read", "user.update"; target e.g. "/ims/oneroster/rostering/v1p2/users". */
 void audit_record(struct req *r, const char *actor, const char *action, const char *target,
 		  json_object *detail, int status, long result_count);
+/* Rows of requests the server answers in a batch (r->may_defer, outside a transaction) wait here and go in one
+ * INSERT: audit_flush() writes them (the server calls it before sending those answers). audit_pending(): rows wait. */
+int audit_pending(void);
+void audit_flush(void);
 #endif

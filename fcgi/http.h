@@ -53,6 +53,7 @@ struct req {
 	int deferred_argc[REQ_DEFER_MAX];
 	const char **deferred_argv[REQ_DEFER_MAX];
 	void (*deferred_done)(req *r, struct redisReply **replies);
+	int may_defer;                     /* set by the server: its answer may wait for a batch (audit rows, audit.c) */
 };
 
 /* Leave the request's last step to the server: n (<= REQ_DEFER_MAX) Redis commands, each an argument vector

@@ -11,17 +11,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "cache.h"
 #include "config.h"
+#include "audit.h"
 #include "auth.h"
 #include "db.h"
 #include "db_replica.h"
@@ -132,17 +136,27 @@ static int open_listen(void)
  * instead of accepting on its own. */
 static FCGX_Request fresh;   /* the request of a connection just accepted */
 static FCGX_Request *kept;   /* kept_connections slots; ipcFd < 0: free */
-static struct pollfd *pf;    /* the last poll: [0] the listening socket, then the kept connections ... */
-static int *pf_slot;         /* ... whose slots these are */
-static int npf, pf_next;     /* entries, and the next one to look at */
+static unsigned *kept_gen;   /* per slot: bumped at each new connection, so an event of the slot's last one is
+			      * told apart (it may still be in `ready` when the slot is reused within a batch) */
+static int epfd = -1;        /* epoll: the listening socket (LISTENING) and the kept connections (slot, gen) */
+#define LISTENING UINT64_MAX
+#define BATCH_MAX 64
+static struct epoll_event ready[BATCH_MAX];   /* the last wait's answer, in the order the connections became ready */
+static int nready, ready_next;
 static int accepts_left;     /* new connections this batch may still take (see next_request) */
 
 static void kept_init(void)
 {
 	kept = calloc((size_t)cfg.kept_connections + 1, sizeof *kept);
-	pf = calloc((size_t)cfg.kept_connections + 1, sizeof *pf);
-	pf_slot = calloc((size_t)cfg.kept_connections + 1, sizeof *pf_slot);
-	if (!kept || !pf || !pf_slot) { log_error("worker: out of memory"); exit(1); }
+	kept_gen = calloc((size_t)cfg.kept_connections + 1, sizeof *kept_gen);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	/* EPOLLEXCLUSIVE: a new connection wakes one waiting worker, not every idle one (the others would wake only
+	 * to find the queue empty) */
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.u64 = LISTENING};
+	if (!kept || !kept_gen || epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &ev) < 0) {
+		log_error("worker: cannot set up the connection wait: %s", strerror(errno));
+		exit(1);
+	}
 	for (int i = 0; i < cfg.kept_connections; i++) FCGX_InitRequest(&kept[i], -1, 0);
 	FCGX_InitRequest(&fresh, -1, 0);
 }
@@ -153,6 +167,7 @@ static void hand_over(FCGX_Request *fx, int fd)
 	fx->keepConnection = 1;
 }
 
+/* closing the descriptor takes it out of the epoll set as well (it is ours alone: accepted after the fork) */
 static void drop_connection(FCGX_Request *fx)
 {
 	if (fx->ipcFd >= 0) close(fx->ipcFd);
@@ -165,6 +180,8 @@ static void keep_or_close(FCGX_Request *fx)
 	if (fx != &fresh || fx->ipcFd < 0) return;
 	for (int i = 0; i < cfg.kept_connections; i++)
 		if (kept[i].ipcFd < 0) {
+			struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)++kept_gen[i] << 32 | (uint32_t)i};
+			if (epoll_ctl(epfd, EPOLL_CTL_ADD, fx->ipcFd, &ev) < 0) break;
 			hand_over(&kept[i], fx->ipcFd);
 			fx->ipcFd = -1;
 			return;
@@ -173,30 +190,30 @@ static void keep_or_close(FCGX_Request *fx)
 	fx->ipcFd = -1;
 }
 
-/* The next connection with a request: those the last poll found ready first, in order, then a new poll.
- * SIGTERM/SIGINT are let in only inside ppoll (it sets the signal mask atomically, so a signal sent while a request
- * was served is taken here, not lost), and ppoll runs once per batch of ready connections, so a stop waits for at
- * most the requests already waiting. A stopping worker still serves a request a kept connection holds now (nginx
- * wrote it before our close could reach it), then closes them all. A batch takes new connections until the
- * queue is empty or it took as many as kept connections were ready, plus one. The listening socket is non-blocking, so a
- * worker that loses the race for a connection gets EAGAIN, never a blocked accept() that no signal could end.
- * NULL: stop. */
+/* The next connection with a request: those the last wait found ready first, in the order they became ready
+ * (epoll's ready list: nearly first come, first served, across kept connections), then a new wait.
+ * SIGTERM/SIGINT are let in only inside epoll_pwait (it sets the signal mask atomically, so a signal sent while a
+ * request was served is taken here, not lost), and the wait runs once per batch of ready connections, so a stop
+ * waits for at most the requests already waiting. A stopping worker still serves a request a kept connection holds
+ * now (nginx wrote it before our close could reach it), then closes them all. A batch takes new connections until
+ * the queue is empty or it took as many as kept connections were ready, plus 8. The listening socket is
+ * non-blocking, so a worker that loses the race for a connection gets EAGAIN, never a blocked accept() that no
+ * signal could end. NULL: stop. */
 static void finish_parked(void);
 
 static FCGX_Request *next_request(const sigset_t *open)
 {
 	for (;;) {
-		while (pf_next < npf) {
-			int i = pf_next++;
-			if (!pf[i].revents) continue;
-			if (i == 0) {
+		while (ready_next < nready) {
+			struct epoll_event *e = &ready[ready_next++];
+			if (e->data.u64 == LISTENING) {
 				if (stopping || accepts_left <= 0) continue;
 				int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 				if (fd >= 0) {
 					if (listen_tcp) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 					hand_over(&fresh, fd);
 					accepts_left--;
-					pf_next = 0;   /* the queue may hold more: look again after this one */
+					ready_next--;   /* the queue may hold more: look again after this one */
 					return &fresh;
 				}
 				if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -211,41 +228,38 @@ static FCGX_Request *next_request(const sigset_t *open)
 			}
 			/* readable: a request, or the web server's close, which FCGX_Accept_r finds (no extra system call
 			 * to tell them apart); hung up or failed: closed here */
-			FCGX_Request *k = &kept[pf_slot[i]];
-			if (!(pf[i].revents & (POLLERR | POLLHUP | POLLNVAL))) return k;
+			uint32_t slot = (uint32_t)e->data.u64;
+			FCGX_Request *k = &kept[slot];
+			if (k->ipcFd < 0 || (unsigned)(e->data.u64 >> 32) != kept_gen[slot]) continue;   /* gone since */
+			if (!(e->events & (EPOLLERR | EPOLLHUP))) return k;
 			drop_connection(k);
 		}
-		finish_parked();   /* nothing more ready: the requests waiting on Redis are answered before any wait */
+		finish_parked();   /* nothing more ready: the requests waiting on a round trip are answered first */
 		static int last_look;
 		if (last_look) {   /* stopping, and what the last look found is served: close the rest */
 			for (int i = 0; i < cfg.kept_connections; i++) if (kept[i].ipcFd >= 0) drop_connection(&kept[i]);
 			return NULL;
 		}
-		npf = 1;
-		pf[0] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
-		for (int i = 0; i < cfg.kept_connections; i++)
-			if (kept[i].ipcFd >= 0) {
-				pf_slot[npf] = i;
-				pf[npf++] = (struct pollfd){.fd = kept[i].ipcFd, .events = POLLIN};
-			}
-		pf_next = 0;
+		ready_next = 0;
 		if (stopping) {   /* one last look, without waiting: a request nginx already wrote is served */
 			last_look = 1;
-			if (poll(pf, (nfds_t)npf, 0) <= 0) npf = 0;
+			nready = epoll_wait(epfd, ready, BATCH_MAX, 0);
+			if (nready < 0) nready = 0;
 			continue;
 		}
 		log_flush();   /* possibly about to wait: the buffered access lines go out first */
-		if (ppoll(pf, (nfds_t)npf, NULL, open) < 0) {
-			npf = 0;
+		nready = epoll_pwait(epfd, ready, BATCH_MAX, -1, open);
+		if (nready < 0) {
+			nready = 0;
 			if (errno == EINTR) continue;
 			log_error("worker: waiting for connections: %s", strerror(errno));
 			stopping = 1;
 			continue;
 		}
 		/* new connections queue in the listening socket while kept ones are served: a batch takes as many new
-		 * ones as kept ones were ready (and one more), so neither kind waits on the other for long */
-		accepts_left = 1;
-		for (int i = 1; i < npf; i++) accepts_left += pf[i].revents != 0;
+		 * ones as kept ones were ready, and 8 more, so neither kind waits on the other for long */
+		accepts_left = 8;
+		for (int i = 0; i < nready; i++) accepts_left += ready[i].data.u64 != LISTENING;
 	}
 }
 
@@ -315,6 +329,47 @@ static int spool_body(req *r, FCGX_Request *fx)
 	return 0;
 }
 
+/* writev until all is written (a short write: a full socket buffer); 0, or -1 (the peer went away) */
+static int writev_all(int fd, struct iovec *v, int n)
+{
+	while (n > 0) {
+		ssize_t w = writev(fd, v, n);
+		if (w < 0) { if (errno == EINTR) continue; return -1; }
+		while (n > 0 && (size_t)w >= v->iov_len) { w -= (ssize_t)v->iov_len; v++; n--; }
+		if (n > 0) { v->iov_base = (char *)v->iov_base + w; v->iov_len -= (size_t)w; }
+	}
+	return 0;
+}
+
+/* The answer's STDOUT records written by us in one writev: libfcgi's stream would cut a 60 KB page into 8 KB
+ * writes, each waking nginx. Nothing went through the stream before (a streamed answer never comes here), so its
+ * FCGX_Finish_r then adds only the end-of-stream and end-of-request records. */
+static void write_stdout(FCGX_Request *fx, const char *head, size_t hlen, const char *body, size_t blen)
+{
+	enum { PART = 65528, MAXREC = 64 };
+	struct iovec iov[2 * MAXREC];
+	unsigned char hdr[MAXREC][8];
+	const char *src[2] = {head, body};
+	size_t len[2] = {hlen, blen};
+	int n = 0, k = 0;
+	for (int s = 0; s < 2; s++)
+		for (size_t off = 0; off < len[s];) {
+			if (k == MAXREC) {   /* a huge answer: what is gathered goes out first */
+				if (writev_all(fx->ipcFd, iov, n) < 0) return;
+				n = k = 0;
+			}
+			size_t c = len[s] - off < PART ? len[s] - off : PART;
+			unsigned char *h = hdr[k++];
+			h[0] = 1; h[1] = 6;   /* FCGI_VERSION_1, FCGI_STDOUT */
+			h[2] = (unsigned char)(fx->requestId >> 8); h[3] = (unsigned char)fx->requestId;
+			h[4] = (unsigned char)(c >> 8); h[5] = (unsigned char)c; h[6] = h[7] = 0;
+			iov[n++] = (struct iovec){h, 8};
+			iov[n++] = (struct iovec){(void *)(src[s] + off), c};
+			off += c;
+		}
+	writev_all(fx->ipcFd, iov, n);
+}
+
 static void send_response(req *r, FCGX_Request *fx)
 {
 	/* formatted with our own buf: libfcgi's FCGX_FPrintF knows no %zu */
@@ -330,9 +385,8 @@ static void send_response(req *r, FCGX_Request *fx)
 		   "X-Request-Id: %s\r\ntraceparent: %s\r\n", r->request_id, r->traceparent);
 	if (cfg.secure_cookies) buf_puts(&h, "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n");
 	buf_printf(&h, "Content-Length: %zu\r\n\r\n", r->body_out.len);
-	FCGX_PutStr(h.p, (int)h.len, fx->out);
+	write_stdout(fx, h.p, h.len, head ? NULL : r->body_out.p, head ? 0 : r->body_out.len);
 	buf_free(&h);
-	if (!head && r->body_out.len) FCGX_PutStr(r->body_out.p, (int)r->body_out.len, fx->out);
 }
 
 static void log_access(req *r, double secs)
@@ -567,10 +621,11 @@ static void finish(struct served *s)
 	if (++served_count >= cfg.max_requests) stopping = 1;
 }
 
-/* Requests that left their last step to the server (req_defer_redis: heartbeats) wait here while the worker
- * handles the other requests that were ready at the same time; then one pipeline carries all their Redis
- * commands, and each is answered. Under load that is one Redis round trip for a batch of beats instead of one
- * per beat. Only requests on kept connections wait: a new connection's FCGX_Request is needed for the next one. */
+/* Requests that left their last step to the server (req_defer_redis: heartbeats; audit rows: OneRoster API
+ * reads) wait here while the worker handles the other requests that were ready at the same time; then one
+ * pipeline carries all their Redis commands and one INSERT all their audit rows, and each is answered. Under load
+ * that is one round trip for a batch instead of one per request. Only requests on kept connections wait: a new
+ * connection's FCGX_Request is needed for the next one. */
 #define PARK_MAX 32
 static struct served parked[PARK_MAX];
 static int nparked;
@@ -597,8 +652,10 @@ static void run_deferred(struct served *s, int n)
 			argc[total] = s[i].r.deferred_argc[k];
 			argv[total++] = s[i].r.deferred_argv[k];
 		}
+	if (!total) return;   /* only audit rows wait */
 	cache_pipeline_argv(total, argc, (const char **const *)argv, NULL, rep);
 	for (int i = 0, at = 0; i < n; i++) {
+		if (!s[i].r.deferred_done) continue;
 		s[i].r.deferred_done(&s[i].r, rep + at);
 		for (int k = 0; k < s[i].r.ndeferred; k++) if (rep[at + k]) freeReplyObject(rep[at + k]);
 		at += s[i].r.ndeferred;
@@ -609,6 +666,7 @@ static void finish_parked(void)
 {
 	if (!nparked) return;
 	run_deferred(parked, nparked);
+	audit_flush();
 	for (int i = 0; i < nparked; i++) {
 		arena *pa = parked[i].r.a;
 		finish(&parked[i]);
@@ -652,16 +710,19 @@ static void worker_loop(void)
 			fx->ipcFd = -1;
 			continue;
 		}
-		struct served s = {.fx = fx, .r = {.a = a, .fcgx = fx}};
+		struct served s = {.fx = fx, .r = {.a = a, .fcgx = fx, .may_defer = fx != &fresh}};
 		gettimeofday(&s.t0, NULL);
 		db_outage_clear();
+		int audits = audit_pending();
 		handle(&s.r, fx);
-		if (s.r.deferred_done && fx != &fresh && (a = arena_take())) {
-			parked[nparked++] = s;   /* answered with the others ready now, after one Redis round trip */
+		int waits = s.r.deferred_done || audit_pending() > audits;
+		if (waits && fx != &fresh && (a = arena_take())) {
+			parked[nparked++] = s;   /* answered with the others ready now, after one round trip for all */
 			continue;
 		}
 		if (!a) a = s.r.a;
 		if (s.r.deferred_done) run_deferred(&s, 1);
+		audit_flush();
 		finish(&s);
 	}
 	finish_parked();

@@ -1,5 +1,6 @@
 /* OneRoster REST API over the real stack: every endpoint and parameter against roster data seeded with SQL
  * (prefix "ra-"), delta with tombstones, the imsx errors for bad input, the audit rows, and admin writes. */
+#include <sys/wait.h>
 #include "roster_api_helpers.h"
 
 static char *TOKEN;
@@ -490,6 +491,43 @@ Test(roster_api, every_read_writes_an_audit_row_with_client_filter_count_and_ip)
 	cr_assert_str_eq(bad, "1", "rejected reads are audited too");
 	free(bad);
 	free(p);
+	free(tok);
+}
+
+/* Reads that reach a worker together (nginx's kept connections) have their audit rows written in one INSERT before
+ * any of them is answered: each answered read has its row, none twice. Sixteen reads at the same instant. */
+Test(roster_api, reads_answered_together_each_have_one_audit_row)
+{
+	const char *id = make_client("{" SCOPE_CORE "}", "{}", 1000);
+	char *tok = client_token(id, NULL);
+	enum { N = 16 };
+	pid_t kids[N];
+	for (int i = 0; i < N; i++) {
+		kids[i] = fork();
+		cr_assert_geq(kids[i], 0);
+		if (kids[i] == 0) {
+			struct http_res r;
+			char path[128];
+			snprintf(path, sizeof path, API "/users?limit=%d", i + 1);
+			int ok = api_get(tok, path, &r) == 0 && r.status == 200;
+			_exit(ok ? 0 : 1);
+		}
+	}
+	int failed = 0;
+	for (int i = 0; i < N; i++) {
+		int st;
+		cr_assert_eq(waitpid(kids[i], &st, 0), kids[i]);
+		failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	cr_assert_eq(failed, 0);
+	char actor[64];
+	snprintf(actor, sizeof actor, "client:%s", id);
+	const char *params[1] = {actor};
+	/* the rows are there when the answers are: no wait */
+	char *rows = t_db_value("SELECT count(*) || ' ' || count(DISTINCT detail->>'query') "
+				"|| ' ' || count(ip) FROM audit_log WHERE actor = $1 AND action = 'roster.read'", 1, params);
+	cr_assert_str_eq(rows, "16 16 16", "one row per read, each its own (count, distinct, with ip): %s", rows);
+	free(rows);
 	free(tok);
 }
 
