@@ -96,13 +96,13 @@ redisReply *cache_cmd_argv(int argc, const char **argv, const size_t *lens)
 	return NULL;
 }
 
-int cache_pipeline_argv(int n, const int *argc, const char **const *argv, const size_t *const *lens, redisReply **out)
+int cache_pipeline_argv(int n, const int *argc, const char **const *argv, redisReply **out)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		memset(out, 0, sizeof *out * (size_t)n);
 		if (!ctx && reconnect() < 0) return -1;
 		int i, ok = 1;
-		for (i = 0; i < n && ok; i++) ok = redisAppendCommandArgv(ctx, argc[i], argv[i], lens ? lens[i] : NULL) == REDIS_OK;
+		for (i = 0; i < n && ok; i++) ok = redisAppendCommandArgv(ctx, argc[i], argv[i], NULL) == REDIS_OK;
 		for (i = 0; i < n && ok; i++) {
 			void *r = NULL;
 			ok = redisGetReply(ctx, &r) == REDIS_OK && r;

@@ -9,10 +9,10 @@ int cache_connect(const char *url);            /* 0 ok, -1 (logged; later calls 
 redisReply *cache_cmd(const char *fmt, ...);
 /* The same with an argument vector (commands with a variable number of arguments, e.g. XACK). */
 redisReply *cache_cmd_argv(int argc, const char **argv, const size_t *lens);
-/* n commands in one round trip, each an argument vector (argc[i], argv[i], lens[i] may be NULL: strlen); out[i]
+/* n commands in one round trip, each an argument vector of C strings (argc[i], argv[i]); out[i]
  * gets each reply in order (caller frees). 0, or -1 when Redis is unreachable (out all NULL). After a failed
  * attempt the whole batch is sent again on a new connection, so a command may run twice: for idempotent ones. */
-int cache_pipeline_argv(int n, const int *argc, const char **const *argv, const size_t *const *lens, redisReply **out);
+int cache_pipeline_argv(int n, const int *argc, const char **const *argv, redisReply **out);
 int cache_ok(void);                            /* PING answered */
 void cache_close(void);
 void cache_after_fork(void);                   /* forget the parent's connection in a child */

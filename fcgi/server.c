@@ -53,7 +53,7 @@ static void on_master_signal(int sig)
 	else stopping = 1;
 }
 
-/* A worker takes SIGTERM only while it waits in ppoll() for a connection (see next_request): never while it
+/* A worker takes SIGTERM only while it waits in epoll_pwait() for a connection (see next_request): never while it
  * serves one. libfcgi's own way, FCGX_ShutdownPending(), also fails the reads of a request just accepted, and a
  * signal in its accept path (the 2 s wait for a Unix-socket peer's first bytes) drops the connection: nginx would
  * answer 502 for a request that arrived in the instant of a restart. */
@@ -653,7 +653,7 @@ static void run_deferred(struct served *s, int n)
 			argv[total++] = s[i].r.deferred_argv[k];
 		}
 	if (!total) return;   /* only audit rows wait */
-	cache_pipeline_argv(total, argc, (const char **const *)argv, NULL, rep);
+	cache_pipeline_argv(total, argc, (const char **const *)argv, rep);
 	for (int i = 0, at = 0; i < n; i++) {
 		if (!s[i].r.deferred_done) continue;
 		s[i].r.deferred_done(&s[i].r, rep + at);
