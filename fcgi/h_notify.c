@@ -371,7 +371,7 @@ void h_api_subscription_delete(req *r)
 {
 	if (subscribe(r, req_param(r, "kind"), req_param_id(r, "id"), 0) < 0) return;
 	r->status = 204;
-	buf_reset(&r->body_out);
+	res_body_reset(r);
 }
 
 /* the subscribe / unsubscribe buttons on a creator's or a category's page post here */

@@ -45,6 +45,11 @@ struct req {
 	int status;
 	buf headers;                       /* "Name: value\r\n" lines */
 	buf body_out;
+	/* or a body not copied (res_body_shared): owned elsewhere, kept alive until release(owner) after the answer */
+	const char *body_shared;
+	size_t body_shared_len;
+	void (*body_release)(void *owner);
+	void *body_owner;
 	int streamed;                      /* res_stream_begin was called: body already sent */
 	const char *log_user;              /* who, for the access log (user email or api client id) */
 	/* a last step left to the server (req_defer_redis): Redis commands, sent in one round trip with those of
@@ -98,6 +103,12 @@ json_object *json_parse_limited(const char *s, size_t len, char *err, int errlen
 /* ---- response ---- */
 void res_header(req *r, const char *name, const char *value);
 void res_body(req *r, int status, const char *content_type, const char *data, size_t len);
+/* The same without a copy: data stays valid until release(owner), which the server calls once the answer is
+ * written (or when another res_* call replaces the body). For big bodies a worker keeps (cached API pages). */
+void res_body_shared(req *r, int status, const char *content_type, const char *data, size_t len,
+		     void (*release)(void *owner), void *owner);
+/* empty the body (a shared one is released) */
+void res_body_reset(req *r);
 void res_json(req *r, int status, json_object *obj);   /* takes ownership of obj */
 /* One error shape: {"error":{"code","message","details"}} for JSON clients, an HTML page otherwise. */
 void res_error(req *r, int status, const char *code, const char *message, json_object *details);

@@ -168,6 +168,56 @@ void log_to(enum log_stream s, json_object *line)
 	json_object_put(line);
 }
 
+/* s as a JSON string, escaped as json-c does with JSON_C_TO_STRING_NOSLASHESCAPE (UTF-8 passes through) */
+static void json_quote(buf *b, const char *s)
+{
+	buf_append(b, "\"", 1);
+	const char *run = s;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= 0x20 && c != '"' && c != '\\') continue;
+		buf_append(b, run, (size_t)(s - run));
+		char e[8];
+		switch (c) {
+		case '"': buf_append(b, "\\\"", 2); break;
+		case '\\': buf_append(b, "\\\\", 2); break;
+		case '\n': buf_append(b, "\\n", 2); break;
+		case '\r': buf_append(b, "\\r", 2); break;
+		case '\t': buf_append(b, "\\t", 2); break;
+		default: snprintf(e, sizeof e, "\\u%04x", c); buf_append(b, e, 6);
+		}
+		run = s + 1;
+	}
+	buf_append(b, run, (size_t)(s - run));
+	buf_append(b, "\"", 1);
+}
+
+void log_access_kv(const struct log_kv *kv, int n)
+{
+	static buf line;   /* kept between calls: one allocation for the worker's life */
+	char ts[40], pid[16];
+	time_t now = stamp(ts, sizeof ts);
+	snprintf(pid, sizeof pid, "%d", (int)log_pid());
+	const struct log_kv tail[] = {{"ts", ts, 0}, {"level", "info", 0}, {"component", component, 0}, {"pid", pid, 1}};
+	buf_reset(&line);
+	buf_append(&line, "{", 1);
+	for (int i = 0; i < n + 4; i++) {
+		const struct log_kv *f = i < n ? &kv[i] : &tail[i - n];
+		if (!f->v) continue;
+		if (line.len > 1) buf_append(&line, ",", 1);
+		json_quote(&line, f->k);
+		buf_append(&line, ":", 1);
+		if (f->raw) buf_puts(&line, f->v);
+		else json_quote(&line, f->v);
+	}
+	buf_append(&line, "}", 1);
+	if (buffer_access(line.p, line.len, now)) return;
+	buf_append(&line, "\n", 1);
+	if (write(fds[LOG_ACCESS], line.p, line.len) < 0 && fds[LOG_ACCESS] != 2) {
+		if (write(2, line.p, line.len) < 0) {}
+	}
+}
+
 void log_json(json_object *line) { log_to(LOG_ERROR, line); }
 
 void log_msg(const char *level, const char *fmt, ...)

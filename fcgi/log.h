@@ -27,6 +27,10 @@ void log_msg(const char *level, const char *fmt, ...) __attribute__((format(prin
 #define log_error(...) log_msg("error", __VA_ARGS__)
 void log_json(json_object *line);   /* error stream; adds ts, level default, component, pid; takes ownership */
 void log_to(enum log_stream s, json_object *line);   /* the same, into stream s */
+/* An access line from n fields without a json-c object (every request writes one): v is a string, or JSON text
+ * as it is when raw (numbers); NULL values are left out. ts, level, component and pid are added as by log_to. */
+struct log_kv { const char *k, *v; int raw; };
+void log_access_kv(const struct log_kv *kv, int n);
 
 /* A security event (login_failed, login_locked, permission_denied, client_denied, mfa_failed, …) on the security
  * stream with the request's id, traceparent, client address, user and path. fields (may be NULL, owned) adds

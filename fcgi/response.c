@@ -17,12 +17,34 @@ void res_header(req *r, const char *name, const char *value)
 	buf_printf(&r->headers, "%s: %s\r\n", name, value);
 }
 
+void res_body_reset(req *r)
+{
+	if (r->body_release) r->body_release(r->body_owner);
+	r->body_release = NULL;
+	r->body_owner = NULL;
+	r->body_shared = NULL;
+	r->body_shared_len = 0;
+	buf_reset(&r->body_out);
+}
+
 void res_body(req *r, int status, const char *content_type, const char *data, size_t len)
 {
 	r->status = status;
 	if (content_type) res_header(r, "Content-Type", content_type);
-	buf_reset(&r->body_out);
+	res_body_reset(r);
 	if (len) buf_append(&r->body_out, data, len);
+}
+
+void res_body_shared(req *r, int status, const char *content_type, const char *data, size_t len,
+		     void (*release)(void *owner), void *owner)
+{
+	r->status = status;
+	if (content_type) res_header(r, "Content-Type", content_type);
+	res_body_reset(r);
+	r->body_shared = data;
+	r->body_shared_len = len;
+	r->body_release = release;
+	r->body_owner = owner;
 }
 
 void res_json(req *r, int status, json_object *obj)
@@ -81,7 +103,7 @@ void res_redirect(req *r, const char *location)
 {
 	r->status = 303;
 	res_header(r, "Location", location);
-	buf_reset(&r->body_out);
+	res_body_reset(r);
 }
 
 /* notify.c adds the unread count for the bell; weak so tools linked without it still build */
@@ -121,7 +143,7 @@ void res_html(req *r, int status, const char *name, json_object *ctx)
 		r->status = 500;
 		buf_reset(&r->headers);
 		res_header(r, "Content-Type", "text/plain; charset=utf-8");
-		buf_reset(&r->body_out);
+		res_body_reset(r);
 		buf_puts(&r->body_out, "template error\n");
 		return;
 	}
@@ -130,7 +152,7 @@ void res_html(req *r, int status, const char *name, json_object *ctx)
 	r->status = status;
 	res_header(r, "Content-Type", "text/html; charset=utf-8");
 	res_header(r, "Cache-Control", "no-store");
-	buf_reset(&r->body_out);
+	res_body_reset(r);
 	if (tmpl_render_name("layout", ctx, &r->body_out) < 0) {
 		/* fall back to the bare page so a missing layout never hides content */
 		json_object *c;

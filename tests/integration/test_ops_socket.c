@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,6 +292,82 @@ Test(ops_socket, a_connection_past_kept_connections_is_closed_after_its_request)
 	cr_assert_eq(kept_get(k1), 200, "the kept one still serves");
 	close(k1);
 	close(k2);
+	kill(m, SIGTERM);
+	waitpid(m, NULL, 0);
+}
+
+/* sockets a process holds (its listening socket, database and Redis connections, kept FastCGI connections) */
+static int sockets_of(pid_t pid)
+{
+	char path[64], link[64];
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	int n = 0;
+	for (int fd = 0; fd < 1024; fd++) {
+		char p[96];
+		snprintf(p, sizeof p, "%s/%d", path, fd);
+		ssize_t l = readlink(p, link, sizeof link - 1);
+		if (l > 0 && !strncmp(link, "socket:", 7)) n++;
+	}
+	return n;
+}
+
+/* the master's workers, from /proc/<master>/task/<master>/children */
+static int workers_of(pid_t m, pid_t *out, int max)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)m, (int)m);
+	FILE *f = fopen(path, "r");
+	if (!f) return 0;
+	int n = 0, p;
+	while (n < max && fscanf(f, "%d", &p) == 1) out[n++] = p;
+	fclose(f);
+	return n;
+}
+
+Test(ops_socket, kept_connections_spread_over_the_workers)
+{
+	char log[128];
+	snprintf(log, sizeof log, "%s/spread.log", dir);
+	workers = "4";
+	pid_t m = start_master(log);
+	wait_serving();
+	pid_t w[8];
+	int nw = 0, base[8];
+	for (int i = 0; i < 100 && (nw = workers_of(m, w, 8)) < 4; i++) usleep(50000);
+	cr_assert_eq(nw, 4);
+	usleep(300000);   /* every worker connected to its database and Redis */
+	for (int i = 0; i < nw; i++) base[i] = sockets_of(w[i]);
+	/* one request at a time, as a quiet web server sends them: a new connection wakes the first worker waiting,
+	 * so without the spread one worker would keep all 24; one closed after its request is opened again, as nginx
+	 * does */
+	enum { CONNS = 24 };
+	int fds[CONNS], reopened = 0;
+	for (int c = 0; c < CONNS; c++) {
+		for (int tries = 0;; tries++) {
+			cr_assert_lt(tries, 20, "connection %d was never kept", c);
+			fds[c] = kept_connect();
+			cr_assert_eq(kept_get(fds[c]), 200);
+			struct pollfd pf = {fds[c], POLLIN, 0};
+			char b;
+			if (poll(&pf, 1, 200) == 1 && read(fds[c], &b, 1) == 0) {   /* closed after its request */
+				close(fds[c]);
+				reopened++;
+				continue;
+			}
+			break;
+		}
+	}
+	int total = 0, most = 0;
+	for (int i = 0; i < nw; i++) {
+		int held = sockets_of(w[i]) - base[i];
+		total += held;
+		if (held > most) most = held;
+	}
+	cr_assert_eq(total, CONNS, "the workers hold every kept connection");
+	cr_assert_leq(most, CONNS / 4 + CONNS / 32 + 3, "no worker holds much more than its share (%d of %d; %d reopened)",
+		      most, CONNS, reopened);
+	for (int c = 0; c < CONNS; c++) cr_assert_eq(kept_get(fds[c]), 200, "kept connection %d still serves", c);
+	for (int c = 0; c < CONNS; c++) close(fds[c]);
 	kill(m, SIGTERM);
 	waitpid(m, NULL, 0);
 }

@@ -50,3 +50,37 @@ Test(arena, strndup_and_buf_append)
 	buf_free(&b);
 	arena_free(a);
 }
+
+/* the printf helpers format in one pass when the output fits: long arguments, output that fits exactly, output
+ * that needs a new chunk or a bigger buffer all come out whole */
+Test(arena, printf_fits_spills_and_grows)
+{
+	arena *a = arena_new(256);
+	char big[1000];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = 0;
+	char *s1 = arena_printf(a, "%s-%d", "ab", 12);
+	cr_assert_str_eq(s1, "ab-12");
+	char *s2 = arena_printf(a, "<%s>", big);   /* past the chunk: a chunk of its own */
+	cr_assert_eq(strlen(s2), 1001);
+	cr_assert_eq(s2[0], '<');
+	cr_assert_eq(s2[1000], '>');
+	for (int i = 0; i < 40; i++) {   /* crosses chunk ends at every offset */
+		char *s = arena_printf(a, "%0*d", i, 7);
+		cr_assert_eq((int)strlen(s), i ? i : 1);
+		cr_assert_str_eq(s1, "ab-12", "earlier strings stay");
+	}
+	buf b = {0};
+	buf_printf(&b, "%s", "");
+	cr_assert_eq(b.len, 0);
+	cr_assert_str_eq(b.p, "");
+	buf_printf(&b, "%.*s", 254, big);   /* exactly the first buffer's room */
+	cr_assert_eq(b.len, 254);
+	buf_printf(&b, "[%s]", big);
+	cr_assert_eq(b.len, 254 + 1001);
+	cr_assert_eq(b.p[254], '[');
+	cr_assert_eq(b.p[b.len - 1], ']');
+	cr_assert_eq(b.p[b.len], 0);
+	buf_free(&b);
+	arena_free(a);
+}

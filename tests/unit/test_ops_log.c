@@ -77,6 +77,40 @@ Test(ops_log, writes_each_stream_to_its_file_and_reopens_after_a_rename)
 	cr_assert_eq(system(cmd), 0);
 }
 
+/* the request line is written without json-c: it must parse as the same JSON, escapes and all */
+Test(ops_log, access_lines_are_json_with_every_field)
+{
+	char dir[] = "/tmp/rs-unit-log-XXXXXX", err[256], p[128];
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(log_open(dir, err, sizeof err), 0, "%s", err);
+	const char *odd = "a\"b\\c\n\t\x01/ 日本";
+	const struct log_kv kv[] = {{"msg", "request", 0}, {"path", odd, 0}, {"user", NULL, 0}, {"status", "200", 1},
+				    {"duration_ms", "1.25", 1}};
+	log_access_kv(kv, 5);
+	snprintf(p, sizeof p, "%s/access.log", dir);
+	char *text = slurp(p);
+	cr_assert_eq(text[strlen(text) - 1], '\n');
+	json_object *o = json_tokener_parse(text);
+	cr_assert_not_null(o, "%s", text);
+	json_object *v;
+	cr_assert(json_object_object_get_ex(o, "path", &v));
+	cr_assert_str_eq(json_object_get_string(v), odd);
+	cr_assert(json_object_object_get_ex(o, "status", &v));
+	cr_assert_eq(json_object_get_type(v), json_type_int);
+	cr_assert_eq(json_object_get_int(v), 200);
+	cr_assert(json_object_object_get_ex(o, "duration_ms", &v));
+	cr_assert_eq(json_object_get_type(v), json_type_double);
+	cr_assert(!json_object_object_get_ex(o, "user", NULL), "a NULL value is left out");
+	cr_assert(json_object_object_get_ex(o, "pid", &v));
+	cr_assert_eq(json_object_get_int(v), getpid());
+	cr_assert(json_object_object_get_ex(o, "ts", NULL));
+	cr_assert(json_object_object_get_ex(o, "level", NULL));
+	json_object_put(o);
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
 Test(ops_log, a_reload_keeps_the_running_configuration_when_the_new_file_is_bad)
 {
 	char path[] = "/tmp/rs-unit-conf-XXXXXX", err[512];
