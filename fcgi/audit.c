@@ -70,12 +70,15 @@ void audit_flush(void)
 		for (int i = 0; i < npending; i++) col[k][i] = pending[i][k];
 		arr[k] = db_text_array(a, col[k], npending);
 	}
-	int ok = db_cmd("INSERT INTO audit_log (actor, action, target, detail, ip, status, result_count) "
+	/* prepared: the same text for any number of rows, parsed and planned once per connection */
+	PGresult *res = db_exec_prepared("INSERT INTO audit_log (actor, action, target, detail, ip, status, result_count) "
 			"SELECT t.actor, t.action, t.target, t.detail::jsonb, NULLIF(t.ip, ''), t.status::int, "
 			"NULLIF(t.n, '-1')::bigint "
 			"FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) "
 			"AS t(actor, action, target, detail, ip, status, n), "
-			"(SELECT set_config('synchronous_commit', 'off', true)) s", 7, arr) >= 0;
+			"(SELECT set_config('synchronous_commit', 'off', true)) s", 7, arr);
+	int ok = res != NULL;
+	if (res) PQclear(res);
 	for (int i = 0; i < npending; i++) {
 		if (!ok) {
 			const char *p[7] = {pending[i][0], pending[i][1], pending[i][2], pending[i][3],

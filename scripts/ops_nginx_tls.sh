@@ -27,7 +27,7 @@ sed -e "s|@STACK_DIR@|$NGINX_DIR|g" \
     -e "s|@FCGI_SOCKET@|$FCGI_SOCKET|g" \
     -e "s|@HLS_SECRET@|$HLS_SECRET|g" \
     -e "s|@USER_LINE@|$user_line|g" \
-    -e "s|^\( *\)listen 127.0.0.1:@HTTP_PORT@ default_server;|\1listen $LISTEN_ADDR:$TLS_PORT ssl http2 default_server;\n\
+    -e "s|^\( *\)listen 127.0.0.1:@HTTP_PORT@ default_server reuseport;|\1listen $LISTEN_ADDR:$TLS_PORT ssl http2 default_server reuseport;\n\
 \1ssl_certificate $TLS_CERT;\n\
 \1ssl_certificate_key $TLS_KEY;\n\
 \1ssl_protocols TLSv1.2 TLSv1.3;\n\
