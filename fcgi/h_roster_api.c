@@ -291,44 +291,59 @@ void roster_cache_changed(void)
 	if (shared_writes) __atomic_add_fetch(shared_writes, 1, __ATOMIC_SEQ_CST);
 }
 
-/* fresh: read roster:gen now (delta queries); NULL when the generation can not be known (then nothing is cached) */
-static const char *roster_generation(int fresh)
+/* The generation: the database part (newest dateLastModified per table and the write counters, read at most once
+ * a second and after a write by this host), then roster:gen from Redis, which every import increments. */
+static int gen_db_fresh(void)
 {
 	double now = now_mono();
 	unsigned long writes = shared_writes ? __atomic_load_n(shared_writes, __ATOMIC_SEQ_CST) : 0;
 	int stale = now - gen_at >= 1.0 || !gen_db[0] || writes != seen_writes;
 	seen_writes = writes;
-	if (stale) {
-		PGresult *res = db_exec_prepared("SELECT concat_ws('/', (SELECT max(date_last_modified) FROM roster_orgs), "
-					 "(SELECT max(date_last_modified) FROM roster_academic_sessions), "
-					 "(SELECT max(date_last_modified) FROM roster_courses), "
-					 "(SELECT max(date_last_modified) FROM roster_classes), "
-					 "(SELECT max(date_last_modified) FROM roster_users), "
-					 "(SELECT max(date_last_modified) FROM roster_roles), "
-					 "(SELECT max(date_last_modified) FROM roster_user_profiles), "
-					 "(SELECT max(date_last_modified) FROM roster_enrollments), "
-					 "(SELECT max(date_last_modified) FROM roster_demographics), "
-					 /* changes that keep dateLastModified (hard deletes, a long import committing with an
-					  * older timestamp) still move the statistics counters, flushed within a second or so */
-					 "(SELECT sum(n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_user_tables "
-					 " WHERE relname IN ('roster_orgs', 'roster_academic_sessions', 'roster_courses', "
-					 "'roster_classes', 'roster_users', 'roster_roles', 'roster_user_profiles', "
-					 "'roster_enrollments', 'roster_demographics')))", 0, NULL);   /* planning it cost more than running it */
-		if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
-			if (res) PQclear(res);
-			return NULL;
-		}
-		snprintf(gen_db, sizeof gen_db, "%s", PQgetvalue(res, 0, 0));
-		PQclear(res);
+	if (!stale) return 0;
+	PGresult *res = db_exec_prepared("SELECT concat_ws('/', (SELECT max(date_last_modified) FROM roster_orgs), "
+				 "(SELECT max(date_last_modified) FROM roster_academic_sessions), "
+				 "(SELECT max(date_last_modified) FROM roster_courses), "
+				 "(SELECT max(date_last_modified) FROM roster_classes), "
+				 "(SELECT max(date_last_modified) FROM roster_users), "
+				 "(SELECT max(date_last_modified) FROM roster_roles), "
+				 "(SELECT max(date_last_modified) FROM roster_user_profiles), "
+				 "(SELECT max(date_last_modified) FROM roster_enrollments), "
+				 "(SELECT max(date_last_modified) FROM roster_demographics), "
+				 /* changes that keep dateLastModified (hard deletes, a long import committing with an
+				  * older timestamp) still move the statistics counters, flushed within a second or so */
+				 "(SELECT sum(n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_user_tables "
+				 " WHERE relname IN ('roster_orgs', 'roster_academic_sessions', 'roster_courses', "
+				 "'roster_classes', 'roster_users', 'roster_roles', 'roster_user_profiles', "
+				 "'roster_enrollments', 'roster_demographics')))", 0, NULL);   /* planning it cost more than running it */
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		if (res) PQclear(res);
+		return -1;
 	}
-	if (stale || fresh) {
+	snprintf(gen_db, sizeof gen_db, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	gen_at = now;
+	gen_value[0] = 0;   /* the Redis part is read again with it */
+	return 0;
+}
+
+/* gen_db joined with Redis's answer to GET roster:gen (NULL: Redis down, so nothing is cached until it answers) */
+static const char *gen_join(arena *a, const redisReply *rep)
+{
+	if (!rep || (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL)) return NULL;
+	return arena_printf(a, "%s|%s", gen_db, rep->type == REDIS_REPLY_STRING ? rep->str : "0");
+}
+
+/* for pages other than deltas: the generation as last read (at most a second old, or older by this host's own
+ * writes not at all); NULL when it can not be known (then nothing is cached) */
+static const char *roster_generation(void)
+{
+	if (gen_db_fresh() < 0) return NULL;
+	if (!gen_value[0]) {
 		redisReply *rep = cache_cmd("GET roster:gen");
-		int ok = rep && (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_NIL);
-		snprintf(gen_value, sizeof gen_value, "%s|%s", gen_db, rep && rep->type == REDIS_REPLY_STRING ? rep->str : "0");
+		if (rep && (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_NIL))
+			snprintf(gen_value, sizeof gen_value, "%s|%s", gen_db, rep->type == REDIS_REPLY_STRING ? rep->str : "0");
 		if (rep) freeReplyObject(rep);
-		if (!ok) gen_value[0] = 0;   /* Redis down: nothing is cached until it answers again */
 	}
-	if (stale) gen_at = now;
 	return gen_value[0] ? gen_value : NULL;
 }
 
@@ -629,6 +644,17 @@ static int canonical_since(req *r, const struct ra_entity *e, struct roster_quer
 	return 0;
 }
 
+struct delta_call {
+	struct call c;
+	const struct endpoint *ep;
+	const char *ids[4];
+	int nids, gen_ok;
+	struct roster_query q;
+};
+static void delta_resume(req *r, redisReply **rep);
+static void api_page(struct call *c, const struct endpoint *ep, const char **ids, int nids, struct roster_query *qp,
+		     const char *gen);
+
 static void api_get(struct call *c, const struct endpoint *ep, const char **ids, int nids)
 {
 	req *r = c->r;
@@ -646,7 +672,45 @@ static void api_get(struct call *c, const struct endpoint *ep, const char **ids,
 	if (rc) { imsx_error(c, 400, err.code_minor, err.msg, err.param); return; }
 
 	int delta = wants_all_statuses(&q);
-	const char *gen = !single && cache_seconds() > 0 ? roster_generation(delta) : NULL;
+	if (delta && !single && cache_seconds() > 0) {
+		/* a delta reads roster:gen afresh (an import on any host must show at once): that GET is left to the
+		 * server, which sends it in one pipeline with those of the other requests ready, and goes on in
+		 * delta_resume */
+		struct delta_call *d = arena_alloc(r->a, sizeof *d);
+		d->c = *c;
+		d->ep = ep;
+		d->nids = nids;
+		for (int i = 0; i < nids; i++) d->ids[i] = ids[i];
+		d->q = q;
+		d->gen_ok = gen_db_fresh() == 0;
+		r->deferred_arg = d;
+		const char **get = arena_alloc(r->a, 2 * sizeof *get);
+		get[0] = "GET";
+		get[1] = "roster:gen";
+		req_defer_redis(r, 1, (const int[]){2}, (const char **const[]){get}, delta_resume);
+		return;
+	}
+	api_page(c, ep, ids, nids, &q, single || cache_seconds() <= 0 ? NULL : roster_generation());
+}
+
+/* a delta once Redis answered for roster:gen */
+static void delta_resume(req *r, redisReply **rep)
+{
+	struct delta_call *d = r->deferred_arg;
+	d->c.r = r;
+	const char *gen = d->gen_ok ? gen_join(r->a, rep[0]) : NULL;
+	if (gen) snprintf(gen_value, sizeof gen_value, "%s", gen);   /* the freshest one, for the other pages too */
+	api_page(&d->c, d->ep, d->ids, d->nids, &d->q, gen);
+}
+
+/* The page of a GET, from the caches under the generation gen (NULL: uncached). */
+static void api_page(struct call *c, const struct endpoint *ep, const char **ids, int nids, struct roster_query *qp,
+		     const char *gen)
+{
+	req *r = c->r;
+	const struct ra_entity *e = ep->e;
+	struct roster_query q = *qp;
+	int single = is_single(ep), delta = wants_all_statuses(&q);
 	if (gen && canonical_since(r, e, &q, gen) < 0) {
 		imsx_error(c, 503, "server_busy", "database unavailable", NULL);
 		return;

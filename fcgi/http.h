@@ -58,6 +58,7 @@ struct req {
 	int deferred_argc[REQ_DEFER_MAX];
 	const char **deferred_argv[REQ_DEFER_MAX];
 	void (*deferred_done)(req *r, struct redisReply **replies);
+	void *deferred_arg;                /* the handler's own, for done() */
 	int may_defer;                     /* set by the server: its answer may wait for a batch (audit rows, audit.c) */
 };
 

@@ -634,7 +634,8 @@ static void handle(req *r, FCGX_Request *fx)
 	r->route->fn(r);
 	db_replica_end();
 	if (!safe) db_replica_wrote(ryw_identity(r));
-	if (!r->status) res_error(r, 500, "no_response", "the handler produced no response", NULL);
+	/* a handler that left its answer to a deferred step (req_defer_redis) answers there */
+	if (!r->status && !r->deferred_done) res_error(r, 500, "no_response", "the handler produced no response", NULL);
 }
 
 /* A request that failed while PostgreSQL was unreachable answers 503 + Retry-After, whatever the handler made
@@ -746,8 +747,13 @@ static void run_deferred(struct served *s, int n)
 	if (!total) return;   /* only audit rows wait */
 	cache_pipeline_argv(total, argc, (const char **const *)argv, rep);
 	for (int i = 0, at = 0; i < n; i++) {
-		if (!s[i].r.deferred_done) continue;
-		s[i].r.deferred_done(&s[i].r, rep + at);
+		req *r = &s[i].r;
+		if (!r->deferred_done) continue;
+		/* the step reads as its handler did: from a replica on a replica route (see handle) */
+		int replica = (r->route->flags & RF_REPLICA) && (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD"));
+		if (replica) db_replica_begin(ryw_identity(r));
+		r->deferred_done(r, rep + at);
+		if (replica) db_replica_end();
 		for (int k = 0; k < s[i].r.ndeferred; k++) if (rep[at + k]) freeReplyObject(rep[at + k]);
 		at += s[i].r.ndeferred;
 	}
