@@ -603,14 +603,64 @@ static int eq_only(const struct roster_query *q)
 
 /* A delta poll names its own instant (dateLastModified > 'since'), and every client polls with another one, so its
  * page was never in the cache. The rows changed after an instant are the rows changed at or after the first change
- * that follows it, so the instant is moved to that change (one probe of the (date_last_modified, sourced_id)
- * index): polls that see the same changes share one window, one page and one cache entry. It stays exact: a delta
+ * that follows it, so the instant is moved to that change (a binary search in the table's recent instants, or one
+ * probe of the (date_last_modified, sourced_id) index): polls that see the same changes share one window, one page
+ * and one cache entry. It stays exact: a delta
  * request reads the generation afresh, a write after the probe changes the generation and so the key, and the
  * probe's answer is remembered per worker under the generation too (a client asking again skips the probe).
  * No change after the instant: the window is empty, spelled 'infinity'. -1: the database failed. */
 #define SINCE_MEMO 64
 static struct { char key[160]; char value[48]; } since_memo[SINCE_MEMO];
 static unsigned since_next;
+
+/* The newest instants a table changed at (distinct, ascending, from its newest RECENT_ROWS rows), read once per
+ * table and generation: a delta's since is then moved by a binary search, not an index probe per request (clients
+ * poll with their own instants, so the memo below seldom holds theirs). They hold every instant from the first
+ * on; a since before that is probed as before. */
+#define RECENT_ROWS 4096
+static struct recent {
+	const char *table;
+	char *gen;          /* malloc'd */
+	int n;
+	long long *us;      /* microseconds since 1970 */
+	char (*text)[40];   /* PostgreSQL's text of each, as a probe would give it */
+} recents[12];
+
+static struct recent *recent_changes(const char *table, const char *gen)
+{
+	struct recent *rc = NULL;
+	for (size_t i = 0; i < sizeof recents / sizeof *recents && !rc; i++)
+		if (!recents[i].table || !strcmp(recents[i].table, table)) rc = &recents[i];
+	if (!rc) return NULL;
+	if (rc->table && rc->gen && !strcmp(rc->gen, gen)) return rc;
+	free(rc->gen);
+	rc->gen = NULL;
+	rc->table = table;
+	rc->n = 0;
+	char sql[512];
+	snprintf(sql, sizeof sql, "SELECT d::text, (extract(epoch FROM d) * 1000000)::bigint FROM (SELECT DISTINCT "
+		 "date_last_modified AS d FROM (SELECT date_last_modified FROM %s WHERE date_last_modified IS NOT NULL "
+		 "ORDER BY date_last_modified DESC LIMIT %d) x) y ORDER BY d", table, RECENT_ROWS);
+	PGresult *res = db_exec_prepared(sql, 0, NULL);
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		if (res) PQclear(res);
+		return NULL;
+	}
+	int n = PQntuples(res);
+	if (!rc->us) {
+		rc->us = malloc(RECENT_ROWS * sizeof *rc->us);
+		rc->text = malloc(RECENT_ROWS * sizeof *rc->text);
+	}
+	if (!rc->us || !rc->text || n > RECENT_ROWS) { PQclear(res); return NULL; }
+	for (int i = 0; i < n; i++) {
+		rc->us[i] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		snprintf(rc->text[i], sizeof rc->text[i], "%s", PQgetvalue(res, i, 0));
+	}
+	PQclear(res);
+	rc->n = n;
+	rc->gen = strdup(gen);
+	return rc->gen ? rc : NULL;
+}
 
 static int canonical_since(req *r, const struct ra_entity *e, struct roster_query *q, const char *gen)
 {
@@ -625,6 +675,15 @@ static int canonical_since(req *r, const struct ra_entity *e, struct roster_quer
 		while (fits && k < SINCE_MEMO && strcmp(since_memo[k].key, key)) k++;
 		if (fits && k < SINCE_MEMO) {
 			p->value = arena_strdup(r->a, since_memo[k].value);
+			p->op = RF_GE;
+			continue;
+		}
+		struct recent *rc = recent_changes(e->table, gen);
+		long long since;
+		int at;
+		if (rc && rf_datetime_us(p->value, &since) == 0 &&
+		    (at = rf_first_change(rc->us, rc->n, since, p->op == RF_GE)) >= 0) {
+			p->value = at == rc->n ? "infinity" : arena_strdup(r->a, rc->text[at]);
 			p->op = RF_GE;
 			continue;
 		}

@@ -108,6 +108,30 @@ int rf_datetime_normalize(const char *in, char out[32])
 	return 0;
 }
 
+int rf_datetime_us(const char *norm, long long *us)
+{
+	char check[32];
+	int y, mo, d, h, mi, sec, ms;
+	if (!norm || strlen(norm) != 24 || rf_datetime_normalize(norm, check) || strcmp(check, norm) ||
+	    sscanf(norm, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &y, &mo, &d, &h, &mi, &sec, &ms) != 7)
+		return -1;
+	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = sec};
+	*us = (long long)timegm(&tm) * 1000000 + ms * 1000LL;
+	return 0;
+}
+
+int rf_first_change(const long long *t, int n, long long since, int ge)
+{
+	if (n <= 0 || since < t[0]) return -1;
+	int lo = 0, hi = n;   /* the first index whose instant is after since (ge: not before it) */
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (ge ? t[mid] < since : t[mid] <= since) lo = mid + 1;
+		else hi = mid;
+	}
+	return lo;
+}
+
 /* ---- filter ---- */
 
 static int is_field_char(int c) { return isalnum(c) || c == '.' || c == '_'; }

@@ -92,4 +92,11 @@ int roster_field_selected(const struct roster_query *q, const char *json);
 /* Parse an ISO 8601 date-time into the strict form YYYY-MM-DDTHH:MM:SS.sssZ (UTC). 0 ok, -1 bad. */
 int rf_datetime_normalize(const char *in, char out[32]);
 int rf_date_valid(const char *s);   /* YYYY-MM-DD with a real calendar date */
+/* A normalized date-time (rf_datetime_normalize's YYYY-MM-DDTHH:MM:SS.mmmZ) as microseconds since 1970; -1 when
+ * it is not one. */
+int rf_datetime_us(const char *norm, long long *us);
+/* In the ascending instants t[0..n-1], which hold every distinct instant from t[0] on: the index of the first one
+ * after since (or at it, when ge), n when there is none; -1 when since is before t[0] (an earlier instant may
+ * exist that t does not hold). */
+int rf_first_change(const long long *t, int n, long long since, int ge);
 #endif

@@ -367,3 +367,33 @@ Test(roster_filter, refuses_a_value_outside_the_code_list_with_invaliddata)
 	cr_assert_eq(roster_filter_parse(A, CODED_WL, 1, "status='tobedeleted'", &q, &e), 0);
 	cr_assert_eq(roster_filter_parse(A, CODED_WL, 1, "status~'to'", &q, &e), 0, "contains takes any text");
 }
+
+Test(roster_filter, datetime_microseconds_and_the_first_change_after_an_instant)
+{
+	long long us;
+	cr_assert_eq(rf_datetime_us("1970-01-01T00:00:01.250Z", &us), 0);
+	cr_assert_eq(us, 1250000LL);
+	cr_assert_eq(rf_datetime_us("2025-04-03T07:00:00.000Z", &us), 0);
+	cr_assert_eq(us, 1743663600000000LL);
+	cr_assert_eq(rf_datetime_us("2025-04-03T07:00:00Z", &us), -1, "only the normalized form");
+	cr_assert_eq(rf_datetime_us("2025-02-30T07:00:00.000Z", &us), -1);
+	cr_assert_eq(rf_datetime_us(NULL, &us), -1);
+
+	const long long t[] = {100, 200, 200500, 300000};   /* distinct, ascending */
+	cr_assert_eq(rf_first_change(t, 4, 99, 0), -1, "before the first instant held: unknown");
+	cr_assert_eq(rf_first_change(t, 4, 100, 0), 1, "after 100: 200");
+	cr_assert_eq(rf_first_change(t, 4, 100, 1), 0, "at or after 100: 100");
+	cr_assert_eq(rf_first_change(t, 4, 150, 0), 1);
+	cr_assert_eq(rf_first_change(t, 4, 200000, 0), 2);
+	cr_assert_eq(rf_first_change(t, 4, 300000, 1), 3);
+	cr_assert_eq(rf_first_change(t, 4, 300000, 0), 4, "nothing after the last: none");
+	cr_assert_eq(rf_first_change(t, 4, 999999, 1), 4);
+	cr_assert_eq(rf_first_change(t, 0, 5, 0), -1);
+	/* against a plain scan, every instant from 99 to 300001 */
+	for (long long s = 99; s <= 300001; s += 97)
+		for (int ge = 0; ge < 2; ge++) {
+			int want = s < t[0] ? -1 : 4;
+			for (int i = 0; want == 4 && i < 4; i++) if (ge ? t[i] >= s : t[i] > s) want = i;
+			cr_assert_eq(rf_first_change(t, 4, s, ge), want, "since %lld ge %d", s, ge);
+		}
+}
