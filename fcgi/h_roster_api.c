@@ -326,11 +326,13 @@ static int gen_db_fresh(void)
 	return 0;
 }
 
-/* gen_db joined with Redis's answer to GET roster:gen (NULL: Redis down, so nothing is cached until it answers) */
-static const char *gen_join(arena *a, const redisReply *rep)
+/* gen_value: gen_db joined with Redis's answer to GET roster:gen; empty when Redis did not answer (then nothing is
+ * cached until it does) */
+static void gen_join(const redisReply *rep)
 {
-	if (!rep || (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL)) return NULL;
-	return arena_printf(a, "%s|%s", gen_db, rep->type == REDIS_REPLY_STRING ? rep->str : "0");
+	gen_value[0] = 0;
+	if (rep && (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_NIL))
+		snprintf(gen_value, sizeof gen_value, "%s|%s", gen_db, rep->type == REDIS_REPLY_STRING ? rep->str : "0");
 }
 
 /* for pages other than deltas: the generation as last read (at most a second old, or older by this host's own
@@ -340,8 +342,7 @@ static const char *roster_generation(void)
 	if (gen_db_fresh() < 0) return NULL;
 	if (!gen_value[0]) {
 		redisReply *rep = cache_cmd("GET roster:gen");
-		if (rep && (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_NIL))
-			snprintf(gen_value, sizeof gen_value, "%s|%s", gen_db, rep->type == REDIS_REPLY_STRING ? rep->str : "0");
+		gen_join(rep);
 		if (rep) freeReplyObject(rep);
 	}
 	return gen_value[0] ? gen_value : NULL;
@@ -757,8 +758,11 @@ static void delta_resume(req *r, redisReply **rep)
 {
 	struct delta_call *d = r->deferred_arg;
 	d->c.r = r;
-	const char *gen = d->gen_ok ? gen_join(r->a, rep[0]) : NULL;
-	if (gen) snprintf(gen_value, sizeof gen_value, "%s", gen);   /* the freshest one, for the other pages too */
+	const char *gen = NULL;
+	if (d->gen_ok) {
+		gen_join(rep[0]);   /* the freshest one, for the other pages too */
+		gen = gen_value[0] ? arena_strdup(r->a, gen_value) : NULL;
+	}
 	api_page(&d->c, d->ep, d->ids, d->nids, &d->q, gen);
 }
 

@@ -146,15 +146,20 @@ static struct epoll_event ready[BATCH_MAX];   /* the last wait's answer, in the 
 static int nready, ready_next;
 static int accepts_left;     /* new connections this batch may still take (see next_request) */
 
+/* EPOLLEXCLUSIVE: a new connection wakes one waiting worker, not every idle one (the others would wake only to find
+ * the queue empty) */
+static int watch_listening(int op)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.u64 = LISTENING};
+	return epoll_ctl(epfd, op, listen_fd, &ev);
+}
+
 static void kept_init(void)
 {
 	kept = calloc((size_t)cfg.kept_connections + 1, sizeof *kept);
 	kept_gen = calloc((size_t)cfg.kept_connections + 1, sizeof *kept_gen);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
-	/* EPOLLEXCLUSIVE: a new connection wakes one waiting worker, not every idle one (the others would wake only
-	 * to find the queue empty) */
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.u64 = LISTENING};
-	if (!kept || !kept_gen || epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &ev) < 0) {
+	if (!kept || !kept_gen || epfd < 0 || watch_listening(EPOLL_CTL_ADD) < 0) {
 		log_error("worker: cannot set up the connection wait: %s", strerror(errno));
 		exit(1);
 	}
@@ -221,7 +226,9 @@ static int kept_publish(void)
 {
 	int n = 0;
 	for (int i = 0; i < cfg.kept_connections; i++) n += kept[i].ipcFd >= 0;
-	if (my_share) __atomic_store_n(&my_share->count, n, __ATOMIC_RELAXED);
+	/* stored only when it changed: the other workers read this line on every request */
+	if (my_share && __atomic_load_n(&my_share->count, __ATOMIC_RELAXED) != n)
+		__atomic_store_n(&my_share->count, n, __ATOMIC_RELAXED);
 	return n;
 }
 
@@ -252,8 +259,7 @@ static void listen_or_not(void)
 {
 	int mean, above = above_mean(&mean), want = above <= mean / 16 + 1;
 	if (want == listening) return;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.u64 = LISTENING};
-	if (epoll_ctl(epfd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, listen_fd, &ev) == 0) listening = want;
+	if (watch_listening(want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL) == 0) listening = want;
 }
 
 /* After a request: a connection the web server keeps goes to a free slot, unless this worker holds its share
@@ -522,6 +528,12 @@ static const char *ryw_identity(req *r)
 	return arena_printf(r->a, "a%.32s", h);
 }
 
+/* a read on a route that may be served by a replica (RF_REPLICA): the handler and its deferred step read there */
+static int reads_replica(req *r)
+{
+	return (r->route->flags & RF_REPLICA) && (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD"));
+}
+
 static void handle(req *r, FCGX_Request *fx)
 {
 	char **env = fx->envp;
@@ -630,7 +642,8 @@ static void handle(req *r, FCGX_Request *fx)
 		res_error(r, 403, "csrf", tr(r, "error_csrf"), NULL);
 		return;
 	}
-	if (safe && (flags & RF_REPLICA)) db_replica_begin(ryw_identity(r));
+	int replica = reads_replica(r);
+	if (replica) db_replica_begin(ryw_identity(r));
 	r->route->fn(r);
 	db_replica_end();
 	if (!safe) db_replica_wrote(ryw_identity(r));
@@ -716,9 +729,7 @@ static void finish(struct served *s)
  * pipeline carries all their Redis commands and one INSERT all their audit rows, and each is answered. Under load
  * that is one round trip for a batch instead of one per request. Only requests on kept connections wait: a new
  * connection's FCGX_Request is needed for the next one. */
-#ifndef PARK_MAX
 #define PARK_MAX 64   /* as many as one wait returns (BATCH_MAX); 8, 16 and 32 each measured a higher p99 */
-#endif
 static struct served parked[PARK_MAX];
 static int nparked;
 static arena *arena_pool[PARK_MAX + 1];
@@ -750,7 +761,7 @@ static void run_deferred(struct served *s, int n)
 		req *r = &s[i].r;
 		if (!r->deferred_done) continue;
 		/* the step reads as its handler did: from a replica on a replica route (see handle) */
-		int replica = (r->route->flags & RF_REPLICA) && (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD"));
+		int replica = reads_replica(r);
 		if (replica) db_replica_begin(ryw_identity(r));
 		r->deferred_done(r, rep + at);
 		if (replica) db_replica_end();
