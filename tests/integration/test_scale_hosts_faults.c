@@ -218,6 +218,20 @@ Test(scale_hosts, two_app_and_worker_hosts_survive_losing_one_each_and_reads_fal
 
 	/* ---- the replica answers reads once the writer's read-your-writes window has passed ---- */
 	sleep(5);
+	/* and once it has replayed what the primary flushed (a loaded host can be behind here: that is the lag rule's
+	 * case, tested below, not this one) */
+	char flushed[64];
+	PGresult *fl = PQexec(primary, "SELECT pg_current_wal_flush_lsn()::text");
+	cr_assert_eq(PQresultStatus(fl), PGRES_TUPLES_OK);
+	snprintf(flushed, sizeof flushed, "%s", PQgetvalue(fl, 0, 0));
+	PQclear(fl);
+	char replayed[160];
+	snprintf(replayed, sizeof replayed, "SELECT (pg_last_wal_replay_lsn() >= '%s'::pg_lsn)::int", flushed);
+	start = time(NULL);
+	while (q_long(replica, replayed) != 1) {
+		cr_assert_lt(time(NULL) - start, 30, "the replica never replayed %s", flushed);
+		usleep(50000);
+	}
 	double reads0 = metric("rstream_db_replica_reads_total");
 	cr_assert_eq(get_status("/api/v1/videos?per_page=5", hdr), 200);
 	cr_assert_gt(metric("rstream_db_replica_reads_total"), reads0, "the catalog list read the replica");
