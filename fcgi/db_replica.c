@@ -42,6 +42,8 @@ static long max_lag_ms(void)
 	return v < 0 ? 0 : v;
 }
 
+int db_replica_configured(void) { return read_url() != NULL; }
+
 void db_replica_begin(const char *identity)
 {
 	in_scope = read_url() != NULL;

@@ -8,6 +8,8 @@
  * the bearer credential; NULL anonymous), for read-your-writes. Until db_replica_end every db_exec/db_conn may
  * answer from the replica. */
 void db_replica_begin(const char *identity);
+/* a read replica is configured (database_read_url) */
+int db_replica_configured(void);
 void db_replica_end(void);
 /* A write request by identity finished: its reads go to the primary for the next few seconds (host-wide, Redis). */
 void db_replica_wrote(const char *identity);

@@ -223,21 +223,16 @@ static void link_header(req *r, const struct roster_query *q, long total)
 	buf keep = {0};
 	for (int i = 0; i < r->nquery; i++) {
 		if (!strcmp(r->query[i].k, "offset") || !strcmp(r->query[i].k, "limit")) continue;
-		buf_printf(&keep, "%s=%s&", url_encode(r->a, r->query[i].k), url_encode(r->a, r->query[i].v));
+		const char *const kv[] = {url_encode(r->a, r->query[i].k), "=", url_encode(r->a, r->query[i].v), "&"};
+		for (int k = 0; k < 4; k++) buf_puts(&keep, kv[k]);
 	}
 	const char *base = arena_printf(r->a, "%s?%slimit=%ld&offset=", r->path, keep.p ? keep.p : "", q->limit);
 	buf_free(&keep);
-	long last = total > 0 ? ((total - 1) / q->limit) * q->limit : 0;
-	buf b = {0};
-	buf_printf(&b, "<%s0>; rel=\"first\"", base);
-	if (q->offset > 0) {
-		long prev = q->offset - q->limit;
-		buf_printf(&b, ", <%s%ld>; rel=\"prev\"", base, prev > 0 ? prev : 0);
-	}
-	if (q->offset + q->limit < total) buf_printf(&b, ", <%s%ld>; rel=\"next\"", base, q->offset + q->limit);
-	buf_printf(&b, ", <%s%ld>; rel=\"last\"", base, last);
-	res_header(r, "Link", b.p);
-	buf_free(&b);
+	long last = total > 0 ? ((total - 1) / q->limit) * q->limit : 0, prev = q->offset - q->limit;
+	const char *p = q->offset > 0 ? arena_printf(r->a, ", <%s%ld>; rel=\"prev\"", base, prev > 0 ? prev : 0) : "";
+	const char *n = q->offset + q->limit < total
+		? arena_printf(r->a, ", <%s%ld>; rel=\"next\"", base, q->offset + q->limit) : "";
+	res_header(r, "Link", arena_printf(r->a, "<%s0>; rel=\"first\"%s%s, <%s%ld>; rel=\"last\"", base, p, n, base, last));
 }
 
 static int parent_exists(const struct endpoint *ep, const char **ids, int nids)
