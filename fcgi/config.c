@@ -199,7 +199,7 @@ int config_load(const char *path, char *err, int errlen)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	if (want_int("workers", cores > 0 ? cores : 2, 1, 256, &n, err, errlen)) return -1;
 	cfg.workers = (int)n;
-	if (want_int("max_requests", 100000, 1, 100000000, &n, err, errlen)) return -1;
+	if (want_int("max_requests", 1000000, 1, 100000000, &n, err, errlen)) return -1;
 	cfg.max_requests = (int)n;
 	if (want_int("kept_connections", 128, 0, 4096, &n, err, errlen)) return -1;
 	cfg.kept_connections = (int)n;

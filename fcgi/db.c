@@ -37,8 +37,27 @@ int db_connect(const char *url)
 	return 0;
 }
 
+/* One statement may be in flight without a wait (db_send_prepared). Its result is read at the next use of the
+ * connection, and kept for db_sent_result. */
+static int sent;
+static PGresult *sent_res;
+
+static void read_sent(void)
+{
+	if (!sent) return;
+	sent = 0;
+	PGresult *r;
+	PQclear(sent_res);
+	sent_res = NULL;
+	while ((r = PQgetResult(conn))) {
+		if (!sent_res) sent_res = r;
+		else PQclear(r);
+	}
+}
+
 PGconn *db_conn(void)
 {
+	read_sent();
 	if (conn && PQstatus(conn) == CONNECTION_OK) return conn;
 	if (!conn_url) return NULL;
 	if (conn) { PQreset(conn); if (PQstatus(conn) == CONNECTION_OK) { in_tx = 0; return conn; } }
@@ -147,13 +166,9 @@ static void prepared_forget(struct stmt_cache *pc, int i)
 	pc->e[i].sql = NULL;
 }
 
-PGresult *db_exec_prepared(const char *sql, int n, const char *const *params)
+/* the name of sql prepared on c (pc: c's cache), preparing it now if needed; NULL if it could not be */
+static const char *prepared_name(PGconn *c, struct stmt_cache *pc, const char *sql, int n, int *slot_out)
 {
-	/* in a transaction a failure would abort it before the plain retry below */
-	if (in_tx) return db_exec(sql, n, params);
-	PGconn *replica = is_read(sql) ? db_replica_pick() : NULL, *c = replica ? replica : db_conn();
-	struct stmt_cache *pc = replica ? &replica_stmts : &primary_stmts;
-	if (!c || PQtransactionStatus(c) != PQTRANS_IDLE) return db_exec(sql, n, params);
 	if (PQbackendPID(c) != pc->pid) {
 		for (int i = 0; i < DB_PREPARED; i++) prepared_forget(pc, i);
 		pc->pid = PQbackendPID(c);
@@ -175,12 +190,26 @@ PGresult *db_exec_prepared(const char *sql, int n, const char *const *params)
 		PGresult *res = PQprepare(c, pc->e[slot].name, sql, n, NULL);
 		int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
 		PQclear(res);
-		if (!ok || !(pc->e[slot].sql = strdup(sql))) return db_exec(sql, n, params);
+		if (!ok || !(pc->e[slot].sql = strdup(sql))) return NULL;
 	}
 	pc->e[slot].used = ++prepared_tick;
+	*slot_out = slot;
+	return pc->e[slot].name;
+}
+
+PGresult *db_exec_prepared(const char *sql, int n, const char *const *params)
+{
+	/* in a transaction a failure would abort it before the plain retry below */
+	if (in_tx) return db_exec(sql, n, params);
+	PGconn *replica = is_read(sql) ? db_replica_pick() : NULL, *c = replica ? replica : db_conn();
+	struct stmt_cache *pc = replica ? &replica_stmts : &primary_stmts;
+	if (!c || PQtransactionStatus(c) != PQTRANS_IDLE) return db_exec(sql, n, params);
+	int slot;
+	const char *name = prepared_name(c, pc, sql, n, &slot);
+	if (!name) return db_exec(sql, n, params);
 	last_error[0] = 0;
 	last_state[0] = 0;
-	PGresult *res = PQexecPrepared(c, pc->e[slot].name, n, params, NULL, NULL, 0);
+	PGresult *res = PQexecPrepared(c, name, n, params, NULL, NULL, 0);
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return res;
 	/* it did not run: forget the statement (the session may have been reset) and take the plain path, which
@@ -188,6 +217,30 @@ PGresult *db_exec_prepared(const char *sql, int n, const char *const *params)
 	PQclear(res);
 	prepared_forget(pc, slot);
 	return db_exec(sql, n, params);
+}
+
+int db_send_prepared(const char *sql, int n, const char *const *params)
+{
+	PGconn *c = in_tx ? NULL : db_conn();
+	if (!c || PQtransactionStatus(c) != PQTRANS_IDLE) return -1;
+	int slot;
+	const char *name = prepared_name(c, &primary_stmts, sql, n, &slot);
+	if (!name || !PQsendQueryPrepared(c, name, n, params, NULL, NULL, 0)) return -1;
+	sent = 1;
+	return 0;
+}
+
+PGresult *db_sent_result(void)
+{
+	read_sent();
+	PGresult *r = sent_res;
+	sent_res = NULL;
+	if (conn && PQstatus(conn) == CONNECTION_BAD) outage = 1;
+	if (!r || (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)) {
+		snprintf(last_error, sizeof last_error, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(conn));
+		count_error();
+	}
+	return r;
 }
 
 int db_cmd(const char *sql, int n, const char *const *params)
@@ -214,6 +267,7 @@ int db_commit(void)
 
 void db_rollback(void)
 {
+	read_sent();
 	if (conn && PQstatus(conn) == CONNECTION_OK) {
 		PGresult *r = PQexec(conn, "ROLLBACK");
 		PQclear(r);
@@ -376,6 +430,8 @@ void db_after_fork(void)
 	if (conn) close(PQsocket(conn));
 	conn = NULL;
 	in_tx = 0;
+	sent = 0;   /* the parent's statement: its result is the parent's to read */
+	sent_res = NULL;
 	db_replica_after_fork();
 	if (conn_url) db_connect(conn_url);
 }

@@ -19,6 +19,12 @@ PGresult *db_exec(const char *sql, int n, const char *const *params);
 PGresult *db_exec_prepared(const char *sql, int n, const char *const *params);
 #define DB_PREP(sql, ...) db_exec_prepared((sql), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \
 				       (const char *const[]){__VA_ARGS__})
+/* The same prepared statement sent without waiting for it (outside a transaction, on the primary): 0 sent, -1 not
+ * (run it with db_exec_prepared). Its result is read when the connection is next used; db_sent_result() hands it
+ * over (caller PQclear; NULL or an error result: it failed, db_error() says why, db_outage() if the server went
+ * away). One statement at a time: a second send reads the first's result first. */
+int db_send_prepared(const char *sql, int n, const char *const *params);
+PGresult *db_sent_result(void);
 /* Run a command, discard the result; 0 ok / -1. */
 int db_cmd(const char *sql, int n, const char *const *params);
 #define DB_CMD(sql, ...) db_cmd((sql), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \
