@@ -154,8 +154,8 @@ void audit_record(struct req *r, const char *actor, const char *action, const ch
 	const char *det = detail ? json_object_to_json_string_ext(detail, JSON_C_TO_STRING_PLAIN) : "{}";
 	const char *ip = r && r->client_ip && *r->client_ip ? r->client_ip : NULL;
 	const char *params[7] = {actor, action ? action : "", target ? target : "", det, ip, st, cnt};
-	PGconn *c = db_conn();
-	if (r && r->may_defer && c && PQtransactionStatus(c) == PQTRANS_IDLE) {
+	/* not db_conn(): that would wait for the INSERT in flight */
+	if (r && r->may_defer && !db_in_transaction()) {
 		if (npending == AUDIT_BATCH_MAX) audit_flush();
 		if (!npending) oldest = mono();
 		for (int k = 0; k < 7; k++) pending[npending][k] = strdup(params[k] ? params[k] : "");

@@ -230,6 +230,13 @@ int db_send_prepared(const char *sql, int n, const char *const *params)
 	return 0;
 }
 
+int db_in_transaction(void)
+{
+	/* a statement in flight was sent outside a transaction, and nothing can have begun one since (that would have
+	 * read its result first) */
+	return !sent && conn && PQtransactionStatus(conn) != PQTRANS_IDLE;
+}
+
 PGresult *db_sent_result(void)
 {
 	read_sent();

@@ -25,6 +25,8 @@ PGresult *db_exec_prepared(const char *sql, int n, const char *const *params);
  * away). One statement at a time: a second send reads the first's result first. */
 int db_send_prepared(const char *sql, int n, const char *const *params);
 PGresult *db_sent_result(void);
+/* the connection is inside a transaction (a caller's BEGIN); does not wait for a statement in flight */
+int db_in_transaction(void);
 /* Run a command, discard the result; 0 ok / -1. */
 int db_cmd(const char *sql, int n, const char *const *params);
 #define DB_CMD(sql, ...) db_cmd((sql), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \

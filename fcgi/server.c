@@ -758,7 +758,8 @@ static void finish(struct served *s)
  * request. Only requests on kept connections wait: a new connection's FCGX_Request is needed for the next one.
  * The audit rows of requests on kept connections (OneRoster reads) wait in audit.c, after their answers, and go
  * in one INSERT once 128 are waiting or the oldest is 50 ms old, or when the worker has had nothing to do for
- * 2 ms (next_request): one a batch of answers was 17 rows, 680 transactions a second at 11,000 reads/s. */
+ * 2 ms (next_request): an INSERT per batch of answers had been 17 rows, 680 transactions a second at 11,000
+ * reads/s. */
 #define PARK_MAX 64   /* as many as one wait returns (BATCH_MAX); 8, 16 and 32 each measured a higher p99 */
 static struct served parked[PARK_MAX];
 static int nparked;
