@@ -166,3 +166,19 @@ Test(auth, unique_hex_ids_are_hex_distinct_and_differ_across_fork)
 	waitpid(pid, NULL, 0);
 	cr_assert_str_neq(child, parent, "the child repeated its parent's next id");
 }
+
+/* sha256_hex keeps its digest and context between calls: the known vectors still come out, call after call, for
+ * an empty input, a short one and one longer than a block */
+Test(auth, sha256_hex_gives_the_known_digests_call_after_call)
+{
+	char out[65], big[1000];
+	memset(big, 'a', sizeof big);
+	for (int round = 0; round < 3; round++) {
+		sha256_hex("", 0, out);
+		cr_assert_str_eq(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+		sha256_hex("abc", 3, out);
+		cr_assert_str_eq(out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+		sha256_hex(big, sizeof big, out);
+		cr_assert_str_eq(out, "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
+	}
+}
