@@ -59,6 +59,11 @@ stack stop >/dev/null 2>&1 || true
 hello_pid=$!
 stack start
 eval "$(stack env)"
+# Each run starts from an empty audit log. The stack is the bench's own, so its audit rows are earlier runs' (about
+# 3 million a run); left to pile up (32 million rows, 11 GB) they put autovacuum's reads of that table on this
+# machine's slow disk inside the measured minutes (a page query waited 4 s, an audit INSERT 1.4 s). The app's role
+# may not delete audit rows: the stack's superuser does.
+psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d rstream -c 'TRUNCATE audit_log'
 
 # ---- data: 100 schools under one district, USERS users (5 % teachers), one role each; idempotent ----
 echo "bench: seeding $USERS roster users" >&2
