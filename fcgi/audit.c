@@ -13,33 +13,6 @@
 #include "jobs.h"
 #include "log.h"
 
-/* The out-of-transaction INSERT is prepared once per database session (API reads run it on every request). */
-static int prepared_pid;
-
-static int audit_insert_prepared(PGconn *c, const char *const *params)
-{
-	int pid = PQbackendPID(c);
-	PGresult *res;
-	if (pid != prepared_pid) {
-		res = PQprepare(c, "rs_audit_insert",
-				"INSERT INTO audit_log (actor, action, target, detail, ip, status, result_count) "
-				"SELECT $1, $2, $3, $4::jsonb, $5, $6::int, NULLIF($7, '-1')::bigint "
-				"FROM (SELECT set_config('synchronous_commit', 'off', true)) s", 7, NULL);
-		int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
-		PQclear(res);
-		if (!ok) return -1;
-		prepared_pid = pid;
-	}
-	res = PQexecPrepared(c, "rs_audit_insert", 7, params, NULL, NULL, 0);
-	int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
-	if (!ok) {
-		log_error("audit insert failed: %s", res ? PQresultErrorMessage(res) : "no result");
-		prepared_pid = 0;   /* re-prepare next time (the session may have been reset) */
-	}
-	PQclear(res);
-	return ok ? 0 : -1;
-}
-
 /* rows waiting for audit_flush: 7 strings each, malloc'd (ip "" for none) */
 #define AUDIT_BATCH_MAX 256
 #define AUDIT_DUE_ROWS 128
@@ -66,14 +39,19 @@ int audit_due(void)
 	return npending >= AUDIT_DUE_ROWS || (npending && mono() - oldest >= AUDIT_DUE_SECONDS);
 }
 
+/* Outside a transaction one prepared statement (db_exec_prepared: API reads run it on every request), committed
+ * asynchronously; inside a caller's transaction the row commits with it (and must not make that commit
+ * asynchronous). */
 static void insert_one(const char *const *params)
 {
-	PGconn *c = db_conn();
-	if (c && PQtransactionStatus(c) == PQTRANS_IDLE && audit_insert_prepared(c, params) == 0) return;
-	/* inside a caller's transaction the row commits with it (and must not make that commit asynchronous) */
-	if (db_cmd("INSERT INTO audit_log (actor, action, target, detail, ip, status, result_count) "
-		   "VALUES ($1, $2, $3, $4::jsonb, $5, $6::int, NULLIF($7, '-1')::bigint)", 7, params) < 0)
-		log_error("audit insert failed: %s (action %s)", db_error(), params[1]);
+	PGresult *res = db_in_transaction()
+		? db_exec("INSERT INTO audit_log (actor, action, target, detail, ip, status, result_count) "
+			  "VALUES ($1, $2, $3, $4::jsonb, $5, $6::int, NULLIF($7, '-1')::bigint)", 7, params)
+		: db_exec_prepared("INSERT INTO audit_log (actor, action, target, detail, ip, status, result_count) "
+				   "SELECT $1, $2, $3, $4::jsonb, $5, $6::int, NULLIF($7, '-1')::bigint "
+				   "FROM (SELECT set_config('synchronous_commit', 'off', true)) s", 7, params);
+	if (!res) log_error("audit insert failed: %s (action %s)", db_error(), params[1]);
+	PQclear(res);
 }
 
 /* rows of the INSERT in flight (audit_flush sends it without waiting) */

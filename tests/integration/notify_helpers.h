@@ -18,14 +18,7 @@ __attribute__((unused)) static char *nh_wait(const char *want, int seconds, cons
 	va_start(ap, fmt);
 	vsnprintf(sql, sizeof sql, fmt, ap);
 	va_end(ap);
-	char *v = NULL;
-	for (int i = 0; i < seconds * 5; i++) {
-		free(v);
-		v = t_db_value(sql, 0, NULL);
-		if (v && !strcmp(v, want)) break;
-		usleep(200000);
-	}
-	return v;
+	return t_db_wait(sql, 0, NULL, want, seconds * 1000);
 }
 
 /* base64 text (no line breaks) → malloc'd bytes, NUL-terminated */

@@ -25,20 +25,6 @@ static inline void t_exec(const char *sql, int n, const char *const *params)
 	PQclear(res);
 }
 
-/* The audit rows of reads on kept connections are written just after the answers (within 50 ms, fcgi/audit.c): a
- * value is read until it is want, for up to 3 s. Returns the last value read (caller frees). */
-static inline char *audit_value(const char *sql, int n, const char *const *params, const char *want)
-{
-	char *v = NULL;
-	for (int i = 0; i < 60; i++) {
-		free(v);
-		v = t_db_value(sql, n, params);
-		if (v && !strcmp(v, want)) break;
-		usleep(50000);
-	}
-	return v;
-}
-
 /* A fresh client with a unique id; scopes "{a,b}", allowlist "{}" or "{10.0.0.0/8}". Returns a static id. */
 static inline const char *make_client(const char *scopes, const char *allowlist, int rate)
 {

@@ -482,13 +482,13 @@ Test(roster_api, every_read_writes_an_audit_row_with_client_filter_count_and_ip)
 	snprintf(actor, sizeof actor, "client:%s", id);
 	const char *params[1] = {actor};
 	const char *want = "roster.read|" API "/users|username~'ra_u'|4|200|127.0.0.1";
-	char *row = audit_value("SELECT action || '|' || target || '|' || (detail->>'filter') || '|' || result_count || '|' "
-				"|| status || '|' || ip FROM audit_log WHERE actor = $1 AND status = 200 "
-				"AND action = 'roster.read' ORDER BY id DESC LIMIT 1", 1, params, want);
+	char *row = t_db_wait("SELECT action || '|' || target || '|' || (detail->>'filter') || '|' || result_count || '|' "
+			      "|| status || '|' || ip FROM audit_log WHERE actor = $1 AND status = 200 "
+			      "AND action = 'roster.read' ORDER BY id DESC LIMIT 1", 1, params, want, 3000);
 	cr_assert_not_null(row);
 	cr_assert_str_eq(row, want);
 	free(row);
-	char *bad = audit_value("SELECT count(*) FROM audit_log WHERE actor = $1 AND status = 400", 1, params, "1");
+	char *bad = t_db_wait("SELECT count(*) FROM audit_log WHERE actor = $1 AND status = 400", 1, params, "1", 3000);
 	cr_assert_str_eq(bad, "1", "rejected reads are audited too");
 	free(bad);
 	free(p);
@@ -526,7 +526,7 @@ Test(roster_api, reads_answered_together_each_have_one_audit_row)
 	const char *params[1] = {actor};
 	const char *count = "SELECT count(*) || ' ' || count(DISTINCT detail->>'query') || ' ' || count(ip) "
 			    "FROM audit_log WHERE actor = $1 AND action = 'roster.read'";
-	char *rows = audit_value(count, 1, params, "16 16 16");
+	char *rows = t_db_wait(count, 1, params, "16 16 16", 3000);
 	cr_assert_str_eq(rows, "16 16 16", "one row per read, each its own (count, distinct, with ip): %s", rows);
 	free(rows);
 	usleep(200000);   /* and no row comes twice later */
@@ -657,8 +657,8 @@ Test(roster_api, an_admin_puts_and_deletes_an_org)
 	cr_assert_str_eq(jstr(o, "org/status"), "tobedeleted", "a delete leaves a tombstone for delta consumers");
 	json_object_put(o);
 	const char *p[2] = {"ra-w1", max};
-	char *n = audit_value("SELECT count(*) FROM audit_log WHERE action = 'roster.write' AND target LIKE '%/orgs/' || $1 "
-			      "AND id > $2::bigint", 2, p, "2");
+	char *n = t_db_wait("SELECT count(*) FROM audit_log WHERE action = 'roster.write' AND target LIKE '%/orgs/' || $1 "
+			    "AND id > $2::bigint", 2, p, "2", 3000);
 	cr_assert_str_eq(n, "2");
 	free(n);
 	free(max);

@@ -447,6 +447,17 @@ char *t_db_value(const char *sql, int n, const char *const *params)
 	return v;
 }
 
+char *t_db_wait(const char *sql, int n, const char *const *params, const char *want, int ms)
+{
+	char *v = NULL;
+	for (int waited = 0;; waited += 50) {
+		free(v);
+		v = t_db_value(sql, n, params);
+		if ((v && !strcmp(v, want)) || waited >= ms) return v;
+		usleep(50000);
+	}
+}
+
 /* Run argv (no shell), output to stderr of the test; returns the exit status or -1. */
 static int run_cmd(char *const argv[])
 {

@@ -28,6 +28,9 @@ char *t_admin_token(void);                  /* cached admin bearer token */
 char *t_browser_login(const char *email, const char *password, char csrf[65]);
 PGconn *t_db(void);                          /* cached connection to DATABASE_URL */
 char *t_db_value(const char *sql, int n, const char *const *params);   /* first cell, malloc'd, or NULL */
+/* t_db_value read every 50 ms until it equals want, for up to ms milliseconds; the last value read (malloc'd or NULL):
+ * for rows the app writes just after it answers (audit rows of kept-connection reads, jobs, notifications) */
+char *t_db_wait(const char *sql, int n, const char *const *params, const char *want, int ms);
 /* Create a user with a role via SQL+CLI; returns its id. Password set to `password`. */
 long t_make_user(const char *email, const char *role, const char *password);
 /* Poll /api/v1/jobs/:id until done or failed (timeout seconds). Returns final state string (static). */
