@@ -385,14 +385,19 @@ static void cache_store(const char *key, const char *val, size_t len)
  * client between two imports, so there are slots for them (a page of 100 users is ~60 KB). */
 #define LOCAL_PAGES 64
 #define LOCAL_PAGE_MAX (128 * 1024)   /* at most 8 MB per worker (RSS budget 32 MB) */
-/* a kept page; an answer being sent holds a reference too (res_body_shared), so eviction frees it only after that */
-struct local_page { int refs; size_t len; char val[]; };
+/* a kept page; an answer being sent holds a reference too (res_body_shared), so eviction frees it only after that.
+ * gz: its body gzipped, made at the first request that accepts gzip (learning tools do): sent as it is, a page is
+ * 4 KB instead of 60 (nginx compressing every answer again had cost a third of the throughput) */
+struct local_page { int refs; size_t len; char *gz; size_t gzlen; char val[]; };
 static struct { char key[80]; struct local_page *page; double at; } local_pages[LOCAL_PAGES];
 
 static void local_page_unref(void *p)
 {
 	struct local_page *pg = p;
-	if (--pg->refs == 0) free(pg);
+	if (--pg->refs == 0) {
+		free(pg->gz);
+		free(pg);
+	}
 }
 
 /* A cached page is "total rows\n" and the body: the body's start, or NULL for a malformed entry. Parsed from a short
@@ -430,6 +435,8 @@ static void local_store(const char *key, const char *val, size_t len)
 	if (!pg) return;
 	pg->refs = 1;
 	pg->len = len;
+	pg->gz = NULL;
+	pg->gzlen = 0;
 	memcpy(pg->val, val, len);
 	pg->val[len] = 0;
 	if (local_pages[slot].page) local_page_unref(local_pages[slot].page);
@@ -575,12 +582,19 @@ static void send_page(struct call *c, const struct roster_query *q, const char *
 		      long nrows, struct local_page *pg)
 {
 	req *r = c->r;
-	if (pg) {   /* a worker-kept page: sent from where it is, not copied (a tenth of the worker's time) */
+	if (pg && !pg->gz && http_accepts_gzip(req_header(r, "Accept-Encoding")))
+		pg->gz = http_gzip(body, len, &pg->gzlen);
+	if (pg && pg->gz && http_accepts_gzip(req_header(r, "Accept-Encoding"))) {
+		pg->refs++;
+		res_body_shared(r, 200, "application/json; charset=utf-8", pg->gz, pg->gzlen, local_page_unref, pg);
+		res_header(r, "Content-Encoding", "gzip");
+	} else if (pg) {   /* a worker-kept page: sent from where it is, not copied (a tenth of the worker's time) */
 		pg->refs++;
 		res_body_shared(r, 200, "application/json; charset=utf-8", body, len, local_page_unref, pg);
 	} else {
 		res_body(r, 200, "application/json; charset=utf-8", body, len);
 	}
+	res_header(r, "Vary", "Accept-Encoding");
 	res_header(r, "X-Total-Count", arena_printf(r->a, "%ld", total));
 	link_header(r, q, total);
 	read_audit(c, nrows);

@@ -76,6 +76,7 @@ int req_form_posted(req *r);   /* the body was an urlencoded form */
 const char *req_cookie(req *r, const char *name);
 const char *req_param(req *r, const char *name);
 const char *req_header(req *r, const char *name);   /* "X-Forwarded-For", "Authorization" … */
+int http_accepts_gzip(const char *accept_encoding);   /* a header value; NULL: no */
 const char *req_env(req *r, const char *cgi_name); /* raw FastCGI param, e.g. "RSTREAM_BODY_FILE" */
 int req_wants_json(req *r);                         /* /api/, /ims/, /oauth/ or Accept: application/json */
 long req_query_long(req *r, const char *name, long def, long min, long max, int *bad);
@@ -111,6 +112,8 @@ void res_body_shared(req *r, int status, const char *content_type, const char *d
 /* empty the body (a shared one is released) */
 void res_body_reset(req *r);
 void res_json(req *r, int status, json_object *obj);   /* takes ownership of obj */
+/* data as a gzip member (malloc'd, *out_len bytes), for a body a worker keeps and sends many times; NULL on failure */
+char *http_gzip(const char *data, size_t len, size_t *out_len);
 /* One error shape: {"error":{"code","message","details"}} for JSON clients, an HTML page otherwise. */
 void res_error(req *r, int status, const char *code, const char *message, json_object *details);
 void res_redirect(req *r, const char *location);        /* 303 See Other */

@@ -250,6 +250,31 @@ const char *req_header(req *r, const char *name)
 	return req_env(r, env);
 }
 
+/* Accept-Encoding takes gzip: named without q=0, or not named and * without q=0 (RFC 9110 §12.5.3) */
+int http_accepts_gzip(const char *accept_encoding)
+{
+	int star = 0;
+	for (const char *p = accept_encoding; p && *p;) {
+		p += strspn(p, " \t,");
+		size_t n = strcspn(p, " \t;,");
+		int gzip = (n == 4 && !strncasecmp(p, "gzip", 4)) || (n == 6 && !strncasecmp(p, "x-gzip", 6));
+		int any = n == 1 && *p == '*';
+		p += n;
+		size_t params = strcspn(p, ",");
+		int refused = 0;
+		for (const char *q = p; q < p + params; q++)   /* q=0, q=0., q=0.0 … q=0.000 */
+			if ((*q == 'q' || *q == 'Q') && q[1] == '=') {
+				const char *v = q + 2;
+				size_t vl = strcspn(v, " \t;,");
+				refused = vl >= 1 && v[0] == '0' && (vl == 1 || (v[1] == '.' && strspn(v + 2, "0") == vl - 2));
+			}
+		if (gzip) return !refused;
+		if (any) star = !refused;
+		p += params;
+	}
+	return star;
+}
+
 int req_wants_json(req *r)
 {
 	const char *p = r->path ? r->path : "";

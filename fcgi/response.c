@@ -3,7 +3,9 @@
 #include "http.h"
 #include <fcgiapp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 #include "config.h"
 #include "i18n.h"
 #include "log.h"
@@ -45,6 +47,24 @@ void res_body_shared(req *r, int status, const char *content_type, const char *d
 	r->body_shared_len = len;
 	r->body_release = release;
 	r->body_owner = owner;
+}
+
+char *http_gzip(const char *data, size_t len, size_t *out_len)
+{
+	z_stream z = {0};
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+	uLong cap = deflateBound(&z, (uLong)len);
+	char *out = malloc(cap);
+	if (!out) { deflateEnd(&z); return NULL; }
+	z.next_in = (Bytef *)data;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap;
+	int rc = deflate(&z, Z_FINISH);
+	*out_len = z.total_out;
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END) { free(out); return NULL; }
+	return out;
 }
 
 void res_json(req *r, int status, json_object *obj)

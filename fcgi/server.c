@@ -775,30 +775,49 @@ static arena *arena_take(void)
 	return arena_new(64 * 1024);
 }
 
-/* the deferred commands of n requests in one pipeline, then each request's answer */
+/* a GET in the batch that an earlier one already asks: its index, else -1 */
+static int same_get(int argc, const char **argv, int n, const int *uargc, const char **const *uargv)
+{
+	if (argc != 2 || strcmp(argv[0], "GET")) return -1;
+	for (int u = 0; u < n; u++)
+		if (uargc[u] == 2 && !strcmp(uargv[u][0], "GET") && !strcmp(uargv[u][1], argv[1])) return u;
+	return -1;
+}
+
+/* The deferred commands of n requests in one pipeline, then each request's answer. Identical GETs (every delta
+ * poll's roster:gen) go once: all were sent after every request of the batch had arrived, so one answer is as fresh
+ * for each of them. */
 static void run_deferred(struct served *s, int n)
 {
-	int total = 0, argc[PARK_MAX * REQ_DEFER_MAX] = {0};
-	const char **argv[PARK_MAX * REQ_DEFER_MAX] = {0};
-	redisReply *rep[PARK_MAX * REQ_DEFER_MAX];
+	int total = 0, nuniq = 0, uargc[PARK_MAX * REQ_DEFER_MAX] = {0}, slot[PARK_MAX * REQ_DEFER_MAX];
+	const char **uargv[PARK_MAX * REQ_DEFER_MAX] = {0};
+	redisReply *urep[PARK_MAX * REQ_DEFER_MAX], *rep[PARK_MAX * REQ_DEFER_MAX];
 	for (int i = 0; i < n; i++)
 		for (int k = 0; k < s[i].r.ndeferred; k++) {
-			argc[total] = s[i].r.deferred_argc[k];
-			argv[total++] = s[i].r.deferred_argv[k];
+			int argc = s[i].r.deferred_argc[k];
+			const char **argv = s[i].r.deferred_argv[k];
+			int u = same_get(argc, argv, nuniq, uargc, (const char **const *)uargv);
+			if (u < 0) {
+				u = nuniq++;
+				uargc[u] = argc;
+				uargv[u] = argv;
+			}
+			slot[total++] = u;
 		}
 	if (!total) return;   /* only audit rows wait */
-	cache_pipeline_argv(total, argc, (const char **const *)argv, rep);
+	cache_pipeline_argv(nuniq, uargc, (const char **const *)uargv, urep);
+	for (int c = 0; c < total; c++) rep[c] = urep[slot[c]];
 	for (int i = 0, at = 0; i < n; i++) {
 		req *r = &s[i].r;
+		at += r->ndeferred;
 		if (!r->deferred_done) continue;
 		/* the step reads as its handler did: from a replica on a replica route (see handle) */
 		int replica = reads_replica(r);
 		if (replica) db_replica_begin(ryw_identity(r));
-		r->deferred_done(r, rep + at);
+		r->deferred_done(r, rep + at - r->ndeferred);
 		if (replica) db_replica_end();
-		for (int k = 0; k < s[i].r.ndeferred; k++) if (rep[at + k]) freeReplyObject(rep[at + k]);
-		at += s[i].r.ndeferred;
 	}
+	for (int u = 0; u < nuniq; u++) if (urep[u]) freeReplyObject(urep[u]);
 }
 
 static void finish_parked(void)

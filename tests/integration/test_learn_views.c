@@ -1,6 +1,5 @@
 /* Viewing heartbeats through the whole stack: nginx → FastCGI → Redis stream → worker → PostgreSQL.
  * Cumulative ranges merge as a union, completion follows the share rule, bad input changes nothing. */
-#include <sys/wait.h>
 #include "learn_helpers.h"
 
 static char *name(const char *prefix)
@@ -196,6 +195,17 @@ Test(learn_views, beats_of_an_ended_session_or_outdated_token_are_not_stored, .t
 
 /* Beats that reach a worker together (nginx's kept connections) share one Redis round trip: each must still get
  * its own answer and land once. Twelve sessions of one viewer, sent at the same instant from twelve processes. */
+struct beats { char *cookie, **session; const char *video; };
+
+/* beat i: seconds i*10 to i*10+10 of its own session */
+static int send_beat(int i, void *arg)
+{
+	struct beats *b = arg;
+	char ranges[64];
+	snprintf(ranges, sizeof ranges, "[[%d,%d]]", i * 10, i * 10 + 10);
+	return lh_beat(b->cookie, b->session[i], b->video, i * 10 + 10, ranges) == 202 ? 0 : -1;
+}
+
 Test(learn_views, beats_sent_at_once_are_each_answered_and_merged_once)
 {
 	long tid, uid;
@@ -205,22 +215,8 @@ Test(learn_views, beats_sent_at_once_are_each_answered_and_merged_once)
 	enum { N = 12 };
 	char *s[N];
 	for (int i = 0; i < N; i++) s[i] = lh_session(sh, pid);
-	pid_t kids[N];
-	for (int i = 0; i < N; i++) {
-		kids[i] = fork();
-		cr_assert_geq(kids[i], 0);
-		if (kids[i] == 0) {
-			char ranges[64];
-			snprintf(ranges, sizeof ranges, "[[%d,%d]]", i * 10, i * 10 + 10);
-			_exit(lh_beat(sh, s[i], pid, i * 10 + 10, ranges) == 202 ? 0 : 1);
-		}
-	}
-	int failed = 0;
-	for (int i = 0; i < N; i++) {
-		int st;
-		cr_assert_eq(waitpid(kids[i], &st, 0), kids[i]);
-		failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	}
+	struct beats b = {sh, s, pid};
+	int failed = t_at_once(N, send_beat, &b);
 	cr_assert_eq(failed, 0, "%d of %d beats sent together were not answered 202", failed, N);
 	cr_assert_eq(lh_wait_watched(uid, pid, N * 10000, 20), N * 10000, "the union of the twelve ranges");
 	char *rows = lh_sql("SELECT count(*) || ' ' || sum(watched_ms) FROM view_sessions s JOIN videos v ON v.id = s.video_id "

@@ -1,6 +1,6 @@
 /* OneRoster REST API over the real stack: every endpoint and parameter against roster data seeded with SQL
  * (prefix "ra-"), delta with tombstones, the imsx errors for bad input, the audit rows, and admin writes. */
-#include <sys/wait.h>
+#include <zlib.h>
 #include "roster_api_helpers.h"
 
 static char *TOKEN;
@@ -497,30 +497,19 @@ Test(roster_api, every_read_writes_an_audit_row_with_client_filter_count_and_ip)
 
 /* Reads that reach a worker together (nginx's kept connections) have their audit rows written in one INSERT just
  * after they are answered: each answered read has its row, none twice. Sixteen reads at the same instant. */
+static int read_users_page(int i, void *tok)
+{
+	struct http_res r;
+	char path[128];
+	snprintf(path, sizeof path, API "/users?limit=%d", i + 1);
+	return api_get(tok, path, &r) == 0 && r.status == 200 ? 0 : -1;
+}
+
 Test(roster_api, reads_answered_together_each_have_one_audit_row)
 {
 	const char *id = make_client("{" SCOPE_CORE "}", "{}", 1000);
 	char *tok = client_token(id, NULL);
-	enum { N = 16 };
-	pid_t kids[N];
-	for (int i = 0; i < N; i++) {
-		kids[i] = fork();
-		cr_assert_geq(kids[i], 0);
-		if (kids[i] == 0) {
-			struct http_res r;
-			char path[128];
-			snprintf(path, sizeof path, API "/users?limit=%d", i + 1);
-			int ok = api_get(tok, path, &r) == 0 && r.status == 200;
-			_exit(ok ? 0 : 1);
-		}
-	}
-	int failed = 0;
-	for (int i = 0; i < N; i++) {
-		int st;
-		cr_assert_eq(waitpid(kids[i], &st, 0), kids[i]);
-		failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	}
-	cr_assert_eq(failed, 0);
+	cr_assert_eq(t_at_once(16, read_users_page, tok), 0);
 	char actor[64];
 	snprintf(actor, sizeof actor, "client:%s", id);
 	const char *params[1] = {actor};
@@ -548,6 +537,125 @@ static int admin_send(const char *method, const char *path, const char *ctype, c
 
 /* Delta pages are cached too, keyed by the write counter read on every delta request: a write committed before a
  * poll is in that poll's answer even when the same poll was answered from the cache just before. */
+/* a gzip body inflated: malloc'd text, or NULL when it is not gzip */
+static char *gunzip(const char *z, size_t n)
+{
+	size_t cap = 64 * 1024, used = 0;
+	char *out = malloc(cap + 1);
+	z_stream s = {0};
+	if (!out || inflateInit2(&s, 15 + 16) != Z_OK) { free(out); return NULL; }
+	s.next_in = (Bytef *)z;
+	s.avail_in = (uInt)n;
+	int rc;
+	do {
+		if (used == cap) {
+			char *bigger = realloc(out, 2 * cap + 1);
+			if (!bigger) break;
+			out = bigger;
+			cap *= 2;
+		}
+		s.next_out = (Bytef *)out + used;
+		s.avail_out = (uInt)(cap - used);
+		rc = inflate(&s, Z_NO_FLUSH);
+		used = cap - s.avail_out;
+	} while (rc == Z_OK);
+	inflateEnd(&s);
+	if (rc != Z_STREAM_END) { free(out); return NULL; }
+	out[used] = 0;
+	return out;
+}
+
+/* Learning tools send Accept-Encoding: gzip. A page a worker keeps is then sent as it was compressed once, and the
+ * answer says so (Content-Encoding, Vary); a client that refuses gzip gets the same page plain. */
+Test(roster_api, a_client_that_takes_gzip_gets_a_kept_page_compressed_and_one_that_refuses_it_plain)
+{
+	char *path = with_filter(API "/users", "dateLastModified>'2024-06-01T00:00:00Z'", "&limit=100");
+	struct http_res plain;
+	cr_assert_eq(api_get(TOKEN, path, &plain), 0);
+	cr_assert_eq(plain.status, 200, "HTTP %d %s", plain.status, plain.body);
+	cr_assert(strstr(plain.body, "\"ra-u4\""), "%s", plain.body);
+	char takes[2048], refuses[2048];
+	snprintf(takes, sizeof takes, "Authorization: Bearer %s\r\nAccept: application/json\r\nAccept-Encoding: gzip, deflate, br\r\n",
+		 TOKEN);
+	snprintf(refuses, sizeof refuses, "Authorization: Bearer %s\r\nAccept: application/json\r\n"
+		 "Accept-Encoding: gzip;q=0, identity\r\n", TOKEN);
+	int gz = 0;
+	for (int i = 0; i < 40 && gz < 3; i++) {   /* each worker keeps its own pages: a few requests reach one twice */
+		struct http_res r;
+		cr_assert_eq(http_do("GET", path, takes, NULL, 0, &r), 0);
+		cr_assert_eq(r.status, 200);
+		cr_assert(http_header(&r, "Vary") && strstr(http_header(&r, "Vary"), "Accept-Encoding"), "%s", r.head);
+		const char *ce = http_header(&r, "Content-Encoding");
+		if (ce) {
+			cr_assert_str_eq(ce, "gzip");
+			cr_assert_lt(r.body_len, plain.body_len, "compressed: %zu of %zu bytes", r.body_len, plain.body_len);
+			char *text = gunzip(r.body, r.body_len);
+			cr_assert_not_null(text, "Content-Encoding: gzip with a body that does not inflate");
+			cr_assert_str_eq(text, plain.body, "the same page as sent plain");
+			free(text);
+			gz++;
+		} else {
+			cr_assert_str_eq(r.body, plain.body);
+		}
+		http_free(&r);
+	}
+	cr_assert_eq(gz, 3, "a kept page is sent gzipped to a client that takes gzip");
+	for (int i = 0; i < 12; i++) {   /* every worker has the page and its gzip by now */
+		struct http_res r;
+		cr_assert_eq(http_do("GET", path, refuses, NULL, 0, &r), 0);
+		cr_assert_eq(r.status, 200);
+		cr_assert_null(http_header(&r, "Content-Encoding"), "gzip;q=0 refuses gzip: %s", r.head);
+		cr_assert_str_eq(r.body, plain.body);
+		http_free(&r);
+	}
+	http_free(&plain);
+	free(path);
+}
+
+struct polls { int k; char **path; struct http_res *want; char (*total)[24]; };
+
+/* client i polls window i % k three times: each answer the same page and total as asked alone */
+static int poll_window(int i, void *arg)
+{
+	struct polls *p = arg;
+	int k = i % p->k, ok = 1;
+	for (int n = 0; n < 3 && ok; n++) {
+		struct http_res r;
+		ok = api_get(TOKEN, p->path[k], &r) == 0 && r.status == 200 && !strcmp(r.body, p->want[k].body) &&
+		     http_header(&r, "X-Total-Count") && !strcmp(http_header(&r, "X-Total-Count"), p->total[k]);
+		http_free(&r);
+	}
+	return ok ? 0 : -1;
+}
+
+/* Delta polls that reach a worker together wait for one Redis round trip (roster:gen, asked once for all of them);
+ * each is still answered with its own window. */
+Test(roster_api, delta_polls_sent_at_once_are_each_answered_with_their_own_window)
+{
+	const char *since[] = {"2023-12-31T00:00:00Z", "2024-06-01T00:00:00Z", "2025-06-01T12:00:00Z",
+			       "2030-01-01T00:00:00Z"};
+	enum { K = 4, N = 16 };
+	char *path[K], total[K][24];
+	struct http_res want[K];
+	for (int k = 0; k < K; k++) {
+		char f[64];
+		snprintf(f, sizeof f, "dateLastModified>'%s'", since[k]);
+		path[k] = with_filter(API "/users", f, "&limit=100");
+		cr_assert_eq(api_get(TOKEN, path[k], &want[k]), 0);
+		cr_assert_eq(want[k].status, 200, "HTTP %d %s", want[k].status, want[k].body);
+		cr_assert_not_null(http_header(&want[k], "X-Total-Count"));
+		snprintf(total[k], sizeof total[k], "%s", http_header(&want[k], "X-Total-Count"));
+	}
+	cr_assert_str_neq(want[1].body, want[2].body, "the windows differ");
+	struct polls p = {K, path, want, total};
+	int failed = t_at_once(N, poll_window, &p);
+	cr_assert_eq(failed, 0, "%d of %d clients polling at once got another window or an error", failed, N);
+	for (int k = 0; k < K; k++) {
+		http_free(&want[k]);
+		free(path[k]);
+	}
+}
+
 Test(roster_api, a_delta_poll_sees_a_write_made_after_the_same_poll_was_cached)
 {
 	char *since = t_db_value("SELECT to_char(now() AT TIME ZONE 'UTC' - interval '1 second', "

@@ -458,6 +458,25 @@ char *t_db_wait(const char *sql, int n, const char *const *params, const char *w
 	}
 }
 
+int t_at_once(int n, int (*child)(int i, void *arg), void *arg)
+{
+	pid_t kids[n];
+	int failed = 0;
+	for (int i = 0; i < n; i++) {
+		kids[i] = fork();
+		if (kids[i] < 0) failed++;
+		if (kids[i] == 0) _exit(child(i, arg) == 0 ? 0 : 1);
+	}
+	for (int i = 0; i < n; i++) {
+		int st;
+		if (kids[i] <= 0) continue;
+		while (waitpid(kids[i], &st, 0) < 0)
+			if (errno != EINTR) { st = -1; break; }
+		failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	return failed;
+}
+
 /* Run argv (no shell), output to stderr of the test; returns the exit status or -1. */
 static int run_cmd(char *const argv[])
 {

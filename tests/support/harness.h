@@ -38,4 +38,7 @@ const char *t_wait_job(long job_id, int timeout_seconds);
 const char *t_env(const char *name);        /* getenv or abort with a message */
 /* Live (not zombie) children of a process, from /proc: e.g. the FastCGI master's workers. Returns the count. */
 int t_children(int parent, int *out, int max);
+/* n requests at the same instant: forks n processes, each runs child(i, arg) (0: it went as it should) and exits.
+ * Returns how many did not (a child that crashed counts too). */
+int t_at_once(int n, int (*child)(int i, void *arg), void *arg);
 #endif

@@ -1,6 +1,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 #include "http.h"
 #include "netaddr.h"
 
@@ -207,4 +208,48 @@ Test(request, parse_id_is_range_checked)
 	cr_assert_eq(parse_id("9223372036854775808"), 0);
 	cr_assert_eq(parse_id("-5"), 0);
 	cr_assert_eq(parse_id(NULL), 0);
+}
+
+Test(request, accept_encoding_takes_gzip_unless_refused)
+{
+	cr_assert(http_accepts_gzip("gzip"));
+	cr_assert(http_accepts_gzip("gzip, deflate, br"));
+	cr_assert(http_accepts_gzip("br;q=1.0, GZIP;q=0.5"));
+	cr_assert(http_accepts_gzip("x-gzip"));
+	cr_assert(http_accepts_gzip("*"));
+	cr_assert(http_accepts_gzip("gzip;q=0.001"));
+	cr_assert_not(http_accepts_gzip(NULL));
+	cr_assert_not(http_accepts_gzip(""));
+	cr_assert_not(http_accepts_gzip("identity"));
+	cr_assert_not(http_accepts_gzip("deflate, br"));
+	cr_assert_not(http_accepts_gzip("gzip;q=0"));
+	cr_assert_not(http_accepts_gzip("gzip; q=0.000, br"));
+	cr_assert_not(http_accepts_gzip("gzipped"));
+	cr_assert_not(http_accepts_gzip("*;q=0"));
+	cr_assert_not(http_accepts_gzip("gzip;q=0, *"), "gzip refused by name is not taken back by *");
+	cr_assert(http_accepts_gzip("*;q=0, gzip"), "named gzip wins over a refused *");
+}
+
+Test(request, gzip_body_inflates_to_the_same_bytes)
+{
+	char in[20000];
+	for (size_t i = 0; i < sizeof in; i++) in[i] = "{\"users\":[]}"[i % 12];
+	size_t zlen = 0;
+	char *z = http_gzip(in, sizeof in, &zlen);
+	cr_assert_not_null(z);
+	cr_assert_lt(zlen, sizeof in / 10, "repetitive JSON shrinks: %zu bytes", zlen);
+	cr_assert_eq((unsigned char)z[0], 0x1f, "a gzip member (RFC 1952 magic)");
+	cr_assert_eq((unsigned char)z[1], 0x8b);
+	char out[sizeof in + 1];
+	z_stream s = {0};
+	cr_assert_eq(inflateInit2(&s, 15 + 16), Z_OK);
+	s.next_in = (Bytef *)z;
+	s.avail_in = (uInt)zlen;
+	s.next_out = (Bytef *)out;
+	s.avail_out = sizeof out;
+	cr_assert_eq(inflate(&s, Z_FINISH), Z_STREAM_END);
+	cr_assert_eq(s.total_out, sizeof in);
+	cr_assert_eq(memcmp(in, out, sizeof in), 0);
+	inflateEnd(&s);
+	free(z);
 }
