@@ -1,6 +1,7 @@
 /* hiredis wrapper: one connection per process; a failed command drops the connection and the next
  * call reconnects. Redis is optional at runtime: callers treat NULL as "cache unavailable". */
 #include "cache.h"
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,21 @@ int cache_connect(const char *url)
 	return 0;
 }
 
+/* After a failed command: the connection is dropped; 1 when the command may go again on a new one. A dropped
+ * connection (Redis restarted) may; one that timed out may not: Redis is alive but not answering (a disk stall
+ * under its AOF, a long command), and asking again would hold the request another second. Redis is then left
+ * alone for a second, as a dead one is: a frozen Redis costs a worker one timeout a second, not two per command. */
+static int drop_after_failure(void)
+{
+	int timed_out = ctx->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+	redisFree(ctx);
+	ctx = NULL;
+	if (!timed_out) return 1;
+	metrics_inc("rstream_redis_errors_total", "kind=\"timeout\"", 1);
+	next_try = time(NULL) + 1;
+	return 0;
+}
+
 /* for /metrics: a command that got no answer counts as "command", an error reply (OOM, WRONGTYPE) as "reply" */
 static redisReply *counted(redisReply *r)
 {
@@ -76,8 +92,7 @@ redisReply *cache_cmd(const char *fmt, ...)
 		redisReply *r = redisvCommand(ctx, fmt, ap);
 		va_end(ap);
 		if (r) return counted(r);
-		redisFree(ctx);
-		ctx = NULL;
+		if (!drop_after_failure()) break;
 	}
 	metrics_inc("rstream_redis_errors_total", "kind=\"command\"", 1);
 	return NULL;
@@ -89,8 +104,7 @@ redisReply *cache_cmd_argv(int argc, const char **argv, const size_t *lens)
 		if (!ctx && reconnect() < 0) return NULL;
 		redisReply *r = redisCommandArgv(ctx, argc, argv, lens);
 		if (r) return counted(r);
-		redisFree(ctx);
-		ctx = NULL;
+		if (!drop_after_failure()) break;
 	}
 	metrics_inc("rstream_redis_errors_total", "kind=\"command\"", 1);
 	return NULL;
@@ -109,9 +123,9 @@ int cache_pipeline_argv(int n, const int *argc, const char **const *argv, redisR
 			out[i] = ok ? counted(r) : NULL;
 		}
 		if (ok) return 0;
+		int again = drop_after_failure();   /* first: it reads errno */
 		for (i = 0; i < n; i++) if (out[i]) freeReplyObject(out[i]);
-		redisFree(ctx);
-		ctx = NULL;
+		if (!again) break;
 	}
 	memset(out, 0, sizeof *out * (size_t)n);
 	metrics_inc("rstream_redis_errors_total", "kind=\"command\"", 1);

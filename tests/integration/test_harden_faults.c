@@ -253,6 +253,39 @@ Test(faults, a_redis_restart_under_load_costs_nothing)
 	assert_healthy();
 }
 
+/* A Redis that is alive but does not answer (frozen here with SIGSTOP; a disk stall under its AOF does the same)
+ * holds a request one command timeout (1 s) at most: the command is not sent again on a new connection, and the
+ * worker leaves Redis alone for a second after it. Each search below misses the caches (its own words), so it
+ * asks Redis twice (GET, then SET): with a retry per command that had been four seconds per request. */
+Test(faults, a_frozen_redis_holds_a_request_one_timeout_at_most)
+{
+	struct pupil p = pupil("faults.frozen@test.example");
+	int rpid = read_pid("redis");
+	cr_assert_gt(rpid, 0, "no Redis pid file");
+	cr_assert_eq(get("/api/v1/search?q=warm", p.bearer, NULL, 0, NULL, 0, NULL, 0), 200);
+	cr_assert_eq(kill(rpid, SIGSTOP), 0);
+	double worst = 0, t0 = mono();
+	int n = 0, ok = 0;
+	while (mono() - t0 < 4.0) {
+		char path[96];
+		snprintf(path, sizeof path, "/api/v1/search?q=frozen%d", n);
+		double t = mono();
+		int st = get(path, p.bearer, NULL, 0, NULL, 0, NULL, 0);
+		if (mono() - t > worst) worst = mono() - t;
+		n++;
+		ok += st == 200;
+	}
+	kill(rpid, SIGCONT);
+	fprintf(stderr, "faults: frozen Redis: %d searches in 4 s, %d answered 200, the slowest in %.2fs\n", n, ok, worst);
+	cr_assert_eq(ok, n, "every search answered 200 with Redis frozen");
+	cr_assert_lt(worst, 1.7, "a request waited %.2fs on a frozen Redis (one timeout is 1 s)", worst);
+	assert_healthy();
+	struct http_res m;   /* and operators see why */
+	cr_assert_eq(http_do("GET", "/metrics", NULL, NULL, 0, &m), 0);
+	cr_assert(strstr(m.body, "rstream_redis_errors_total{kind=\"timeout\"}"), "no timeout counter in /metrics");
+	http_free(&m);
+}
+
 Test(faults, a_postgres_restart_during_an_import_applies_all_of_it_or_nothing)
 {
 	char zip[256], cmd[1024];
