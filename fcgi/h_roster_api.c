@@ -445,6 +445,22 @@ static void local_store(const char *key, const char *val, size_t len)
 	local_pages[slot].at = now_mono();
 }
 
+/* The key query of a page: its sourcedIds in order ($np-1 the limit, $np the offset), and with total the count of all
+ * matching rows beside each. A total reads every matching row anyway, so the page is cut by row_number, not by
+ * LIMIT: PostgreSQL 15 costs a LIMIT above count(*) OVER () as if the scan stopped early, and picked a walk of the
+ * whole primary key in sourcedId order (47 ms over 200,000 users) over the (dateLastModified, sourcedId) range of
+ * a delta window and a sort of its 3,800 rows (3 ms). */
+static const char *keys_sql(req *r, const struct ra_entity *e, const char *where_sql, const char *order, int np,
+			    int total)
+{
+	if (!total)
+		return arena_printf(r->a, "SELECT t.sourced_id FROM %s t WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d",
+				    e->table, where_sql, order, np - 1, np);
+	return arena_printf(r->a, "SELECT k.sourced_id, k.total FROM (SELECT t.sourced_id, count(*) OVER () AS total, "
+			    "row_number() OVER (ORDER BY %s) AS rn FROM %s t WHERE %s) k WHERE k.rn > $%d::bigint AND "
+			    "k.rn <= $%d::bigint + $%d::bigint ORDER BY k.rn", order, e->table, where_sql, np, np, np - 1);
+}
+
 /* A page in two statements, for filters that must be planned with their values (a delta window, lists, an
  * offset): the key query is quick to plan; the wide SELECT (roles, profiles, children subqueries) is prepared once
  * per field selection and looks up the page's sourcedIds in order. Planning the whole statement on every request
@@ -453,9 +469,7 @@ static void local_store(const char *key, const char *val, size_t len)
 static PGresult *page_by_keys(req *r, const struct ra_entity *e, const struct roster_query *q, const char *where_sql,
 			      const char *order, int np, const char *const *params, long *total)
 {
-	const char *key_sql = arena_printf(r->a, "SELECT t.sourced_id%s FROM %s t WHERE %s ORDER BY %s LIMIT $%d "
-					   "OFFSET $%d", total ? ", count(*) OVER ()" : "", e->table, where_sql, order,
-					   np - 1, np);
+	const char *key_sql = keys_sql(r, e, where_sql, order, np, total != NULL);
 	PGresult *keys = db_exec(key_sql, np, params);
 	int n = keys && PQresultStatus(keys) == PGRES_TUPLES_OK ? PQntuples(keys) : 0;
 	if (!n) return keys;
@@ -480,9 +494,7 @@ static int rows_page(req *r, const struct ra_entity *e, const struct roster_quer
 		     const char *order, int np, const char *const *params, const char *gen, const char *base,
 		     long *total, buf *body, int *nrows)
 {
-	const char *key_sql = arena_printf(r->a, "SELECT t.sourced_id%s FROM %s t WHERE %s ORDER BY %s LIMIT $%d "
-					   "OFFSET $%d", total ? ", count(*) OVER ()" : "", e->table, where_sql, order,
-					   np - 1, np);
+	const char *key_sql = keys_sql(r, e, where_sql, order, np, total != NULL);
 	PGresult *keys = db_exec(key_sql, np, params);
 	if (!keys || PQresultStatus(keys) != PGRES_TUPLES_OK) {
 		if (keys) PQclear(keys);
