@@ -487,28 +487,34 @@ static PGresult *page_by_keys(req *r, const struct ra_entity *e, const struct ro
  * A delta window or an offset page is rarely asked twice (every client polls with its own since), but its records
  * are: each poll after an import reads the same changed records. So such pages keep each record's JSON text in a
  * Redis hash per roster generation, field selection and href base (the generation of the page cache, so a record
- * is never older than a cached page would be). The key query still runs for every page (it decides which records
- * and the total); the wide query and the JSON mapping run only for records not cached yet. The hash expires
+ * is never older than a cached page would be). Which records, and the total, come from the key query, or for a
+ * plain delta window inside the table's newest 4,096 changes from the worker's copy of those (recent_window); the
+ * wide query and the JSON mapping run only for records not cached yet. The hash expires
  * roster_api_cache_seconds after it was made, however often it is read or extended. */
-static int rows_page(req *r, const struct ra_entity *e, const struct roster_query *q, const char *where_sql,
+static int recent_window(req *r, const struct ra_entity *e, const struct roster_query *q, const char *gen,
+			 const char ***ids, int *n, long *total);
+
+static int rows_page(req *r, const struct ra_entity *e, const struct roster_query *q, int plain, const char *where_sql,
 		     const char *order, int np, const char *const *params, const char *gen, const char *base,
 		     long *total, buf *body, int *nrows)
 {
-	const char *key_sql = keys_sql(r, e, where_sql, order, np, total != NULL);
-	PGresult *keys = db_exec(key_sql, np, params);
-	if (!keys || PQresultStatus(keys) != PGRES_TUPLES_OK) {
-		if (keys) PQclear(keys);
-		return -1;
+	const char **ids;
+	int n;
+	if (!(plain && total && recent_window(r, e, q, gen, &ids, &n, total) == 0)) {
+		const char *key_sql = keys_sql(r, e, where_sql, order, np, total != NULL);
+		PGresult *keys = db_exec(key_sql, np, params);
+		if (!keys || PQresultStatus(keys) != PGRES_TUPLES_OK) {
+			if (keys) PQclear(keys);
+			return -1;
+		}
+		n = PQntuples(keys);
+		if (n && total) *total = strtol(PQgetvalue(keys, 0, 1), NULL, 10);
+		ids = arena_alloc(r->a, sizeof *ids * (size_t)(n + 2));
+		for (int i = 0; i < n; i++) ids[i + 2] = arena_strdup(r->a, PQgetvalue(keys, i, 0));
+		PQclear(keys);
 	}
-	int n = PQntuples(keys);
-	if (n && total) *total = strtol(PQgetvalue(keys, 0, 1), NULL, 10);
-	const char **ids = arena_alloc(r->a, sizeof *ids * (size_t)(n + 2));
 	const char **json = arena_alloc(r->a, sizeof *json * (size_t)(n + 1));
-	for (int i = 0; i < n; i++) {
-		ids[i + 2] = arena_strdup(r->a, PQgetvalue(keys, i, 0));
-		json[i] = NULL;
-	}
-	PQclear(keys);
+	for (int i = 0; i < n; i++) json[i] = NULL;
 	/* k.n, the last column, says which requested record a row is (one deleted meanwhile is simply missing) */
 	const char *wide = arena_printf(r->a, "SELECT %s, k.n FROM unnest($1::text[]) WITH ORDINALITY k(id, n) JOIN %s t "
 				       "ON t.sourced_id = k.id ORDER BY k.n", ra_select_sql(r->a, e, q), e->table);
@@ -632,7 +638,7 @@ static int eq_only(const struct roster_query *q)
  * probe's answer is remembered per worker under the generation too (a client asking again skips the probe).
  * No change after the instant: the window is empty, spelled 'infinity'. -1: the database failed. */
 #define SINCE_MEMO 64
-static struct { char key[160]; char value[48]; } since_memo[SINCE_MEMO];
+static struct { char key[160]; char value[48]; int has_us; long long us; } since_memo[SINCE_MEMO];
 static unsigned since_next;
 
 /* The newest instants a table changed at (distinct, ascending, from its newest RECENT_ROWS rows), read once per
@@ -646,7 +652,51 @@ static struct recent {
 	int n;
 	long long *us;      /* microseconds since 1970 */
 	char (*text)[40];   /* PostgreSQL's text of each, as a probe would give it */
+	/* the same rows one by one, in sourcedId order as PostgreSQL sorts it: a delta window inside them is cut here
+	 * (recent_window), without a key query */
+	int nrows, whole;   /* whole: they are every row with a dateLastModified */
+	long long *row_us;
+	char **row_id;      /* into ids, malloc'd */
+	char *ids;
 } recents[12];
+
+/* the rows of the table's recent set, ordered by sourcedId; -1 when they could not be read */
+static int recent_rows(struct recent *rc, const char *table)
+{
+	free(rc->ids);
+	rc->ids = NULL;
+	rc->nrows = 0;
+	char sql[512];
+	snprintf(sql, sizeof sql, "SELECT sourced_id, (extract(epoch FROM date_last_modified) * 1000000)::bigint FROM "
+		 "(SELECT sourced_id, date_last_modified FROM %s WHERE date_last_modified IS NOT NULL ORDER BY "
+		 "date_last_modified DESC LIMIT %d) x ORDER BY sourced_id", table, RECENT_ROWS);
+	PGresult *res = db_exec_prepared(sql, 0, NULL);
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) > RECENT_ROWS) {
+		if (res) PQclear(res);
+		return -1;
+	}
+	int n = PQntuples(res);
+	size_t bytes = 0;
+	for (int i = 0; i < n; i++) bytes += (size_t)PQgetlength(res, i, 0) + 1;
+	if (!rc->row_us) {
+		rc->row_us = malloc(RECENT_ROWS * sizeof *rc->row_us);
+		rc->row_id = malloc(RECENT_ROWS * sizeof *rc->row_id);
+	}
+	rc->ids = malloc(bytes + 1);
+	if (!rc->row_us || !rc->row_id || !rc->ids) { PQclear(res); return -1; }
+	char *at = rc->ids;
+	for (int i = 0; i < n; i++) {
+		size_t len = (size_t)PQgetlength(res, i, 0);
+		memcpy(at, PQgetvalue(res, i, 0), len + 1);
+		rc->row_id[i] = at;
+		at += len + 1;
+		rc->row_us[i] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+	}
+	PQclear(res);
+	rc->nrows = n;
+	rc->whole = n < RECENT_ROWS;
+	return 0;
+}
 
 static struct recent *recent_changes(const char *table, const char *gen)
 {
@@ -680,8 +730,35 @@ static struct recent *recent_changes(const char *table, const char *gen)
 	}
 	PQclear(res);
 	rc->n = n;
+	if (recent_rows(rc, table) < 0) return NULL;
 	rc->gen = strdup(gen);
 	return rc->gen ? rc : NULL;
+}
+
+/* A plain delta page (the window's predicate alone, in sourcedId order) cut from the table's recent rows: its ids
+ * (arena) and the window's total; -1 when the window reaches below the recent rows (then the key query answers).
+ * The recent rows are the newest RECENT_ROWS by dateLastModified, so every row changed at or after an instant
+ * later than their oldest one is among them; they are read under the generation, as the page cache is. */
+static int recent_window(req *r, const struct ra_entity *e, const struct roster_query *q, const char *gen,
+			 const char ***ids, int *n, long *total)
+{
+	const struct rf_pred *p = &q->pred[0];
+	if (q->npred != 1 || q->sort || q->desc || p->op != RF_GE || !p->has_us || p->field->type != RF_DATETIME ||
+	    strcmp(p->field->column, "t.date_last_modified"))
+		return -1;
+	long long since = p->us;
+	struct recent *rc = recent_changes(e->table, gen);
+	if (!rc || !rc->nrows || (!rc->whole && since <= rc->us[0])) return -1;
+	*ids = arena_alloc(r->a, sizeof **ids * (size_t)(q->limit + 2));
+	*n = 0;
+	long seen = 0;
+	for (int i = 0; i < rc->nrows; i++) {
+		if (rc->row_us[i] < since) continue;
+		if (seen >= q->offset && *n < q->limit) (*ids)[2 + (*n)++] = rc->row_id[i];
+		seen++;
+	}
+	*total = seen;
+	return 0;
 }
 
 static int canonical_since(req *r, const struct ra_entity *e, struct roster_query *q, const char *gen)
@@ -697,6 +774,8 @@ static int canonical_since(req *r, const struct ra_entity *e, struct roster_quer
 		while (fits && k < SINCE_MEMO && strcmp(since_memo[k].key, key)) k++;
 		if (fits && k < SINCE_MEMO) {
 			p->value = arena_strdup(r->a, since_memo[k].value);
+			p->has_us = since_memo[k].has_us;
+			p->us = since_memo[k].us;
 			p->op = RF_GE;
 			continue;
 		}
@@ -706,6 +785,8 @@ static int canonical_since(req *r, const struct ra_entity *e, struct roster_quer
 		if (rc && rf_datetime_us(p->value, &since) == 0 &&
 		    (at = rf_first_change(rc->us, rc->n, since, p->op == RF_GE)) >= 0) {
 			p->value = at == rc->n ? "infinity" : arena_strdup(r->a, rc->text[at]);
+			p->has_us = at < rc->n;
+			p->us = at < rc->n ? rc->us[at] : 0;
 			p->op = RF_GE;
 			continue;
 		}
@@ -720,6 +801,7 @@ static int canonical_since(req *r, const struct ra_entity *e, struct roster_quer
 			unsigned k = since_next++ % SINCE_MEMO;
 			snprintf(since_memo[k].key, sizeof since_memo[k].key, "%s", key);
 			snprintf(since_memo[k].value, sizeof since_memo[k].value, "%s", p->value);
+			since_memo[k].has_us = 0;   /* a probe's answer: older than the recent rows, so not cut from them */
 		}
 	}
 	return 0;
@@ -861,8 +943,8 @@ static void api_page(struct call *c, const struct endpoint *ep, const char **ids
 	json_object *o = NULL;
 	if (by_rows) {
 		buf rb = {0};
-		if (rows_page(r, e, &q, where_sql, order, np, params, gen, base, delta ? &window_total : NULL, &rb,
-			      &nrows) < 0) {
+		if (rows_page(r, e, &q, !ep->where && nids == 0, where_sql, order, np, params, gen, base,
+			      delta ? &window_total : NULL, &rb, &nrows) < 0) {
 			buf_free(&rb);
 			log_error("roster api query failed: %s", db_error());
 			imsx_error(c, 500, "internal_server_error", "query failed", NULL);

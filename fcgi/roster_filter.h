@@ -34,7 +34,13 @@ struct rf_field {
 
 enum rf_op { RF_EQ, RF_NE, RF_GT, RF_GE, RF_LT, RF_LE, RF_CONTAINS };
 
-struct rf_pred { const struct rf_field *field; enum rf_op op; const char *value; };
+struct rf_pred {
+	const struct rf_field *field;
+	enum rf_op op;
+	const char *value;
+	int has_us;              /* a datetime the server moved to a known change: us is that instant in microseconds */
+	long long us;
+};
 
 #define RF_MAX_FIELDS 48
 #define RF_MAX_FILTER_LEN 2048

@@ -210,6 +210,35 @@ Test(roster_api, filters_on_lists_references_roles_and_japan_profile_metadata)
 	free(p);
 }
 
+/* A delta window read a record at a time (limit=1, offset=i) gives the window the database holds, in sourcedId order,
+ * each page with its total: the pages are cut from the worker's recent rows, not from a key query. */
+Test(roster_api, a_delta_window_paged_one_record_at_a_time_is_the_window_in_the_database)
+{
+	char *want = t_db_value("SELECT count(*) || ':' || coalesce(string_agg(sourced_id, ',' ORDER BY sourced_id), '') "
+				"FROM roster_users WHERE date_last_modified >= '2024-06-01T00:00:00Z'", 0, NULL);
+	long total = strtol(want, NULL, 10);
+	cr_assert_geq(total, 2, "ra-u4 and ra-u5 at least: %s", want);
+	char got[8192] = "", more[64];
+	snprintf(got, sizeof got, "%ld:", total);
+	for (long i = 0; i < total + 1; i++) {
+		snprintf(more, sizeof more, "&limit=1&offset=%ld", i);
+		char *p = with_filter(API "/users", "dateLastModified>='2024-06-01T00:00:00Z'", more);
+		struct http_res h;
+		json_object *o = get_ok(p, 200, &h);
+		cr_assert_eq(strtol(http_header(&h, "X-Total-Count"), NULL, 10), total, "offset %ld", i);
+		json_object *a = jget(o, "users");
+		cr_assert_eq(json_object_array_length(a), i < total ? 1u : 0u, "offset %ld", i);
+		if (i < total)
+			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i ? "," : "",
+				 jstr(json_object_array_get_idx(a, 0), "sourcedId"));
+		json_object_put(o);
+		http_free(&h);
+		free(p);
+	}
+	cr_assert_str_eq(got, want);
+	free(want);
+}
+
 Test(roster_api, delta_returns_changed_records_including_tombstones)
 {
 	char *p = with_filter(API "/users", "dateLastModified>'2025-01-01T00:00:00.000Z' AND username~'ra_'", NULL);
