@@ -221,8 +221,9 @@ Every API request verified the client token, scope, IP allowlist and rate limit 
 first request (docs/oneroster-api.md §5; a delta request re-reads the write counter each time). A delta's since is
 moved to the first change after it (one index probe), so polls that saw the same changes share a window: the
 'different since' row (~60 windows) is served from the cache after each window's first request; the '2,000 windows'
-row mostly builds its window: the key query (window, order, total) runs in PostgreSQL, the records come from the
-record cache once a first request has read them (prepared wide query, JSON mapping).
+row mostly builds its window: its records and total are cut from the worker's copy of the table's newest 4,096
+changes (per generation), the records' JSON comes from the record cache once a first request has read them
+(prepared wide query, JSON mapping). The gzip row's client sends Accept-Encoding: gzip, as HTTP libraries do.
 Target (SPEC §4): ≥ 25 % of the hello-world ceiling, p99 < 50 ms at 256 connections.
 Load average before the run: $LOAD_BEFORE.
 
