@@ -600,9 +600,9 @@ static void send_page(struct call *c, const struct roster_query *q, const char *
 		      long nrows, struct local_page *pg)
 {
 	req *r = c->r;
-	if (pg && !pg->gz && http_accepts_gzip(req_header(r, "Accept-Encoding")))
-		pg->gz = http_gzip(body, len, &pg->gzlen);
-	if (pg && pg->gz && http_accepts_gzip(req_header(r, "Accept-Encoding"))) {
+	int gzip = pg && http_accepts_gzip(req_header(r, "Accept-Encoding"));
+	if (gzip && !pg->gz) pg->gz = http_gzip(body, len, &pg->gzlen);
+	if (gzip && pg->gz) {
 		pg->refs++;
 		res_body_shared(r, 200, "application/json; charset=utf-8", pg->gz, pg->gzlen, local_page_unref, pg);
 		res_header(r, "Content-Encoding", "gzip");
@@ -660,42 +660,12 @@ static struct recent {
 	char *ids;
 } recents[12];
 
-/* the rows of the table's recent set, ordered by sourcedId; -1 when they could not be read */
-static int recent_rows(struct recent *rc, const char *table)
+struct instant_row { long long us; int row; };
+
+static int by_instant(const void *a, const void *b)
 {
-	free(rc->ids);
-	rc->ids = NULL;
-	rc->nrows = 0;
-	char sql[512];
-	snprintf(sql, sizeof sql, "SELECT sourced_id, (extract(epoch FROM date_last_modified) * 1000000)::bigint FROM "
-		 "(SELECT sourced_id, date_last_modified FROM %s WHERE date_last_modified IS NOT NULL ORDER BY "
-		 "date_last_modified DESC LIMIT %d) x ORDER BY sourced_id", table, RECENT_ROWS);
-	PGresult *res = db_exec_prepared(sql, 0, NULL);
-	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) > RECENT_ROWS) {
-		if (res) PQclear(res);
-		return -1;
-	}
-	int n = PQntuples(res);
-	size_t bytes = 0;
-	for (int i = 0; i < n; i++) bytes += (size_t)PQgetlength(res, i, 0) + 1;
-	if (!rc->row_us) {
-		rc->row_us = malloc(RECENT_ROWS * sizeof *rc->row_us);
-		rc->row_id = malloc(RECENT_ROWS * sizeof *rc->row_id);
-	}
-	rc->ids = malloc(bytes + 1);
-	if (!rc->row_us || !rc->row_id || !rc->ids) { PQclear(res); return -1; }
-	char *at = rc->ids;
-	for (int i = 0; i < n; i++) {
-		size_t len = (size_t)PQgetlength(res, i, 0);
-		memcpy(at, PQgetvalue(res, i, 0), len + 1);
-		rc->row_id[i] = at;
-		at += len + 1;
-		rc->row_us[i] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-	}
-	PQclear(res);
-	rc->nrows = n;
-	rc->whole = n < RECENT_ROWS;
-	return 0;
+	const struct instant_row *x = a, *y = b;
+	return (x->us > y->us) - (x->us < y->us);
 }
 
 static struct recent *recent_changes(const char *table, const char *gen)
@@ -708,29 +678,56 @@ static struct recent *recent_changes(const char *table, const char *gen)
 	free(rc->gen);
 	rc->gen = NULL;
 	rc->table = table;
-	rc->n = 0;
+	rc->n = rc->nrows = 0;
+	free(rc->ids);
+	rc->ids = NULL;
+	/* the rows in sourcedId order as PostgreSQL sorts it; the distinct instants are sorted out of them here */
 	char sql[512];
-	snprintf(sql, sizeof sql, "SELECT d::text, (extract(epoch FROM d) * 1000000)::bigint FROM (SELECT DISTINCT "
-		 "date_last_modified AS d FROM (SELECT date_last_modified FROM %s WHERE date_last_modified IS NOT NULL "
-		 "ORDER BY date_last_modified DESC LIMIT %d) x) y ORDER BY d", table, RECENT_ROWS);
+	snprintf(sql, sizeof sql, "SELECT sourced_id, (extract(epoch FROM date_last_modified) * 1000000)::bigint, "
+		 "date_last_modified::text FROM (SELECT sourced_id, date_last_modified FROM %s WHERE date_last_modified "
+		 "IS NOT NULL ORDER BY date_last_modified DESC LIMIT %d) x ORDER BY sourced_id", table, RECENT_ROWS);
 	PGresult *res = db_exec_prepared(sql, 0, NULL);
-	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) > RECENT_ROWS) {
 		if (res) PQclear(res);
 		return NULL;
 	}
 	int n = PQntuples(res);
+	size_t bytes = 0;
+	for (int i = 0; i < n; i++) bytes += (size_t)PQgetlength(res, i, 0) + 1;
 	if (!rc->us) {
 		rc->us = malloc(RECENT_ROWS * sizeof *rc->us);
 		rc->text = malloc(RECENT_ROWS * sizeof *rc->text);
+		rc->row_us = malloc(RECENT_ROWS * sizeof *rc->row_us);
+		rc->row_id = malloc(RECENT_ROWS * sizeof *rc->row_id);
 	}
-	if (!rc->us || !rc->text || n > RECENT_ROWS) { PQclear(res); return NULL; }
+	rc->ids = malloc(bytes + 1);
+	struct instant_row *by = malloc((size_t)(n ? n : 1) * sizeof *by);
+	if (!rc->us || !rc->text || !rc->row_us || !rc->row_id || !rc->ids || !by) {
+		free(by);
+		PQclear(res);
+		return NULL;
+	}
+	char *at = rc->ids;
 	for (int i = 0; i < n; i++) {
-		rc->us[i] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-		snprintf(rc->text[i], sizeof rc->text[i], "%s", PQgetvalue(res, i, 0));
+		size_t len = (size_t)PQgetlength(res, i, 0);
+		memcpy(at, PQgetvalue(res, i, 0), len + 1);
+		rc->row_id[i] = at;
+		at += len + 1;
+		rc->row_us[i] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		by[i] = (struct instant_row){rc->row_us[i], i};
 	}
+	qsort(by, (size_t)n, sizeof *by, by_instant);
+	int m = 0;
+	for (int i = 0; i < n; i++)
+		if (!m || by[i].us != rc->us[m - 1]) {
+			rc->us[m] = by[i].us;
+			snprintf(rc->text[m++], sizeof rc->text[0], "%s", PQgetvalue(res, by[i].row, 2));
+		}
+	free(by);
 	PQclear(res);
-	rc->n = n;
-	if (recent_rows(rc, table) < 0) return NULL;
+	rc->n = m;
+	rc->nrows = n;
+	rc->whole = n < RECENT_ROWS;
 	rc->gen = strdup(gen);
 	return rc->gen ? rc : NULL;
 }
