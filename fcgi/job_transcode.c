@@ -1,5 +1,5 @@
 /* Job "transcode": payload {"video_id": <videos.id>}. Probes the stored source, runs the one-pass ladder with
- * -progress on a pipe (out_time / duration = the job's %), keeps ffmpeg's last lines for the UI on failure,
+ * -progress on a pipe and the segments on disk (media time written / duration = the job's %), keeps ffmpeg's last lines for the UI on failure,
  * and publishes data_dir/hls/.tmp-<id>-<attempt> as data_dir/hls/<id> with one rename. */
 #include "job_transcode.h"
 #include <dirent.h>
@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "arena.h"
 #include "config.h"
@@ -48,19 +49,36 @@ static void tail_lines(char *tail, int lines)
 		if (tail[i - 1] == '\n' && ++seen == lines) { memmove(tail, tail + i, n - i + 1); return; }
 }
 
+static void progress_at(struct video_transcode *t, double seconds_done)
+{
+	if (t->probe->duration <= 0 || !t->progress) return;
+	double pct = seconds_done / t->probe->duration * 100.0;
+	if (pct > 99) pct = 99;
+	if (pct > t->last_pct) { t->last_pct = pct; t->progress(t->ctx, pct); }
+}
+
 /* "out_time_us=1234567" (ffmpeg >= 4.4) or "out_time_ms=…" (also microseconds, historically) */
 static void progress_line(struct video_transcode *t, const char *line)
 {
 	long long us;
-	if ((sscanf(line, "out_time_us=%lld", &us) == 1 || sscanf(line, "out_time_ms=%lld", &us) == 1) && us >= 0 &&
-	    t->probe->duration > 0 && t->progress) {
-		double pct = us / 1e6 / t->probe->duration * 100.0;
-		if (pct > 99) pct = 99;
-		if (pct > t->last_pct) { t->last_pct = pct; t->progress(t->ctx, pct); }
-	}
+	if ((sscanf(line, "out_time_us=%lld", &us) == 1 || sscanf(line, "out_time_ms=%lld", &us) == 1) && us >= 0)
+		progress_at(t, us / 1e6);
 }
 
-static int run_ffmpeg(struct video_transcode *t, char **argv)
+/* ffmpeg holds back its -progress reports until every output has had a frame, and the storyboard's one frame
+ * comes at the end: so the job's % is also read from the first rung's segments on disk (all but the newest,
+ * which is still being written, are whole). */
+static void progress_from_segments(struct video_transcode *t, const char *seg_dir)
+{
+	DIR *d = opendir(seg_dir);
+	if (!d) return;
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));) n += !strncmp(e->d_name, "seg_", 4);
+	closedir(d);
+	if (n > 1) progress_at(t, (double)(n - 1) * t->seg_seconds);
+}
+
+static int run_ffmpeg(struct video_transcode *t, char **argv, const char *seg_dir)
 {
 	int pp[2] = {-1, -1}, pe[2] = {-1, -1}, rc = -1;
 	if (pipe2(pp, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
@@ -86,11 +104,13 @@ static int run_ffmpeg(struct video_transcode *t, char **argv)
 	char line[512];
 	size_t ll = 0;
 	int open_fds = 2, cancelled = 0;
+	time_t counted = 0;
 	while (open_fds > 0) {
 		int n = poll(fds, 2, 1000);
 		if (n < 0 && errno == EINTR) continue;
 		if (n < 0) break;
 		if (!cancelled && t->cancelled && t->cancelled(t->ctx)) { kill(pid, SIGTERM); cancelled = 1; }
+		if (time(NULL) != counted) { counted = time(NULL); progress_from_segments(t, seg_dir); }
 		for (int i = 0; i < 2; i++) {
 			if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
 			char chunk[4096];
@@ -272,7 +292,9 @@ int video_transcode_run(struct video_transcode *t)
 	struct video_ladder_opts o = {.input = t->input, .outdir = t->outdir, .seg_seconds = t->seg_seconds,
 				      .preset = t->preset, .progress_fd = PROGRESS_FD};
 	char **argv = video_ladder_argv(a, &s, rungs, n, &sb, &o);
-	if (!argv || run_ffmpeg(t, argv) < 0) goto out;
+	char seg_dir[4200];
+	snprintf(seg_dir, sizeof seg_dir, "%s/%s", t->outdir, rungs[0].name);
+	if (!argv || run_ffmpeg(t, argv, seg_dir) < 0) goto out;
 
 	/* the master playlist must carry BANDWIDTH, RESOLUTION and CODECS for every rung */
 	char path[4200];

@@ -48,20 +48,28 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, t]).finally(() => clearTimeout(timer));
 }
 
+const launchOptions = { executablePath, headless: true, args, locale: 'ja-JP', viewport: { width: 1280, height: 800 }, timeout: 60000 };
+
+// A loaded machine can take over a minute to hand Chromium's pipe to playwright: one more try, on a fresh
+// profile, before the test counts as failed (a browser that never starts says nothing about the product).
+async function launch(profile) {
+  try {
+    return await chromium.launchPersistentContext(profile, launchOptions);
+  } catch (e) {
+    console.log(`  chromium did not start (${String(e.message).split('\n')[0]}); trying once more`);
+    await rm(profile, { recursive: true, force: true }).catch(() => {});
+    await mkdir(profile, { recursive: true });
+    return chromium.launchPersistentContext(profile, launchOptions);
+  }
+}
+
 async function runOne(test) {
   const profile = await mkdtemp(join(tmpdir(), 'rstream-chromium-'));
   let context;
   const pageErrors = [];
   const consoleErrors = [];
   try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath,
-      headless: true,
-      args,
-      locale: 'ja-JP',
-      viewport: { width: 1280, height: 800 },
-      timeout: 30000,
-    });
+    context = await launch(profile);
     context.setDefaultTimeout(15000);
     const page = context.pages()[0] || (await context.newPage());
     page.on('pageerror', (e) => pageErrors.push(String(e)));
