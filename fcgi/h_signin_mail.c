@@ -157,6 +157,38 @@ static json_object *invitations_list(void)
 
 static const char *const invitation_times[] = {"sent_at", "expires_at", "accepted_at", NULL};
 
+/* After a class was invited (h_invitation_class's redirect): the class by name and each outcome that happened, in
+ * words; NULL when the page was not reached that way or the class is gone. */
+static json_object *class_result(req *r)
+{
+	const char *sid = req_query(r, "class");
+	if (!sid || !*sid || strlen(sid) > 255) return NULL;
+	PGresult *res = DB_EXEC("SELECT title FROM roster_classes WHERE sourced_id = $1", sid);
+	json_object *o = NULL;
+	if (res && PQntuples(res) == 1) {
+		static const char *const outcomes[] = {"invited", "has_password", "open", "disabled", "no_email", "failed", NULL};
+		o = json_object_new_object();
+		json_object_object_add(o, "title", json_object_new_string(PQgetvalue(res, 0, 0)));
+		json_object_object_add(o, "sourced_id", json_object_new_string(sid));
+		json_object *lines = json_object_new_array();
+		for (int i = 0; outcomes[i]; i++) {
+			const char *v = req_query(r, outcomes[i]);
+			long k = v ? strtol(v, NULL, 10) : 0;
+			if (k <= 0 || k > 1000000) continue;
+			json_object *l = json_object_new_object();
+			json_object_object_add(l, "label", json_object_new_string(tr(r, arena_printf(r->a, "invite_class_%s", outcomes[i]))));
+			json_object_object_add(l, "count", json_object_new_int64(k));
+			json_object_object_add(l, "key", json_object_new_string(outcomes[i]));
+			if (!strcmp(outcomes[i], "no_email")) json_object_object_add(l, "cards", json_object_new_boolean(1));
+			json_object_array_add(lines, l);
+		}
+		if (!json_object_array_length(lines)) json_object_object_add(o, "nobody", json_object_new_boolean(1));
+		json_object_object_add(o, "lines", lines);
+	}
+	PQclear(res);
+	return o;
+}
+
 static void invitations_page(req *r, int status, const char *error, json_object *form)
 {
 	json_object *list = invitations_list();
@@ -178,6 +210,8 @@ static void invitations_page(req *r, int status, const char *error, json_object 
 	json_object_object_add(ctx, "days", json_object_new_int64(invite_days()));
 	json_object_object_add(ctx, "mail_off", json_object_new_boolean(!mail_configured()));
 	if (error) json_object_object_add(ctx, "error", json_object_new_string(error));
+	json_object *done = status == 200 ? class_result(r) : NULL;
+	if (done) json_object_object_add(ctx, "class_result", done);
 	signin_page(r, status, "signin/invitations", "invite_title", ctx, 0);
 }
 
@@ -225,6 +259,9 @@ static const char *invitation_create(req *r, const char *email, const char *name
 		*uid = strtol(PQgetvalue(res, 0, 0), NULL, 10);
 		if (PQgetvalue(res, 0, 1)[0] == 't') problem = "invite_err_has_password";
 		else if (PQgetvalue(res, 0, 2)[0] == 't') problem = "invite_err_disabled";
+		/* the mail goes out in the language asked for, unless the person chose one already (cards, SSO) */
+		else if (DB_CMD("UPDATE users SET lang = COALESCE(lang, $2) WHERE id = $1::bigint", id_text(r, *uid), lang) < 0)
+			problem = "signin_failed";
 	} else {
 		err[0] = 0;
 		*uid = users_create(email, name, role, NULL, err, sizeof err);
@@ -329,6 +366,84 @@ void h_invitation_revoke(req *r)
 	res_redirect(r, "/admin/invitations");
 }
 
+/* ---- a whole class at once ---- */
+
+/* What inviting a class did: one count per outcome, each member counted once. */
+struct class_invites { int invited, has_password, no_email, open, disabled, failed; };
+
+static const char *class_who_sql(const char *who)
+{
+	return !who || !strcmp(who, "all") ? "e.role IN ('student', 'teacher', 'aide')"
+		: !strcmp(who, "students") ? "e.role = 'student'"
+		: !strcmp(who, "teachers") ? "e.role IN ('teacher', 'aide')" : NULL;
+}
+
+/* Invite every active member of the active class sid who has an account with an e-mail address (who: "students",
+ * "teachers" or "all"). Each member is invitation_create's own transaction, so one refusal (a password already set,
+ * an open invitation, a disabled account) stops nobody else, and a second run invites only who was added since.
+ * The class title in *title. NULL, or the message key: no such class, or signin_failed. */
+static const char *invite_class(req *r, const char *sid, const char *who, const char *lang, struct class_invites *n,
+				const char **title)
+{
+	*n = (struct class_invites){0};
+	*title = NULL;
+	PGresult *cls = DB_EXEC("SELECT title FROM roster_classes WHERE sourced_id = $1 AND status = 'active'", sid);
+	if (!cls) return "signin_failed";
+	if (PQntuples(cls) != 1) { PQclear(cls); return "invite_class_not_found"; }
+	*title = arena_strdup(r->a, PQgetvalue(cls, 0, 0));
+	PQclear(cls);
+	/* one row a person, whatever roles they hold in the class; the address is the account's own (the roster's copy
+	 * may belong to nobody yet, and invitation_create would make a second account for it) */
+	char *sql = arena_printf(r->a,
+		"SELECT u.email, COALESCE(NULLIF(u.name, ''), u.email) AS name, u.role FROM users u "
+		"JOIN roster_users ru ON ru.sourced_id = u.sourced_id AND ru.status = 'active' "
+		"WHERE EXISTS (SELECT 1 FROM roster_enrollments e WHERE e.class_sourced_id = $1 AND e.status = 'active' "
+		"AND e.user_sourced_id = u.sourced_id AND %s) ORDER BY u.id", class_who_sql(who));
+	PGresult *res = db_exec(sql, 1, (const char *[]){sid});
+	if (!res) return "signin_failed";
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *email = PQgetisnull(res, i, 0) ? NULL : PQgetvalue(res, i, 0);
+		if (!email || !users_valid_email(email)) { n->no_email++; continue; }
+		long inv, uid;
+		int fresh;
+		const char *problem = invitation_create(r, email, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), lang, &inv, &uid, &fresh);
+		if (!problem) n->invited++;
+		else if (!strcmp(problem, "invite_err_has_password")) n->has_password++;
+		else if (!strcmp(problem, "invite_err_open")) n->open++;
+		else if (!strcmp(problem, "invite_err_disabled")) n->disabled++;
+		else n->failed++;
+	}
+	PQclear(res);
+	return NULL;
+}
+
+/* What invite_class needs checked first: the message key, or NULL */
+static const char *class_invite_bad_input(const char *sid, const char *who, const char *lang)
+{
+	return !sid || !*sid || strlen(sid) > 255 ? "invite_class_missing"
+		: !class_who_sql(who) ? "invite_class_bad_who"
+		: !lang || (strcmp(lang, "ja") && strcmp(lang, "en")) ? "invite_err_lang"
+		: !mail_configured() ? "signin_mail_off" : NULL;
+}
+
+/* POST /admin/invitations/class: the outcome travels in the redirect, so a reload of the page sends nothing twice */
+void h_invitation_class(req *r)
+{
+	const char *sid = req_form(r, "class"), *who = req_form(r, "who"), *lang = req_form(r, "lang");
+	if (!who) who = "all";
+	const char *problem = class_invite_bad_input(sid, who, lang), *title = NULL;
+	struct class_invites n;
+	if (!problem) problem = invite_class(r, sid, who, lang, &n, &title);
+	if (problem) {
+		int status = !strcmp(problem, "signin_failed") ? 500 : !strcmp(problem, "invite_class_not_found") ? 404 : 400;
+		invitations_page(r, status, tr(r, problem), NULL);
+		return;
+	}
+	char *esc = url_encode(r->a, sid);
+	res_redirect(r, arena_printf(r->a, "/admin/invitations?class=%s&invited=%d&has_password=%d&no_email=%d&open=%d"
+				     "&disabled=%d&failed=%d", esc, n.invited, n.has_password, n.no_email, n.open, n.disabled, n.failed));
+}
+
 /* ---- the same for apps (admins): /api/v1/invitations ---- */
 
 /* The API's error code for a message key of invitation_bad_input / invitation_create, and its status. */
@@ -382,6 +497,45 @@ void h_api_invitation_create(req *r)
 	json_object_object_add(i, "days", json_object_new_int64(invite_days()));
 	json_object_object_add(o, "invitation", i);
 	res_json(r, 201, o);
+}
+
+/* POST /api/v1/invitations/class {"class_sourced_id", "who", "lang"}: every member with an address invited, and
+ * how many were not (and why) */
+void h_api_invitation_class(req *r)
+{
+	if (!r->json || !json_object_is_type(r->json, json_type_object)) {
+		res_error(r, 400, "bad_request", "send a JSON object {\"class_sourced_id\", \"who\", \"lang\"}", NULL);
+		return;
+	}
+	const char *sid = req_form(r, "class_sourced_id"), *who = req_form(r, "who"), *lang = req_form(r, "lang");
+	if (!who) who = "all";
+	if (!lang) lang = "ja";
+	const char *problem = class_invite_bad_input(sid, who, lang), *title = NULL;
+	struct class_invites n;
+	if (!problem) problem = invite_class(r, sid, who, lang, &n, &title);
+	if (problem) {
+		static const struct { const char *key, *code; int status; } map[] = {
+			{"invite_class_missing", "invalid_class", 400}, {"invite_class_bad_who", "invalid_who", 400},
+			{"invite_err_lang", "invalid_lang", 400}, {"signin_mail_off", "mail_off", 503},
+			{"invite_class_not_found", "not_found", 404}, {"signin_failed", "db", 500},
+		};
+		for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+			if (!strcmp(map[i].key, problem)) { res_error(r, map[i].status, map[i].code, tr(r, problem), NULL); return; }
+		res_error(r, 500, "db", tr(r, "signin_failed"), NULL);
+		return;
+	}
+	json_object *o = json_object_new_object(), *skipped = json_object_new_object();
+	json_object_object_add(o, "class_sourced_id", json_object_new_string(sid));
+	json_object_object_add(o, "class_title", json_object_new_string(title));
+	json_object_object_add(o, "invited", json_object_new_int(n.invited));
+	json_object_object_add(skipped, "has_password", json_object_new_int(n.has_password));
+	json_object_object_add(skipped, "already_invited", json_object_new_int(n.open));
+	json_object_object_add(skipped, "account_disabled", json_object_new_int(n.disabled));
+	json_object_object_add(skipped, "no_email", json_object_new_int(n.no_email));
+	json_object_object_add(o, "skipped", skipped);
+	json_object_object_add(o, "failed", json_object_new_int(n.failed));
+	json_object_object_add(o, "days", json_object_new_int64(invite_days()));
+	res_json(r, 200, o);
 }
 
 void h_api_invitation_resend(req *r)

@@ -69,8 +69,10 @@ void h_api_stats_kpis(req *), h_stats_kpis_page(req *), h_stats_kpis_csv(req *),
 void h_roster_api_other(req *);
 /* mail8: e-mailed reset links and invitations (h_signin_mail.c) */
 void h_forgot_form(req *), h_forgot_post(req *), h_reset_mail_create(req *), h_api_forgot(req *), h_api_reset(req *),
-	h_api_invitations(req *), h_api_invitation_create(req *), h_api_invitation_resend(req *), h_api_invitation_revoke(req *);
-void h_invitations(req *), h_invitation_create(req *), h_invitation_resend(req *), h_invitation_revoke(req *);
+	h_api_invitations(req *), h_api_invitation_create(req *), h_api_invitation_resend(req *), h_api_invitation_revoke(req *),
+	h_api_invitation_class(req *);
+void h_invitations(req *), h_invitation_create(req *), h_invitation_resend(req *), h_invitation_revoke(req *),
+	h_invitation_class(req *);
 void h_invite_form(req *), h_invite_post(req *);
 /* mail8: per-student stats (h_stats_student.c) */
 void h_api_student_stats(req *), h_stats_me(req *), h_stats_student_page(req *), h_stats_student_csv(req *);
@@ -299,10 +301,12 @@ const struct route routes[] = {
 	{"POST",   "/admin/users/:id/reset-mail",          h_reset_mail_create,   PERM_ADMIN,   0, NULL},
 	{"GET",    "/admin/invitations",                   h_invitations,         PERM_ADMIN,   0, NULL},
 	{"POST",   "/admin/invitations",                   h_invitation_create,   PERM_ADMIN,   0, NULL},
+	{"POST",   "/admin/invitations/class",             h_invitation_class,    PERM_ADMIN,   0, NULL},
 	{"POST",   "/admin/invitations/:id/resend",        h_invitation_resend,   PERM_ADMIN,   0, NULL},
 	{"POST",   "/admin/invitations/:id/revoke",        h_invitation_revoke,   PERM_ADMIN,   0, NULL},
 	{"GET",    "/api/v1/invitations",                  h_api_invitations,     PERM_ADMIN,   0, NULL},
 	{"POST",   "/api/v1/invitations",                  h_api_invitation_create, PERM_ADMIN, RF_SMALLJSON, NULL},
+	{"POST",   "/api/v1/invitations/class",            h_api_invitation_class, PERM_ADMIN,  RF_SMALLJSON, NULL},
 	{"POST",   "/api/v1/invitations/:id/resend",       h_api_invitation_resend, PERM_ADMIN, 0, NULL},
 	{"DELETE", "/api/v1/invitations/:id",              h_api_invitation_revoke, PERM_ADMIN, 0, NULL},
 	{"GET",    "/invite",                              h_invite_form,         PERM_NONE,    0, NULL},

@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assert, login, submitAndWait } from './helpers.mjs';
+import { ensureRoster } from './ui_helpers.mjs';
 
 // the link after marker in the first mail the sink received for rcpt (waits up to 60 s)
 async function linkFromMail(rcpt, marker, after = 0) {
@@ -86,4 +87,33 @@ export async function invitationAndForgottenPasswordByEmail({ page, context, bas
   assert((await page.innerText('[role=alert]')).includes('すでに使用されています'), 'a used link says so');
   await fits(page, 'the used-link page');
   await screenshot('reset-used-375');
+}
+
+// A whole class at once, at 375 px: the class is chosen by name in the picker, and the outcome is told in Japanese,
+// each count with its reason.
+export async function aWholeClassIsInvitedThroughThePicker({ page, baseURL, adminEmail, adminPassword, screenshot }) {
+  await page.setViewportSize({ width: 375, height: 740 });
+  await login(page, baseURL, adminEmail, adminPassword);
+  await ensureRoster(page, baseURL);
+  await page.goto(`${baseURL}/admin/roster/classes`);
+  const className = (await page.locator('main table.grid tbody tr td a').first().textContent()).trim();
+  await page.goto(`${baseURL}/admin/invitations`);
+  await page.waitForSelector('[data-testid=class-invite]');
+  assert(await page.locator('#inv-class').getAttribute('type') === 'hidden', 'the class field became a picker');
+  await page.fill('#inv-class-search', className.slice(0, 4));
+  await page.waitForSelector('#inv-class-search-options .picker-option');
+  await page.keyboard.press('Enter');
+  assert(await page.inputValue('#inv-class') !== '', 'a class is chosen');
+  await page.selectOption('#inv-who', 'students');
+  await fits(page, 'the class invitation form');
+  await screenshot('class-invite-form-375');
+  await submitAndWait(page, '[data-testid=class-invite-send]');
+  const result = page.locator('[data-testid=class-invite-result]');
+  await result.waitFor();
+  const text = await result.innerText();
+  assert(text.includes('クラスへの招待の結果'), `the outcome, in Japanese: ${text}`);
+  assert(/\d+人/.test(text) || text.includes('招待できるアカウントがありませんでした'), `counts in words: ${text}`);
+  assert(!/has_password|no_email|invited=/.test(text), `no code values: ${text}`);
+  await fits(page, 'the outcome');
+  await screenshot('class-invite-result-375');
 }

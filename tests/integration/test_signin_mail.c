@@ -428,3 +428,155 @@ Test(signin_mail, admins_invite_resend_list_and_revoke_through_the_json_api, .ti
 	cr_assert_eq(api_call("DELETE", "/api/v1/invitations/999999999", adm, NULL, NULL), 404);
 	not_logged(first);
 }
+
+/* ---- a whole class at once ---- */
+
+/* a class of one teacher and six pupils, each a different case: invitable, no address, a password, disabled, an
+ * enrolment being deleted; and a pupil of another class. Returns the class id (static). */
+static const char *class_fixture(const char *tag)
+{
+	static char cls[64];
+	snprintf(cls, sizeof cls, "ic-%s", tag);
+	free(lh_sql("INSERT INTO roster_orgs (sourced_id, name, type) VALUES ('ic-s', '招待小学校', 'school') "
+		    "ON CONFLICT DO NOTHING RETURNING 1"));
+	free(lh_sql("INSERT INTO roster_classes (sourced_id, title, course_sourced_id, class_type, school_sourced_id) VALUES "
+		    "('%s', '5年2組 %s', 'ic-course', 'homeroom', 'ic-s'), ('%s-other', '5年3組 %s', 'ic-course', 'homeroom', 'ic-s') "
+		    "RETURNING 1", cls, tag, cls, tag));
+	static const struct { const char *who, *role, *mail; } m[] = {
+		{"t1", "teacher", "yes"}, {"p1", "student", "yes"}, {"p2", "student", NULL}, {"p3", "student", "yes"},
+		{"p4", "student", "yes"}, {"p5", "student", "yes"}, {"p6", "student", "yes"},
+	};
+	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+		char email[128] = "NULL";
+		if (m[i].mail) snprintf(email, sizeof email, "'ic-%s-%s@sig.example'", m[i].who, tag);
+		free(lh_sql("INSERT INTO roster_users (sourced_id, username, given_name, family_name, email, primary_org_sourced_id, "
+			    "user_ids, metadata) VALUES ('ic-%s-%s', 'ic%s%s', '%s', '招待', %s, 'ic-s', '{}', '{}') RETURNING 1",
+			    m[i].who, tag, m[i].who, tag, m[i].who, email));
+		free(lh_sql("INSERT INTO users (email, name, role, sourced_id, org_sourced_id) VALUES (%s, '招待 %s %s', '%s', "
+			    "'ic-%s-%s', 'ic-s') RETURNING 1", email, m[i].who, tag, !strcmp(m[i].role, "teacher") ? "creator" : "viewer",
+			    m[i].who, tag));
+		free(lh_sql("INSERT INTO roster_enrollments (sourced_id, class_sourced_id, school_sourced_id, user_sourced_id, role, status) "
+			    "VALUES ('ic-e-%s-%s', '%s%s', 'ic-s', 'ic-%s-%s', '%s', '%s') RETURNING 1", m[i].who, tag, cls,
+			    !strcmp(m[i].who, "p6") ? "-other" : "", m[i].who, tag, m[i].role,
+			    !strcmp(m[i].who, "p5") ? "tobedeleted" : "active"));
+	}
+	free(lh_sql("UPDATE users SET password_hash = 'x' WHERE sourced_id = 'ic-p3-%s' RETURNING 1", tag));
+	free(lh_sql("UPDATE users SET disabled = true WHERE sourced_id = 'ic-p4-%s' RETURNING 1", tag));
+	return cls;
+}
+
+/* post the class form as the admin; the status, and the redirect target in loc */
+static long invite_class(struct browser *a, const char *cls, const char *who, char loc[2048])
+{
+	struct page p;
+	char csrf[65], form[512];
+	b_go(a, "/admin/invitations", NULL, NULL, &p);
+	cr_assert_eq(p.status, 200);
+	cr_assert(strstr(p.body, "data-testid=\"class-invite\"") && strstr(p.body, "クラスをまとめて招待"), "the class form");
+	csrf_of(p.body, csrf);
+	free(p.body);
+	snprintf(form, sizeof form, "_csrf=%s&class=%s&who=%s&lang=ja", csrf, cls, who);
+	b_go(a, "/admin/invitations/class", form, NULL, &p);
+	snprintf(loc, 2048, "%s", p.location);
+	free(p.body);
+	return p.status;
+}
+
+Test(signin_mail, a_class_is_invited_at_once_and_each_member_who_cannot_be_is_counted_by_reason, .timeout = 180)
+{
+	const char *tag = lh_tag();
+	const char *cls = class_fixture(tag);
+	struct browser *a = b_login(t_env("RSTREAM_TEST_ADMIN_EMAIL"), t_env("RSTREAM_TEST_ADMIN_PASSWORD"));
+	char loc[2048];
+	cr_assert_eq(invite_class(a, cls, "everyone", loc), 400, "an unknown choice of who");
+	cr_assert_eq(invite_class(a, "no-such-class", "all", loc), 404);
+
+	/* pupils only: p1 is invited; p2 (no address), p3 (a password) and p4 (disabled) are counted, p5 (enrolment being
+	 * deleted), p6 (another class) and the teacher are not members of this choice */
+	cr_assert_eq(invite_class(a, cls, "students", loc), 303);
+	cr_assert(strstr(loc, "invited=1&has_password=1&no_email=1&open=0&disabled=1&failed=0"), "%s", loc);
+	struct page p;
+	b_go(a, loc, NULL, NULL, &p);
+	cr_assert_eq(p.status, 200);
+	char *res = strstr(p.body, "data-testid=\"class-invite-result\"");
+	cr_assert_not_null(res, "the outcome is shown");
+	cr_assert(strstr(res, "5年2組") && strstr(res, "招待メールを送った: <strong>1</strong>人") &&
+		  strstr(res, "メールアドレスがない") && strstr(res, "/cards/ic-"), "%.1200s", res);
+	cr_assert_null(strstr(res, "data-outcome=\"open\""), "outcomes that did not happen are not listed");
+	free(p.body);
+	char addr[128];
+	snprintf(addr, sizeof addr, "ic-p1-%s@sig.example", tag);
+	struct nh_mail *m = nh_mail_for(addr, 60);
+	cr_assert_not_null(m, "the pupil's invitation arrived");
+	cr_assert(strstr(m->subject, "招待") && strstr(m->body, "/invite#"), "%s", m->subject);
+	nh_mail_free(m);
+	char *v = lh_sql("SELECT count(*) || ' ' || bool_and(NOT i.new_account) FROM invitations i JOIN users u ON u.id = i.user_id "
+			 "WHERE u.sourced_id LIKE 'ic-%%-%s'", tag);
+	cr_assert_str_eq(v, "1 true", "the rostered account itself is invited, no second account: %s", v);
+	free(v);
+	v = lh_sql("SELECT count(*) FROM users WHERE email LIKE 'ic-%%-%s@sig.example'", tag);
+	cr_assert_str_eq(v, "6");
+	free(v);
+
+	/* everyone: only the teacher is new; the pupil's open invitation is not sent twice */
+	cr_assert_eq(invite_class(a, cls, "all", loc), 303);
+	cr_assert(strstr(loc, "invited=1&has_password=1&no_email=1&open=1&disabled=1&failed=0"), "%s", loc);
+	snprintf(addr, sizeof addr, "ic-t1-%s@sig.example", tag);
+	m = nh_mail_for(addr, 60);
+	cr_assert_not_null(m, "the teacher's invitation arrived");
+	nh_mail_free(m);
+	v = lh_sql("SELECT count(*) FROM mail_outbox o JOIN users u ON u.id = o.user_id WHERE u.sourced_id = 'ic-p1-%s'", tag);
+	cr_assert_str_eq(v, "1", "one mail for the pupil, not two");
+	free(v);
+	b_free(a);
+}
+
+Test(signin_mail, apps_invite_a_class_through_the_json_api_and_read_what_was_skipped, .timeout = 180)
+{
+	const char *tag = lh_tag();
+	const char *cls = class_fixture(tag);
+	const char *adm = t_admin_token();
+	char json[512], *body;
+	cr_assert_eq(api_call("POST", "/api/v1/invitations/class", adm, "{\"who\":\"all\"}", &body), 400);
+	cr_assert(strstr(body, "\"invalid_class\""), "%s", body);
+	free(body);
+	snprintf(json, sizeof json, "{\"class_sourced_id\":\"%s\",\"lang\":\"fr\"}", cls);
+	cr_assert_eq(api_call("POST", "/api/v1/invitations/class", adm, json, &body), 400);
+	cr_assert(strstr(body, "\"invalid_lang\""), "%s", body);
+	free(body);
+	cr_assert_eq(api_call("POST", "/api/v1/invitations/class", adm, "{\"class_sourced_id\":\"ic-none\"}", &body), 404);
+	free(body);
+	char vmail[128];
+	snprintf(vmail, sizeof vmail, "ic-viewer-%s@sig.example", tag);
+	cr_assert_gt(t_make_user(vmail, "creator", "creator-pass-123"), 0);
+	char *ctok = t_login(vmail, "creator-pass-123");
+	snprintf(json, sizeof json, "{\"class_sourced_id\":\"%s\",\"who\":\"teachers\",\"lang\":\"en\"}", cls);
+	cr_assert_eq(api_call("POST", "/api/v1/invitations/class", ctok, json, NULL), 403, "admins only");
+	free(ctok);
+	cr_assert_eq(api_call("POST", "/api/v1/invitations/class", adm, json, &body), 200, "%s", body);
+	json_object *o = json_tokener_parse(body);
+	free(body);
+	json_object *x, *sk;
+	cr_assert(json_object_object_get_ex(o, "invited", &x) && json_object_get_int(x) == 1, "the teacher");
+	cr_assert(json_object_object_get_ex(o, "skipped", &sk));
+	cr_assert(json_object_object_get_ex(sk, "no_email", &x) && json_object_get_int(x) == 0, "teachers only: no pupil counted");
+	cr_assert(json_object_object_get_ex(o, "class_title", &x) && strstr(json_object_get_string(x), "5年2組"));
+	json_object_put(o);
+	char addr[128];
+	snprintf(addr, sizeof addr, "ic-t1-%s@sig.example", tag);
+	struct nh_mail *m = nh_mail_for(addr, 60);
+	cr_assert_not_null(m);
+	cr_assert(strstr(m->subject, "invited you"), "in the language asked for: %s", m->subject);
+	nh_mail_free(m);
+	snprintf(json, sizeof json, "{\"class_sourced_id\":\"%s\"}", cls);
+	cr_assert_eq(api_call("POST", "/api/v1/invitations/class", adm, json, &body), 200, "%s", body);
+	o = json_tokener_parse(body);
+	free(body);
+	cr_assert(json_object_object_get_ex(o, "invited", &x) && json_object_get_int(x) == 1, "the pupil p1");
+	cr_assert(json_object_object_get_ex(o, "skipped", &sk));
+	cr_assert(json_object_object_get_ex(sk, "already_invited", &x) && json_object_get_int(x) == 1, "the teacher");
+	cr_assert(json_object_object_get_ex(sk, "has_password", &x) && json_object_get_int(x) == 1);
+	cr_assert(json_object_object_get_ex(sk, "account_disabled", &x) && json_object_get_int(x) == 1);
+	cr_assert(json_object_object_get_ex(sk, "no_email", &x) && json_object_get_int(x) == 1);
+	json_object_put(o);
+}
