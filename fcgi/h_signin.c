@@ -251,6 +251,21 @@ static const char *jstr(json_object *o, const char *k)
 	return json_object_object_get_ex(o, k, &v) && v ? json_object_get_string(v) : "";
 }
 
+/* The font the cards embed (setting pdf_font, IPA Gothic by default), mapped once per worker; NULL when it is not a
+ * usable TrueType file: the cards then name the standard font, which viewers substitute */
+static const struct ttf_font *cards_font(void)
+{
+	static struct ttf_font f;
+	static int tried;
+	if (!tried) {
+		tried = 1;
+		const char *path = config_get("pdf_font", "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf");
+		if (ttf_load(&f, path) < 0)
+			log_warn("login cards: %s is not a usable TrueType font; the PDF names the standard font instead", path);
+	}
+	return f.data ? &f : NULL;
+}
+
 /* The issued cards as an A4 PDF (signin_pdf.c) instead of the print page; never cached, the codes are in it */
 static void cards_pdf(req *r, json_object *cls, json_object *cards, long days)
 {
@@ -267,7 +282,7 @@ static void cards_pdf(req *r, json_object *cls, json_object *cards, long days)
 		arena_printf(r->a, "%s %s", tr(r, "cards_valid_until"),
 			     time_format(r->a, time(NULL) + days * 86400, time_zone_of(r), r->lang, TIME_DATE))};
 	buf b = {0};
-	if (signin_cards_pdf(&b, &l, pc, n) < 0) {
+	if (signin_cards_pdf(&b, &l, pc, n, cards_font()) < 0) {
 		buf_free(&b);
 		res_error(r, 500, "pdf", tr(r, "signin_failed"), NULL);
 		return;

@@ -4,7 +4,7 @@ set -euo pipefail
 
 PKGS=(build-essential pkg-config libfcgi-dev libpq-dev libhiredis-dev libjson-c-dev libcsv-dev libjwt-dev
       libssl-dev zlib1g-dev libcriterion-dev postgresql redis-server nginx ffmpeg chromium nodejs npm wrk
-      python3 zip unzip curl procps openssl util-linux passwd fonts-ipafont-gothic
+      python3 zip unzip curl procps openssl util-linux passwd fonts-ipafont-gothic fonts-dejavu-core
       libcurl4-openssl-dev libqrencode-dev python3-cryptography apache2 libarchive-dev clang libclang-rt-14-dev
       systemd prometheus python3-aiosmtpd libicu-dev poppler-utils poppler-data
       faketime e2fsprogs)

@@ -398,6 +398,11 @@ Test(signin, the_class_cards_come_as_an_a4_pdf_whose_codes_sign_in)
 	char *info = poppler("pdfinfo", file);
 	cr_assert(strstr(info, "Pages:           1") && strstr(info, "595.28 x 841.89 pts (A4)"), "%s", info);
 	free(info);
+	/* the Japanese font travels in the file (a subset): a printer without Japanese fonts prints the same faces */
+	char *fonts = poppler("pdffonts", file);
+	cr_assert(strstr(fonts, "+RStream-Gothic") && strstr(fonts, "CID TrueType") && strstr(fonts, "Identity-H       yes yes yes"),
+		  "embedded, subset, with a ToUnicode map: %s", fonts);
+	free(fonts);
 	char *text = poppler("pdftotext -enc UTF-8 -layout", file);
 	cr_assert(strstr(text, "田中 太郎") && strstr(text, "たなか たろう") && strstr(text, "高橋 さくら"), "names: %s", text);
 	cr_assert(strstr(text, "3年1組") && strstr(text, "/login/code"), "class and address: %s", text);
