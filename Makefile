@@ -59,7 +59,7 @@ tests-bin: $(UNIT) $(INTEG)
 
 # Fuzzers (libFuzzer, clang only; the product build stays gcc): one harness per parser in tests/fuzz/fuzz_*.c,
 # seeds in tests/fuzz/<target>/. `make fuzz FUZZ_SECONDS=600` runs each that long; make test runs each 45 s.
-FUZZ_TARGETS := csv zip filter template srt request json search
+FUZZ_TARGETS := csv zip filter template srt request json search ttf
 FUZZ_BUILD   := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 300

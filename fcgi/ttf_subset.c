@@ -270,6 +270,7 @@ int ttf_subset(const struct ttf_font *f, unsigned *glyphs, int *n, int cap, buf 
 		put16(&hmtx, (unsigned)lsb(f, glyphs[i]) & 0xFFFF);
 	}
 	put32(&loca, (uint32_t)glyf.len);
+	if (!glyf.len) buf_append(&glyf, "\0\0\0\0", 4);   /* only empty glyphs: the table must still be there */
 	buf_append(&head, (const char *)f->data + f->head.off, 54);
 	set32(&head, 8, 0);                    /* checkSumAdjustment: set last, over the whole font */
 	head.p[50] = 0; head.p[51] = 1;        /* indexToLocFormat: long offsets */

@@ -10,7 +10,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 BIN=${FUZZ_BUILD:-$ROOT/build/fuzz}
 OUT=${FUZZ_OUT:-$BIN/runs}
-ALL=(csv zip filter template srt request json search)
+ALL=(csv zip filter template srt request json search ttf)
 [ $# -gt 0 ] && ALL=("$@")
 [[ $SECONDS_EACH =~ ^[0-9]+$ ]] && [ "$SECONDS_EACH" -ge 1 ] || { echo "fuzz: FUZZ_SECONDS must be a positive integer" >&2; exit 2; }
 mkdir -p "$OUT"
