@@ -10,7 +10,7 @@
 #include "harness.h"
 
 /* ---- a minimal browser ---- */
-struct page { long status; char *body; char location[2048]; };
+struct page { long status; char *body; size_t len; char location[2048]; };   /* len: the body may hold NULs (a PDF) */
 struct browser { CURL *c; };
 struct acc { char *p; size_t n; };
 
@@ -56,6 +56,7 @@ __attribute__((unused)) static void b_go(struct browser *b, const char *url, con
 	curl_easy_getinfo(b->c, CURLINFO_REDIRECT_URL, &loc);
 	snprintf(p->location, sizeof p->location, "%s", loc ? loc : "");
 	p->body = a.p;
+	p->len = a.n;
 }
 
 /* the CSRF token a page embeds (<meta name="csrf-token" content="…">) */

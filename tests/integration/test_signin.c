@@ -269,7 +269,8 @@ Test(signin, oidc_matches_a_oneroster_user_id_and_follows_key_rotation)
 /* ---- login cards ---- */
 
 /* issue cards for class as the browser; returns the sheet HTML (malloc'd) */
-static char *issue_cards(struct browser *b, const char *cls, const char *extra)
+/* the answer to issuing cards (the sheet, or the PDF: its length in *len when len is not NULL) */
+static char *issue_cards_n(struct browser *b, const char *cls, const char *extra, size_t *len)
 {
 	struct page p;
 	char path[128], csrf[65], form[512];
@@ -281,8 +282,11 @@ static char *issue_cards(struct browser *b, const char *cls, const char *extra)
 	snprintf(form, sizeof form, "_csrf=%s&days=30%s", csrf, extra ? extra : "");
 	b_go(b, path, form, NULL, &p);
 	cr_assert_eq(p.status, 200, "issue: HTTP %ld %.300s", p.status, p.body);
+	if (len) *len = p.len;
 	return p.body;
 }
+
+static char *issue_cards(struct browser *b, const char *cls, const char *extra) { return issue_cards_n(b, cls, extra, NULL); }
 
 /* the nth card code on a sheet */
 static void nth_code(const char *html, int n, char out[10])
@@ -384,14 +388,15 @@ Test(signin, the_class_cards_come_as_an_a4_pdf_whose_codes_sign_in)
 {
 	roster();
 	struct browser *t = b_login(TEACHER, TEACHER_PW);
-	char *pdf = issue_cards(t, "sig-c1", "&format=pdf");
+	size_t pdf_len;
+	char *pdf = issue_cards_n(t, "sig-c1", "&format=pdf", &pdf_len);
 	b_free(t);
 	cr_assert_eq(strncmp(pdf, "%PDF-", 5), 0, "a PDF: %.100s", pdf);
 	char file[256];
 	snprintf(file, sizeof file, "%s/cards-%d.pdf", t_env("STACK_DIR"), (int)getpid());
 	FILE *f = fopen(file, "wb");
 	cr_assert_not_null(f);
-	fwrite(pdf, 1, strlen(pdf), f);
+	cr_assert_eq(fwrite(pdf, 1, pdf_len, f), pdf_len);   /* binary: the embedded font is compressed */
 	fclose(f);
 	free(pdf);
 	/* poppler parses it (the check a print shop's software would do) */
