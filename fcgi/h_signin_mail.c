@@ -209,7 +209,9 @@ static void invitations_page(req *r, int status, const char *error, json_object 
 	json_object_object_add(ctx, "form", form ? form : json_object_new_object());
 	json_object_object_add(ctx, "days", json_object_new_int64(invite_days()));
 	json_object_object_add(ctx, "mail_off", json_object_new_boolean(!mail_configured()));
-	if (error) json_object_object_add(ctx, "error", json_object_new_string(error));
+	/* without mail the page says so once, above the forms; the same words again as the error would be noise */
+	if (error && (mail_configured() || strcmp(error, tr(r, "signin_mail_off"))))
+		json_object_object_add(ctx, "error", json_object_new_string(error));
 	json_object *done = status == 200 ? class_result(r) : NULL;
 	if (done) json_object_object_add(ctx, "class_result", done);
 	signin_page(r, status, "signin/invitations", "invite_title", ctx, 0);
