@@ -106,3 +106,6 @@ while kill -0 "$suppid" 2>/dev/null; do
 	wait $! || true
 done
 echo "run: the stack was stopped (make stop?)"
+# stopped from elsewhere: no second stop on the way out, which could stop a stack a new `make run` started since
+kill "$tailpid" 2>/dev/null || true
+stopping=1
