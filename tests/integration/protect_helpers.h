@@ -32,13 +32,8 @@ static void pb_go(CURL *c, const char *path, const char *form, struct page *p)
 /* POST a form to path after reading the CSRF token from csrf_page; fields "k=v&…" (already encoded) */
 static void pb_post(CURL *c, const char *csrf_page, const char *path, const char *fields, struct page *p)
 {
-	struct page g;
-	char csrf[65], form[2048];
-	pb_go(c, csrf_page, NULL, &g);
-	csrf_of(g.body, csrf);
-	free(g.body);
-	snprintf(form, sizeof form, "_csrf=%s&%s", csrf, fields);
-	pb_go(c, path, form, p);
+	struct browser b = {c};
+	b_submit(&b, csrf_page, path, fields, p, NULL);
 }
 
 /* password step through the form; returns the answer (303 to "/" or to the MFA step) */

@@ -3,6 +3,7 @@
 #ifndef RS_SIGNIN_HELPERS_H
 #define RS_SIGNIN_HELPERS_H
 #include <criterion/criterion.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,29 @@ __attribute__((unused)) static void csrf_of(const char *html, char out[65])
 	cr_assert_not_null(m, "no csrf meta");
 	m += strlen("name=\"csrf-token\" content=\"");
 	snprintf(out, 65, "%.64s", m);
+}
+
+/* A form as a person sends it: GET page (200, holding each needle of the NULL-terminated list), then POST
+ * "_csrf=<the page's token>&fields" to action; the answer in *out. */
+__attribute__((unused, sentinel)) static void b_submit(struct browser *b, const char *page, const char *action,
+							  const char *fields, struct page *out, ...)
+{
+	struct page g;
+	char csrf[65];
+	b_go(b, page, NULL, NULL, &g);
+	cr_assert_eq(g.status, 200, "%s: HTTP %ld", page, g.status);
+	va_list ap;
+	va_start(ap, out);
+	for (const char *needle; (needle = va_arg(ap, const char *));)
+		cr_assert_not_null(strstr(g.body, needle), "%s holds %s", page, needle);
+	va_end(ap);
+	csrf_of(g.body, csrf);
+	free(g.body);
+	size_t n = strlen(fields) + 80;
+	char *form = malloc(n);
+	snprintf(form, n, "_csrf=%s%s%s", csrf, *fields ? "&" : "", fields);
+	b_go(b, action, form, NULL, out);
+	free(form);
 }
 
 __attribute__((unused)) static int b_has_session(struct browser *b)

@@ -18,13 +18,9 @@ static void token_in(const char *body, const char *marker, char out[65])
 static long set_password(struct browser *b, const char *path, const char *token, const char *pw, char **body)
 {
 	struct page p;
-	char csrf[65], form[512];
-	b_go(b, path, NULL, NULL, &p);
-	cr_assert_eq(p.status, 200, "%s: %ld", path, p.status);
-	csrf_of(p.body, csrf);
-	free(p.body);
-	snprintf(form, sizeof form, "_csrf=%s&token=%s&password=%s&password2=%s", csrf, token, pw, pw);
-	b_go(b, path, form, NULL, &p);
+	char form[512];
+	snprintf(form, sizeof form, "token=%s&password=%s&password2=%s", token, pw, pw);
+	b_submit(b, path, path, form, &p, NULL);
 	if (body) *body = p.body; else free(p.body);
 	return p.status;
 }
@@ -63,16 +59,12 @@ static void not_logged(const char *token)
 static char *forgot(struct browser *b, const char *email, long *status)
 {
 	struct page p;
-	char csrf[65], form[512];
-	b_go(b, "/password/forgot", NULL, NULL, &p);
-	cr_assert_eq(p.status, 200);
-	cr_assert(strstr(p.body, "data-testid=\"forgot-form\"") && strstr(p.body, "パスワードを忘れた"), "Japanese page");
-	csrf_of(p.body, csrf);
-	free(p.body);
+	char form[512];
 	char *e = curl_easy_escape(b->c, email, 0);
-	snprintf(form, sizeof form, "_csrf=%s&email=%s", csrf, e);
+	snprintf(form, sizeof form, "email=%s", e);
 	curl_free(e);
-	b_go(b, "/password/forgot", form, NULL, &p);
+	/* the Japanese page */
+	b_submit(b, "/password/forgot", "/password/forgot", form, &p, "data-testid=\"forgot-form\"", "パスワードを忘れた", NULL);
 	*status = p.status;
 	return p.body;
 }
@@ -209,15 +201,10 @@ Test(signin_mail, an_expired_link_gets_a_clear_page_and_an_admin_can_mail_a_rese
 	/* the admin's button on the user page */
 	struct browser *a = b_login(t_env("RSTREAM_TEST_ADMIN_EMAIL"), t_env("RSTREAM_TEST_ADMIN_PASSWORD"));
 	struct page p;
-	char path[96], csrf[65], form[128];
+	char path[96], action[96];
 	snprintf(path, sizeof path, "/admin/users/%ld", uid);
-	b_go(a, path, NULL, NULL, &p);
-	cr_assert(strstr(p.body, "data-testid=\"send-reset-mail\""));
-	csrf_of(p.body, csrf);
-	free(p.body);
-	snprintf(path, sizeof path, "/admin/users/%ld/reset-mail", uid);
-	snprintf(form, sizeof form, "_csrf=%s", csrf);
-	b_go(a, path, form, NULL, &p);
+	snprintf(action, sizeof action, "/admin/users/%ld/reset-mail", uid);
+	b_submit(a, path, action, "", &p, "data-testid=\"send-reset-mail\"", NULL);
 	cr_assert_eq(p.status, 200, "HTTP %ld %.300s", p.status, p.body);
 	cr_assert(strstr(p.body, "data-testid=\"reset-mailed\""));
 	cr_assert_null(strstr(p.body, "/password/reset#"), "the admin does not see the token");
@@ -245,16 +232,12 @@ Test(signin_mail, an_expired_link_gets_a_clear_page_and_an_admin_can_mail_a_rese
 static long invite(struct browser *a, const char *email, const char *name, const char *role, const char *lang, char **body)
 {
 	struct page p;
-	char csrf[65], form[1024];
-	b_go(a, "/admin/invitations", NULL, NULL, &p);
-	cr_assert_eq(p.status, 200);
-	csrf_of(p.body, csrf);
-	free(p.body);
+	char form[1024];
 	char *e = curl_easy_escape(a->c, email, 0), *n = curl_easy_escape(a->c, name, 0);
-	snprintf(form, sizeof form, "_csrf=%s&email=%s&name=%s&role=%s&lang=%s", csrf, e, n, role, lang);
+	snprintf(form, sizeof form, "email=%s&name=%s&role=%s&lang=%s", e, n, role, lang);
 	curl_free(e);
 	curl_free(n);
-	b_go(a, "/admin/invitations", form, NULL, &p);
+	b_submit(a, "/admin/invitations", "/admin/invitations", form, &p, NULL);
 	if (body) *body = p.body; else free(p.body);
 	return p.status;
 }
@@ -316,14 +299,10 @@ Test(signin_mail, an_invitation_is_accepted_once_resent_links_replace_old_ones_a
 	nh_mail_free(m);
 	char *iid = lh_sql("SELECT i.id FROM invitations i JOIN users u ON u.id = i.user_id WHERE u.email = '%s'", email2);
 	struct page p;
-	char path[96], csrf[65], form[128];
-	b_go(a, "/admin/invitations", NULL, NULL, &p);
-	cr_assert(strstr(p.body, "Ken Mori") && strstr(p.body, "承諾待ち"), "listed as waiting");
-	csrf_of(p.body, csrf);
-	free(p.body);
+	char path[96];
 	snprintf(path, sizeof path, "/admin/invitations/%s/resend", iid);
-	snprintf(form, sizeof form, "_csrf=%s", csrf);
-	b_go(a, path, form, NULL, &p);
+	/* listed as waiting */
+	b_submit(a, "/admin/invitations", path, "", &p, "Ken Mori", "承諾待ち", NULL);
 	cr_assert_eq(p.status, 303);
 	free(p.body);
 	v = nh_wait("2", 60, "SELECT count(*) FROM mail_outbox o JOIN users u ON u.id = o.user_id WHERE u.email = '%s' AND o.state = 'sent'", email2);
@@ -344,7 +323,7 @@ Test(signin_mail, an_invitation_is_accepted_once_resent_links_replace_old_ones_a
 	free(iid);
 	iid = lh_sql("SELECT i.id FROM invitations i JOIN users u ON u.id = i.user_id WHERE u.email = '%s'", other);
 	snprintf(path, sizeof path, "/admin/invitations/%s/revoke", iid);
-	b_go(a, path, form, NULL, &p);
+	b_submit(a, "/admin/invitations", path, "", &p, NULL);
 	cr_assert_eq(p.status, 303);
 	free(p.body);
 	v = lh_sql("SELECT disabled FROM users WHERE email = '%s'", other);
@@ -469,14 +448,10 @@ static const char *class_fixture(const char *tag)
 static long invite_class(struct browser *a, const char *cls, const char *who, char loc[2048])
 {
 	struct page p;
-	char csrf[65], form[512];
-	b_go(a, "/admin/invitations", NULL, NULL, &p);
-	cr_assert_eq(p.status, 200);
-	cr_assert(strstr(p.body, "data-testid=\"class-invite\"") && strstr(p.body, "クラスをまとめて招待"), "the class form");
-	csrf_of(p.body, csrf);
-	free(p.body);
-	snprintf(form, sizeof form, "_csrf=%s&class=%s&who=%s&lang=ja", csrf, cls, who);
-	b_go(a, "/admin/invitations/class", form, NULL, &p);
+	char form[512];
+	snprintf(form, sizeof form, "class=%s&who=%s&lang=ja", cls, who);
+	/* the class form */
+	b_submit(a, "/admin/invitations", "/admin/invitations/class", form, &p, "data-testid=\"class-invite\"", "クラスをまとめて招待", NULL);
 	snprintf(loc, 2048, "%s", p.location);
 	free(p.body);
 	return p.status;
