@@ -189,6 +189,7 @@ static json_object *class_result(req *r)
 	return o;
 }
 
+/* error: the message key of what went wrong, or NULL */
 static void invitations_page(req *r, int status, const char *error, json_object *form)
 {
 	json_object *list = invitations_list();
@@ -210,8 +211,8 @@ static void invitations_page(req *r, int status, const char *error, json_object 
 	json_object_object_add(ctx, "days", json_object_new_int64(invite_days()));
 	json_object_object_add(ctx, "mail_off", json_object_new_boolean(!mail_configured()));
 	/* without mail the page says so once, above the forms; the same words again as the error would be noise */
-	if (error && (mail_configured() || strcmp(error, tr(r, "signin_mail_off"))))
-		json_object_object_add(ctx, "error", json_object_new_string(error));
+	if (error && (mail_configured() || strcmp(error, "signin_mail_off")))
+		json_object_object_add(ctx, "error", json_object_new_string(tr(r, error)));
 	json_object *done = status == 200 ? class_result(r) : NULL;
 	if (done) json_object_object_add(ctx, "class_result", done);
 	signin_page(r, status, "signin/invitations", "invite_title", ctx, 0);
@@ -311,7 +312,7 @@ void h_invitation_create(req *r)
 	int fresh;
 	if (!problem) problem = invitation_create(r, email, name, role, lang, &inv, &uid, &fresh);
 	if (problem) {
-		invitations_page(r, !strcmp(problem, "signin_failed") ? 500 : 400, tr(r, problem), form);
+		invitations_page(r, !strcmp(problem, "signin_failed") ? 500 : 400, problem, form);
 		return;
 	}
 	json_object_put(form);
@@ -337,7 +338,7 @@ static int invitation_resend(req *r, long inv)
 void h_invitation_resend(req *r)
 {
 	int status = invitation_resend(r, req_param_id(r, "id"));
-	if (status == 503) { invitations_page(r, 503, tr(r, "signin_mail_off"), NULL); return; }
+	if (status == 503) { invitations_page(r, 503, "signin_mail_off", NULL); return; }
 	if (status == 404) { res_error(r, 404, "not_found", tr(r, "invite_not_found"), NULL); return; }
 	if (status) { res_error(r, 500, "db", tr(r, "signin_failed"), NULL); return; }
 	res_redirect(r, "/admin/invitations?sent=1");
@@ -438,7 +439,7 @@ void h_invitation_class(req *r)
 	if (!problem) problem = invite_class(r, sid, who, lang, &n, &title);
 	if (problem) {
 		int status = !strcmp(problem, "signin_failed") ? 500 : !strcmp(problem, "invite_class_not_found") ? 404 : 400;
-		invitations_page(r, status, tr(r, problem), NULL);
+		invitations_page(r, status, problem, NULL);
 		return;
 	}
 	char *esc = url_encode(r->a, sid);
@@ -448,7 +449,8 @@ void h_invitation_class(req *r)
 
 /* ---- the same for apps (admins): /api/v1/invitations ---- */
 
-/* The API's error code for a message key of invitation_bad_input / invitation_create, and its status. */
+/* The API's error code for a message key of invitation_bad_input, invitation_create, class_invite_bad_input and
+ * invite_class, and its status. */
 static const char *invitation_error_code(const char *key, int *status)
 {
 	static const struct { const char *key, *code; int status; } map[] = {
@@ -456,7 +458,8 @@ static const char *invitation_error_code(const char *key, int *status)
 		{"users_err_role", "invalid_role", 400}, {"invite_err_lang", "invalid_lang", 400},
 		{"signin_mail_off", "mail_off", 503}, {"invite_err_has_password", "has_password", 409},
 		{"invite_err_disabled", "account_disabled", 409}, {"invite_err_open", "already_invited", 409},
-		{"signin_failed", "db", 500},
+		{"signin_failed", "db", 500}, {"invite_class_missing", "invalid_class", 400},
+		{"invite_class_bad_who", "invalid_who", 400}, {"invite_class_not_found", "not_found", 404},
 	};
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (!strcmp(map[i].key, key)) { *status = map[i].status; return map[i].code; }
@@ -516,14 +519,9 @@ void h_api_invitation_class(req *r)
 	struct class_invites n;
 	if (!problem) problem = invite_class(r, sid, who, lang, &n, &title);
 	if (problem) {
-		static const struct { const char *key, *code; int status; } map[] = {
-			{"invite_class_missing", "invalid_class", 400}, {"invite_class_bad_who", "invalid_who", 400},
-			{"invite_err_lang", "invalid_lang", 400}, {"signin_mail_off", "mail_off", 503},
-			{"invite_class_not_found", "not_found", 404}, {"signin_failed", "db", 500},
-		};
-		for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-			if (!strcmp(map[i].key, problem)) { res_error(r, map[i].status, map[i].code, tr(r, problem), NULL); return; }
-		res_error(r, 500, "db", tr(r, "signin_failed"), NULL);
+		int status;
+		const char *code = invitation_error_code(problem, &status);
+		res_error(r, status, code, tr(r, problem), NULL);
 		return;
 	}
 	json_object *o = json_object_new_object(), *skipped = json_object_new_object();
