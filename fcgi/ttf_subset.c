@@ -176,50 +176,29 @@ static int glyph_range(const struct ttf_font *f, unsigned g, uint32_t *off, uint
 /* composite glyph flags (the 'glyf' table) */
 enum { ARGS_ARE_WORDS = 0x0001, HAVE_SCALE = 0x0008, MORE_COMPONENTS = 0x0020, HAVE_XY_SCALE = 0x0040, HAVE_2X2 = 0x0080 };
 
-/* Walk the components of composite glyph bytes g[0..len): each component's glyph index field is passed to visit.
- * 0, or -1 when the glyph is cut short. */
-static int components(unsigned char *g, uint32_t len, int (*visit)(unsigned char *index, void *ctx), void *ctx)
+#define COMPONENTS_MAX 256   /* parts of one composite glyph; fonts use a handful */
+
+/* Where the glyph-index fields of composite glyph g[0..len) are (offsets into g, at most COMPONENTS_MAX): their
+ * count, or -1 when the glyph is cut short or has more parts. */
+static int component_fields(const unsigned char *g, uint32_t len, uint32_t at[COMPONENTS_MAX])
 {
-	uint32_t at = 10;
-	for (;;) {
-		if (at + 4 > len) return -1;
-		unsigned flags = u16(g + at);
-		if (visit(g + at + 2, ctx) < 0) return -1;
-		at += 4 + (flags & ARGS_ARE_WORDS ? 4 : 2);
-		at += flags & HAVE_SCALE ? 2 : flags & HAVE_XY_SCALE ? 4 : flags & HAVE_2X2 ? 8 : 0;
-		if (!(flags & MORE_COMPONENTS)) return at <= len ? 0 : -1;
+	uint32_t o = 10;
+	for (int n = 0;;) {
+		if (o + 4 > len || n == COMPONENTS_MAX) return -1;
+		unsigned flags = u16(g + o);
+		at[n++] = o + 2;
+		o += 4 + (flags & ARGS_ARE_WORDS ? 4 : 2);
+		o += flags & HAVE_SCALE ? 2 : flags & HAVE_XY_SCALE ? 4 : flags & HAVE_2X2 ? 8 : 0;
+		if (!(flags & MORE_COMPONENTS)) return o <= len ? n : -1;
 	}
 }
 
-struct closure { const struct ttf_font *f; unsigned *glyphs; int *n, cap; };
+static int composite(const unsigned char *g, uint32_t len) { return len >= 10 && s16(g) < 0; }
 
 static int index_of(const unsigned *glyphs, int n, unsigned g)
 {
 	for (int i = 0; i < n; i++) if (glyphs[i] == g) return i;
 	return -1;
-}
-
-static int add_component(unsigned char *index, void *ctx)
-{
-	struct closure *c = ctx;
-	unsigned g = u16(index);
-	if (g >= c->f->nglyphs) return -1;
-	if (index_of(c->glyphs, *c->n, g) >= 0) return 0;
-	if (*c->n >= c->cap) return -1;
-	c->glyphs[(*c->n)++] = g;
-	return 0;
-}
-
-struct renumber { const unsigned *glyphs; int n; };
-
-static int renumber_component(unsigned char *index, void *ctx)
-{
-	struct renumber *r = ctx;
-	int k = index_of(r->glyphs, r->n, u16(index));
-	if (k < 0) return -1;
-	index[0] = (unsigned char)(k >> 8);
-	index[1] = (unsigned char)k;
-	return 0;
 }
 
 static void put16(buf *b, unsigned v) { char c[2] = {(char)(v >> 8), (char)v}; buf_append(b, c, 2); }
@@ -240,31 +219,36 @@ static uint32_t checksum(const unsigned char *p, size_t n)
 
 int ttf_subset(const struct ttf_font *f, unsigned *glyphs, int *n, int cap, buf *out)
 {
-	struct closure cl = {f, glyphs, n, cap};
+	uint32_t at[COMPONENTS_MAX];
 	for (int i = 0; i < *n; i++) {   /* components of components are appended as they are found */
 		uint32_t off, len;
 		if (glyphs[i] >= f->nglyphs || glyph_range(f, glyphs[i], &off, &len) < 0) return -1;
-		if (len >= 10 && s16(f->data + off) < 0) {
-			unsigned char *copy = malloc(len);
-			if (!copy) return -1;
-			memcpy(copy, f->data + off, len);
-			int rc = components(copy, len, add_component, &cl);
-			free(copy);
-			if (rc < 0) return -1;
+		if (!composite(f->data + off, len)) continue;
+		int k = component_fields(f->data + off, len, at);
+		if (k < 0) return -1;
+		for (int j = 0; j < k; j++) {
+			unsigned part = u16(f->data + off + at[j]);
+			if (part >= f->nglyphs) return -1;
+			if (index_of(glyphs, *n, part) >= 0) continue;
+			if (*n >= cap) return -1;
+			glyphs[(*n)++] = part;
 		}
 	}
 	if (*n > 0xFFFF) return -1;
 	/* the tables, each built in its own buffer, then laid out in tag order */
 	buf glyf = {0}, loca = {0}, hmtx = {0}, head = {0}, hhea = {0}, maxp = {0};
-	struct renumber rn = {glyphs, *n};
-	int rc = 0;
-	for (int i = 0; i < *n && !rc; i++) {
+	for (int i = 0; i < *n; i++) {
 		uint32_t off, len;
 		put32(&loca, (uint32_t)glyf.len);
 		glyph_range(f, glyphs[i], &off, &len);
-		size_t at = glyf.len;
 		buf_append(&glyf, (const char *)f->data + off, len);
-		if (len >= 10 && s16(f->data + off) < 0) rc = components((unsigned char *)glyf.p + at, len, renumber_component, &rn);
+		unsigned char *copy = (unsigned char *)glyf.p + glyf.len - len;
+		if (composite(copy, len))   /* each part's new number; the first loop checked the parts */
+			for (int j = 0, k = component_fields(copy, len, at); j < k; j++) {
+				int nu = index_of(glyphs, *n, u16(copy + at[j]));
+				copy[at[j]] = (unsigned char)(nu >> 8);
+				copy[at[j] + 1] = (unsigned char)nu;
+			}
 		pad4(&glyf);
 		put16(&hmtx, advance(f, glyphs[i]));
 		put16(&hmtx, (unsigned)lsb(f, glyphs[i]) & 0xFFFF);
@@ -285,25 +269,23 @@ int ttf_subset(const struct ttf_font *f, unsigned *glyphs, int *n, int cap, buf 
 	};
 	int nt = 0;
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) if (t[i].len) t[nt++] = t[i];
-	if (!rc) {
-		size_t base = out->len;
-		int pow2 = 1, log2 = 0;
-		while (pow2 * 2 <= nt) { pow2 *= 2; log2++; }
-		put32(out, 0x00010000);
-		put16(out, (unsigned)nt); put16(out, (unsigned)pow2 * 16); put16(out, (unsigned)log2); put16(out, (unsigned)(nt - pow2) * 16);
-		size_t dir = out->len, head_at = 0;
-		for (int i = 0; i < nt; i++) { buf_append(out, t[i].tag, 4); put32(out, 0); put32(out, 0); put32(out, 0); }
-		for (int i = 0; i < nt; i++) {
-			size_t at = out->len;
-			buf_append(out, t[i].p, t[i].len);
-			pad4(out);
-			if (!strcmp(t[i].tag, "head")) head_at = at;
-			set32(out, dir + 16 * i + 4, checksum((const unsigned char *)out->p + at, t[i].len));
-			set32(out, dir + 16 * i + 8, (uint32_t)(at - base));
-			set32(out, dir + 16 * i + 12, (uint32_t)t[i].len);
-		}
-		set32(out, head_at + 8, 0xB1B0AFBAu - checksum((const unsigned char *)out->p + base, out->len - base));
+	size_t base = out->len;
+	int pow2 = 1, log2 = 0;
+	while (pow2 * 2 <= nt) { pow2 *= 2; log2++; }
+	put32(out, 0x00010000);
+	put16(out, (unsigned)nt); put16(out, (unsigned)pow2 * 16); put16(out, (unsigned)log2); put16(out, (unsigned)(nt - pow2) * 16);
+	size_t dir = out->len, head_at = 0;
+	for (int i = 0; i < nt; i++) { buf_append(out, t[i].tag, 4); put32(out, 0); put32(out, 0); put32(out, 0); }
+	for (int i = 0; i < nt; i++) {
+		size_t at = out->len;
+		buf_append(out, t[i].p, t[i].len);
+		pad4(out);
+		if (!strcmp(t[i].tag, "head")) head_at = at;
+		set32(out, dir + 16 * i + 4, checksum((const unsigned char *)out->p + at, t[i].len));
+		set32(out, dir + 16 * i + 8, (uint32_t)(at - base));
+		set32(out, dir + 16 * i + 12, (uint32_t)t[i].len);
 	}
+	set32(out, head_at + 8, 0xB1B0AFBAu - checksum((const unsigned char *)out->p + base, out->len - base));
 	buf_free(&glyf); buf_free(&loca); buf_free(&hmtx); buf_free(&head); buf_free(&hhea); buf_free(&maxp);
-	return rc;
+	return 0;
 }
