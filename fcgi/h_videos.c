@@ -1254,6 +1254,11 @@ static void edit_page(req *r, int status, const char *pid, const char *error)
 	PQclear(res);
 	if (error) json_object_object_add(ctx, "error", json_object_new_string(error));
 	if (req_query(r, "saved")) json_object_object_add(ctx, "saved", json_object_new_boolean(1));
+	/* the percentage as video-status.js writes it while it polls: whole, and 100 once ready */
+	json_object *pv;
+	double pr = json_object_object_get_ex(v, "progress", &pv) ? json_object_get_double(pv) : 0;
+	const char *st = jtext(v, "status");
+	json_object_object_add(ctx, "progress_pct", json_object_new_int(st && !strcmp(st, "ready") ? 100 : (int)(pr + 0.5)));
 	json_object_object_add(ctx, "video", v);
 	add_styles(ctx, "/static/js/video-status.js");
 	res_html(r, status, "videos/edit", ctx);
